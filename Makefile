@@ -26,7 +26,7 @@ format: node_modules
 	npx prettier --write .
 
 bench: build
-	node --expose-gc dist/../bench/run.js
+	npx tsx bench/run.ts
 
 cluster: build
 	node dist/cli/main.js cluster --nodes $${NODES:-5}
