@@ -1,0 +1,110 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric the node exports. Names are an interface (README, dashboards
+ * and tests depend on them): `chainmesh_<subsystem>_<what>_<unit>`. Label values
+ * are bounded: reject codes, route patterns, fixed kinds — never addresses or
+ * hashes.
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly nodeInfo: Gauge<'version' | 'network'>;
+  readonly chainHeight: Gauge;
+  readonly chainTipTimestamp: Gauge;
+  readonly chainTipId: Gauge;
+  readonly chainWork: Gauge;
+  readonly blocksAccepted: Counter<'source'>;
+  readonly blocksRejected: Counter<'reason'>;
+  readonly blocksConnected: Counter;
+  readonly reorgs: Counter;
+  readonly reorgDepth: Histogram;
+  readonly blockArrivalDelay: Histogram;
+  readonly mempoolTransactions: Gauge;
+  readonly mempoolBytes: Gauge;
+  readonly txAccepted: Counter<'source'>;
+  readonly txRejected: Counter<'reason'>;
+  readonly peersKnown: Gauge;
+  readonly peersLive: Gauge;
+  readonly peerRequestFailures: Counter<'kind' | 'reason'>;
+  readonly messagesSent: Counter<'kind'>;
+  readonly gossipRounds: Counter;
+  readonly peersBanned: Counter;
+  readonly syncing: Gauge;
+  readonly syncBlocksDownloaded: Counter;
+  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly apiErrors: Counter<'code'>;
+  readonly minerHashesPerSecond: Gauge;
+  readonly minerHashes: Counter;
+  readonly minerBlocksMined: Counter;
+}
+
+export type BlockSource = 'local' | 'peer' | 'sync' | 'api';
+export type TxSource = 'api' | 'peer' | 'reorg';
+export type PeerRequestKind = 'advertise' | 'known_nodes' | 'block' | 'tx' | 'sync';
+export type PeerFailureReason = 'timeout' | 'network' | 'http' | 'bad-response' | 'wrong-network';
+
+/** One registry per node, so several in-process nodes (tests) never share counters. */
+export function createMetrics(opts: { collectDefault?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.collectDefault !== false) collectDefaultMetrics({ register: registry, prefix: 'chainmesh_' });
+  const registers = [registry];
+  const gauge = <L extends string = never>(name: string, help: string, labelNames: L[] = []) =>
+    new Gauge<L>({ name, help, labelNames, registers });
+  const counter = <L extends string = never>(name: string, help: string, labelNames: L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const histogram = <L extends string = never>(name: string, help: string, buckets: number[], labelNames: L[] = []) =>
+    new Histogram<L>({ name, help, buckets, labelNames, registers });
+
+  return {
+    registry,
+    nodeInfo: gauge('chainmesh_node_info', 'Constant 1, labelled with the node version and network id (genesis hash)', [
+      'version',
+      'network',
+    ]),
+    chainHeight: gauge('chainmesh_chain_height', 'Height of the best chain tip'),
+    chainTipTimestamp: gauge('chainmesh_chain_tip_timestamp_seconds', 'Header time of the best chain tip (unix s)'),
+    chainTipId: gauge(
+      'chainmesh_chain_tip_id',
+      'First 48 bits of the tip hash as an integer: nodes with equal values share a tip',
+    ),
+    chainWork: gauge('chainmesh_chain_work', 'Cumulative proof of work of the best chain (expected hashes)'),
+    blocksAccepted: counter('chainmesh_chain_blocks_accepted_total', 'Valid new blocks stored, by where they came from', [
+      'source',
+    ]),
+    blocksRejected: counter('chainmesh_chain_blocks_rejected_total', 'Invalid blocks, by reject code', ['reason']),
+    blocksConnected: counter('chainmesh_chain_blocks_connected_total', 'Blocks connected to the best chain'),
+    reorgs: counter('chainmesh_chain_reorgs_total', 'Chain reorganisations (at least one block disconnected)'),
+    reorgDepth: histogram('chainmesh_chain_reorg_depth_blocks', 'Blocks disconnected per reorganisation', [
+      1, 2, 3, 5, 8, 13, 21, 50, 100,
+    ]),
+    blockArrivalDelay: histogram(
+      'chainmesh_chain_block_arrival_delay_seconds',
+      'Time from a block header timestamp to its first arrival from a peer',
+      [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    ),
+    mempoolTransactions: gauge('chainmesh_mempool_transactions', 'Transactions in the mempool'),
+    mempoolBytes: gauge('chainmesh_mempool_bytes', 'Serialized size of the mempool'),
+    txAccepted: counter('chainmesh_mempool_tx_accepted_total', 'Transactions accepted to the mempool, by source', [
+      'source',
+    ]),
+    txRejected: counter('chainmesh_mempool_tx_rejected_total', 'Transactions refused, by reject code', ['reason']),
+    peersKnown: gauge('chainmesh_p2p_peers_known', 'Peers in the peer book'),
+    peersLive: gauge('chainmesh_p2p_peers_live', 'Peers that answered recently'),
+    peerRequestFailures: counter('chainmesh_p2p_request_failures_total', 'Failed requests to peers', ['kind', 'reason']),
+    messagesSent: counter('chainmesh_p2p_messages_sent_total', 'Requests sent to peers, by kind', ['kind']),
+    gossipRounds: counter('chainmesh_p2p_gossip_rounds_total', 'Peer-sample exchanges started by this node'),
+    peersBanned: counter('chainmesh_p2p_peers_banned_total', 'Peers banned for misbehaviour'),
+    syncing: gauge('chainmesh_sync_syncing', '1 while downloading blocks from a peer with more work'),
+    syncBlocksDownloaded: counter('chainmesh_sync_blocks_downloaded_total', 'Blocks received through sync'),
+    httpRequestDuration: histogram(
+      'chainmesh_http_request_duration_seconds',
+      'HTTP request duration, by method, route pattern and status',
+      [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      ['method', 'route', 'status'],
+    ),
+    apiErrors: counter('chainmesh_api_errors_total', 'Error responses, by error code', ['code']),
+    minerHashesPerSecond: gauge('chainmesh_miner_hashes_per_second', 'Current mining hash rate'),
+    minerHashes: counter('chainmesh_miner_hashes_total', 'Header hashes computed by the miner'),
+    minerBlocksMined: counter('chainmesh_miner_blocks_mined_total', 'Blocks found by this node'),
+  };
+}
