@@ -9,7 +9,12 @@ export type Logger = winston.Logger;
  * hashes go in fields (`hash`, `txid`, `height`) so one block can be followed
  * across the logs of many nodes.
  */
-export function createLogger(opts: { nodeId: string; level: LogLevel; format: LogFormat; silent?: boolean }): Logger {
+export function createLogger(opts: {
+  nodeId: string;
+  level: LogLevel;
+  format: LogFormat;
+  silent?: boolean;
+}): Logger {
   const format =
     opts.format === 'json'
       ? winston.format.combine(winston.format.timestamp(), winston.format.json())

@@ -52,31 +52,48 @@ export function createMetrics(opts: { collectDefault?: boolean } = {}): Metrics 
     new Gauge<L>({ name, help, labelNames, registers });
   const counter = <L extends string = never>(name: string, help: string, labelNames: L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers });
-  const histogram = <L extends string = never>(name: string, help: string, buckets: number[], labelNames: L[] = []) =>
-    new Histogram<L>({ name, help, buckets, labelNames, registers });
+  const histogram = <L extends string = never>(
+    name: string,
+    help: string,
+    buckets: number[],
+    labelNames: L[] = [],
+  ) => new Histogram<L>({ name, help, buckets, labelNames, registers });
 
   return {
     registry,
-    nodeInfo: gauge('chainmesh_node_info', 'Constant 1, labelled with the node version and network id (genesis hash)', [
-      'version',
-      'network',
-    ]),
+    nodeInfo: gauge(
+      'chainmesh_node_info',
+      'Constant 1, labelled with the node version and network id (genesis hash)',
+      ['version', 'network'],
+    ),
     chainHeight: gauge('chainmesh_chain_height', 'Height of the best chain tip'),
-    chainTipTimestamp: gauge('chainmesh_chain_tip_timestamp_seconds', 'Header time of the best chain tip (unix s)'),
+    chainTipTimestamp: gauge(
+      'chainmesh_chain_tip_timestamp_seconds',
+      'Header time of the best chain tip (unix s)',
+    ),
     chainTipId: gauge(
       'chainmesh_chain_tip_id',
       'First 48 bits of the tip hash as an integer: nodes with equal values share a tip',
     ),
     chainWork: gauge('chainmesh_chain_work', 'Cumulative proof of work of the best chain (expected hashes)'),
-    blocksAccepted: counter('chainmesh_chain_blocks_accepted_total', 'Valid new blocks stored, by where they came from', [
-      'source',
+    blocksAccepted: counter(
+      'chainmesh_chain_blocks_accepted_total',
+      'Valid new blocks stored, by where they came from',
+      ['source'],
+    ),
+    blocksRejected: counter('chainmesh_chain_blocks_rejected_total', 'Invalid blocks, by reject code', [
+      'reason',
     ]),
-    blocksRejected: counter('chainmesh_chain_blocks_rejected_total', 'Invalid blocks, by reject code', ['reason']),
     blocksConnected: counter('chainmesh_chain_blocks_connected_total', 'Blocks connected to the best chain'),
-    reorgs: counter('chainmesh_chain_reorgs_total', 'Chain reorganisations (at least one block disconnected)'),
-    reorgDepth: histogram('chainmesh_chain_reorg_depth_blocks', 'Blocks disconnected per reorganisation', [
-      1, 2, 3, 5, 8, 13, 21, 50, 100,
-    ]),
+    reorgs: counter(
+      'chainmesh_chain_reorgs_total',
+      'Chain reorganisations (at least one block disconnected)',
+    ),
+    reorgDepth: histogram(
+      'chainmesh_chain_reorg_depth_blocks',
+      'Blocks disconnected per reorganisation',
+      [1, 2, 3, 5, 8, 13, 21, 50, 100],
+    ),
     blockArrivalDelay: histogram(
       'chainmesh_chain_block_arrival_delay_seconds',
       'Time from a block header timestamp to its first arrival from a peer',
@@ -84,13 +101,20 @@ export function createMetrics(opts: { collectDefault?: boolean } = {}): Metrics 
     ),
     mempoolTransactions: gauge('chainmesh_mempool_transactions', 'Transactions in the mempool'),
     mempoolBytes: gauge('chainmesh_mempool_bytes', 'Serialized size of the mempool'),
-    txAccepted: counter('chainmesh_mempool_tx_accepted_total', 'Transactions accepted to the mempool, by source', [
-      'source',
+    txAccepted: counter(
+      'chainmesh_mempool_tx_accepted_total',
+      'Transactions accepted to the mempool, by source',
+      ['source'],
+    ),
+    txRejected: counter('chainmesh_mempool_tx_rejected_total', 'Transactions refused, by reject code', [
+      'reason',
     ]),
-    txRejected: counter('chainmesh_mempool_tx_rejected_total', 'Transactions refused, by reject code', ['reason']),
     peersKnown: gauge('chainmesh_p2p_peers_known', 'Peers in the peer book'),
     peersLive: gauge('chainmesh_p2p_peers_live', 'Peers that answered recently'),
-    peerRequestFailures: counter('chainmesh_p2p_request_failures_total', 'Failed requests to peers', ['kind', 'reason']),
+    peerRequestFailures: counter('chainmesh_p2p_request_failures_total', 'Failed requests to peers', [
+      'kind',
+      'reason',
+    ]),
     messagesSent: counter('chainmesh_p2p_messages_sent_total', 'Requests sent to peers, by kind', ['kind']),
     gossipRounds: counter('chainmesh_p2p_gossip_rounds_total', 'Peer-sample exchanges started by this node'),
     peersBanned: counter('chainmesh_p2p_peers_banned_total', 'Peers banned for misbehaviour'),

@@ -1,0 +1,61 @@
+import type { ErrorRequestHandler } from 'express';
+import { ZodError } from 'zod';
+import { ValidationError } from '../core/errors.js';
+import { NodeError, type NodeErrorCode } from '../node/errors.js';
+
+export interface ApiError {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+const NODE_STATUS: Record<NodeErrorCode, number> = {
+  'bad-request': 400,
+  'not-found': 404,
+  unauthorized: 401,
+  'admin-disabled': 403,
+  'payload-too-large': 413,
+  'not-ready': 503,
+  'unsupported-network': 400,
+  'peer-wrong-network': 409,
+  'peer-self': 409,
+  'peer-banned': 403,
+  internal: 500,
+};
+
+/** Consensus rejections that mean "already have it / conflicts", not "malformed". */
+const CONFLICT_CODES = new Set(['txn-already-known', 'txn-mempool-conflict']);
+
+/** The one place where errors become HTTP statuses. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ValidationError) {
+    return { status: CONFLICT_CODES.has(err.code) ? 409 : 400, code: err.code, message: err.message };
+  }
+  if (err instanceof NodeError)
+    return { status: NODE_STATUS[err.code], code: err.code, message: err.message };
+  if (err instanceof ZodError) {
+    const issue = err.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    return { status: 400, code: 'bad-request', message: `${where}${issue?.message ?? 'invalid request'}` };
+  }
+  // body-parser errors carry `type` and `status`.
+  const typed = err as { type?: unknown; status?: unknown; message?: unknown };
+  if (typed.type === 'entity.too.large') {
+    return { status: 413, code: 'payload-too-large', message: 'request body exceeds the limit' };
+  }
+  if (typed.type === 'entity.parse.failed') {
+    return { status: 400, code: 'bad-request', message: 'request body is not valid JSON' };
+  }
+  if (typeof typed.status === 'number' && typed.status >= 400 && typed.status < 500) {
+    return { status: typed.status, code: 'bad-request', message: String(typed.message ?? 'bad request') };
+  }
+  return { status: 500, code: 'internal', message: 'internal error' };
+}
+
+export function errorHandler(onError: (error: ApiError, cause: unknown) => void): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    const apiError = toApiError(err);
+    onError(apiError, err);
+    res.status(apiError.status).json({ error: apiError.code, message: apiError.message });
+  };
+}

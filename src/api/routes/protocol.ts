@@ -1,0 +1,81 @@
+import { Router, type Request } from 'express';
+import { decodeBlock, decodeTx, fromHex, toHex } from '../../core/index.js';
+import { NodeError } from '../../node/errors.js';
+import type { ChainmeshNode } from '../../node/node.js';
+import { advertisementBody, blockBody, syncBody, transactionsBody } from '../validate.js';
+
+const NODE_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * Who is calling: peers identify themselves with headers; a request from
+ * another network is refused before anything is read or stored.
+ */
+function sender(req: Request, node: ChainmeshNode): { nodeId: string; hostname?: string } | undefined {
+  const network = req.get('x-chainmesh-network');
+  if (network !== undefined && network !== node.params.genesisHash) {
+    throw new NodeError(
+      'peer-wrong-network',
+      `this node is on network ${node.params.genesisHash}, not ${network}`,
+    );
+  }
+  const nodeId = req.get('x-chainmesh-node-id');
+  if (nodeId === undefined || !NODE_ID.test(nodeId)) return undefined;
+  const hostname = req.get('x-chainmesh-addr');
+  return hostname ? { nodeId, hostname } : { nodeId };
+}
+
+/** The tutorial's protocol routes and the sync route, all thin over the P2P layer. */
+export function protocolRoutes(node: ChainmeshNode): Router {
+  const router = Router();
+
+  router.post('/new_node_advertisement', (req, res) => {
+    const from = sender(req, node);
+    const body = advertisementBody.parse(req.body);
+    res.json(
+      node.p2p.handleAdvertisement(body, {
+        nodeId: from?.nodeId ?? body.nodeId,
+        network: body.network,
+        addr: from?.hostname ?? body.hostname,
+      }),
+    );
+  });
+
+  router.get('/known_node_request', (req, res) => {
+    sender(req, node);
+    res.json(node.p2p.knownNodes());
+  });
+
+  router.post('/block', async (req, res) => {
+    const from = sender(req, node);
+    const { block } = blockBody.parse(req.body);
+    const result = await node.p2p.receiveBlock(decodeBlock(fromHex(block)), from);
+    res.json({ status: result.status, hash: result.hash, height: result.height ?? null });
+  });
+
+  router.post('/transactions', async (req, res) => {
+    const from = sender(req, node);
+    const body = transactionsBody.parse(req.body);
+    if ('tx' in body) {
+      const [result] = await node.p2p.receiveTransactions([decodeTx(fromHex(body.tx))], from);
+      if (result && 'error' in result) {
+        res.status(
+          result.error === 'txn-already-known' || result.error === 'txn-mempool-conflict' ? 409 : 400,
+        );
+      }
+      res.json(result);
+      return;
+    }
+    // A batch decodes every element first: one malformed transaction rejects the request and stores nothing.
+    const txs = body.txs.map((hex) => decodeTx(fromHex(hex)));
+    res.json({ results: await node.p2p.receiveTransactions(txs, from) });
+  });
+
+  router.post('/sync/blocks', async (req, res) => {
+    sender(req, node);
+    const { locator, limit } = syncBody.parse(req.body);
+    const { blocks, more } = await node.p2p.serveSync(locator, limit ?? 500);
+    res.json({ blocks: blocks.map(toHex), more });
+  });
+
+  return router;
+}

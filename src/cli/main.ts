@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
+import { Command, InvalidArgumentError } from 'commander';
+import { VERSION } from '../node/version.js';
+import { runCluster } from './cluster.js';
+import { runNode } from './run-node.js';
+import { newKey, send } from './wallet.js';
+
+function int(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer ${min}-${max}`);
+    return n;
+  };
+}
+
+function amount(value: string): bigint {
+  if (!/^\d+$/.test(value))
+    throw new InvalidArgumentError('expected an integer number of base units (no decimals)');
+  return BigInt(value);
+}
+
+function network(value: string): 'demo' | 'regtest' {
+  if (value !== 'demo' && value !== 'regtest') throw new InvalidArgumentError('expected demo or regtest');
+  return value;
+}
+
+const program = new Command('chainmesh')
+  .version(VERSION)
+  .description('A blockchain node built to run as a cluster');
+
+program
+  .command('node')
+  .description('run a node configured by environment variables (see README)')
+  .action(() => runNode(process.env));
+
+program
+  .command('cluster')
+  .description('run a seed and N nodes as local processes on loopback, with a live table')
+  .option('-n, --nodes <n>', 'nodes besides the seed', int(1, 64), 5)
+  .option('-p, --base-port <port>', 'seed port; nodes use the following ports', int(1, 65000), 4000)
+  .option('--network <name>', 'demo or regtest', network, 'demo')
+  .option('-d, --data-dir <dir>', 'where node data and logs go', '.cluster')
+  .option('--no-mine', 'do not mine (use POST /admin/generate on regtest)')
+  .option('--intensity <percent>', 'mining intensity per node, percent of one core', int(1, 100), 10)
+  .option('--admin-token <token>', 'admin token for every node (default: random)')
+  .option('--duration <seconds>', 'stop after this many seconds', int(1, 86_400))
+  .action(
+    (o: {
+      nodes: number;
+      basePort: number;
+      network: 'demo' | 'regtest';
+      dataDir: string;
+      mine: boolean;
+      intensity: number;
+      adminToken?: string;
+      duration?: number;
+    }) =>
+      runCluster({
+        nodes: o.nodes,
+        basePort: o.basePort,
+        network: o.network,
+        dataDir: o.dataDir,
+        mine: o.mine,
+        intensity: o.intensity,
+        adminToken: o.adminToken ?? randomBytes(12).toString('hex'),
+        durationSec: o.duration,
+      }),
+  );
+
+program
+  .command('status')
+  .description("print a node's /info")
+  .option('-u, --url <url>', 'node URL', 'http://127.0.0.1:3000')
+  .action(async (o: { url: string }) => {
+    const res = await fetch(`${o.url}/info`, { signal: AbortSignal.timeout(5000) });
+    process.stdout.write(`${JSON.stringify(await res.json(), null, 2)}\n`);
+  });
+
+const wallet = program.command('wallet').description('keys and payments');
+wallet
+  .command('new')
+  .description('create a private key and print it with its address')
+  .option('--network <name>', 'demo or regtest', network, 'demo')
+  .action((o: { network: string }) => {
+    process.stdout.write(`${JSON.stringify(newKey(o.network), null, 2)}\n`);
+  });
+wallet
+  .command('send')
+  .description('pay an address from the coins of a private key, through a node')
+  .requiredOption('--key <hex>', 'private key (hex)')
+  .requiredOption('--to <address>', 'recipient address')
+  .requiredOption('--amount <units>', 'amount in base units', amount)
+  .option('--fee <units>', 'fee in base units', amount, 1000n)
+  .option('-u, --url <url>', 'node URL', 'http://127.0.0.1:3000')
+  .action(async (o: { key: string; to: string; amount: bigint; fee: bigint; url: string }) => {
+    const result = await send({ url: o.url, privateKey: o.key, to: o.to, amount: o.amount, fee: o.fee });
+    process.stdout.write(`${JSON.stringify({ txid: result.txid }, null, 2)}\n`);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`chainmesh: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

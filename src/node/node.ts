@@ -1,0 +1,318 @@
+import type { Server } from 'node:http';
+import { createApp } from '../api/app.js';
+import { Chain } from '../chain/index.js';
+import {
+  addressToScript,
+  getNetwork,
+  hash160,
+  p2pkhScript,
+  publicKeyOf,
+  ValidationError,
+  type Block,
+  type NetworkParams,
+} from '../core/index.js';
+import { Mempool } from '../mempool/index.js';
+import { Miner } from '../miner/index.js';
+import { createLogger, type Logger } from '../obs/logger.js';
+import { createMetrics, type Metrics } from '../obs/metrics.js';
+import { P2P } from '../p2p/index.js';
+import { ConfigError, type NodeConfig } from './config.js';
+import { NodeError } from './errors.js';
+import { loadIdentity } from './identity.js';
+import { VERSION } from './version.js';
+
+/** How many blocks behind the best peer a node may be and still call itself ready. */
+const READY_LAG_BLOCKS = 3;
+const SHUTDOWN_DEADLINE_MS = 4500;
+
+export interface NodeInfo {
+  nodeId: string;
+  network: string;
+  networkName: string;
+  version: string;
+  address: string;
+  height: number;
+  tipHash: string;
+  tipTime: number;
+  chainWork: string;
+  peers: number;
+  knownPeers: number;
+  mempool: number;
+  mempoolBytes: number;
+  syncing: boolean;
+  mining: boolean;
+  hashesPerSecond: number;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: { store: boolean; joined: boolean; caughtUp: boolean };
+  height: number;
+  bestPeerHeight: number | null;
+}
+
+/**
+ * The composition root: config -> store -> chain -> mempool -> p2p -> miner -> api.
+ * It owns lifecycle and the wiring of events into metrics and logs; the
+ * business rules live in the layers it composes.
+ */
+export class ChainmeshNode {
+  private server: Server | undefined;
+  private stopping: Promise<void> | undefined;
+  private restartListener: (() => void) | undefined;
+
+  private constructor(
+    readonly config: NodeConfig,
+    readonly params: NetworkParams,
+    readonly nodeId: string,
+    readonly defaultPayoutScript: Uint8Array,
+    readonly chain: Chain,
+    readonly mempool: Mempool,
+    readonly miner: Miner,
+    readonly p2p: P2P,
+    readonly metrics: Metrics,
+    readonly logger: Logger,
+  ) {}
+
+  static async start(
+    config: NodeConfig,
+    opts: { logger?: Logger; metrics?: Metrics } = {},
+  ): Promise<ChainmeshNode> {
+    const params = getNetwork(config.network);
+    const identity = await loadIdentity(config.dataDir);
+    const payoutScript = config.minerAddress
+      ? payoutScriptFor(config.minerAddress, params)
+      : p2pkhScript(hash160(publicKeyOf(identity.minerKey)));
+    const logger =
+      opts.logger ??
+      createLogger({ nodeId: identity.nodeId, level: config.logLevel, format: config.logFormat });
+    const metrics = opts.metrics ?? createMetrics();
+    metrics.nodeInfo.set({ version: VERSION, network: params.genesisHash }, 1);
+
+    const chain = await Chain.open({ dataDir: config.dataDir, params });
+    const mempool = new Mempool(chain, { maxBytes: config.mempoolMaxBytes });
+    const p2p = new P2P(
+      {
+        self: { nodeId: identity.nodeId, hostname: config.advertiseAddr, network: params.genesisHash },
+        seeds: config.seedHosts,
+        dataDir: config.dataDir,
+        maxPeers: config.maxPeers,
+        gossipIntervalMs: config.gossipIntervalMs,
+        relayFanout: config.relayFanout,
+        joinFanout: config.joinFanout,
+        requestTimeoutMs: config.peerTimeoutMs,
+      },
+      { chain, mempool, metrics, logger },
+    );
+    const miner = new Miner(chain, mempool, {
+      payoutScript,
+      intensityPercent: config.miningIntensity,
+      threads: config.minerThreads,
+    });
+    const node = new ChainmeshNode(
+      config,
+      params,
+      identity.nodeId,
+      payoutScript,
+      chain,
+      mempool,
+      miner,
+      p2p,
+      metrics,
+      logger,
+    );
+    node.wireEvents();
+    await node.listen();
+    await p2p.start();
+    if (config.minerEnabled) miner.start();
+    logger.info('node started', {
+      network: config.network,
+      address: config.advertiseAddr,
+      height: chain.height,
+      tip: chain.tip.hash,
+      seeds: config.seedHosts,
+      mining: config.minerEnabled,
+    });
+    return node;
+  }
+
+  private wireEvents(): void {
+    const { chain, mempool, miner, metrics, logger } = this;
+    const updateTip = () => {
+      const tip = chain.tip;
+      metrics.chainHeight.set(tip.height);
+      metrics.chainTipTimestamp.set(tip.header.time);
+      metrics.chainTipId.set(Number.parseInt(tip.hash.slice(0, 12), 16));
+      metrics.chainWork.set(Number(tip.chainWork));
+    };
+    updateTip();
+    chain.on('tip', updateTip);
+    chain.on('connect', ({ hash, height }: { hash: string; height: number }) => {
+      metrics.blocksConnected.inc();
+      logger.debug('block connected', { hash, height });
+    });
+    chain.on('reorg', ({ depth, oldTip, newTip }: { depth: number; oldTip: unknown; newTip: unknown }) => {
+      metrics.reorgs.inc();
+      metrics.reorgDepth.observe(depth);
+      logger.info('chain reorganised', { depth, oldTip: hashOf(oldTip), newTip: hashOf(newTip) });
+    });
+    chain.on('rejected', ({ hash, code }: { hash: string; code: string }) => {
+      metrics.blocksRejected.inc({ reason: code });
+      logger.info('block rejected', { hash, code });
+    });
+    const updateMempool = () => {
+      metrics.mempoolTransactions.set(mempool.count);
+      metrics.mempoolBytes.set(mempool.bytes);
+    };
+    mempool.on('accepted', updateMempool);
+    mempool.on('removed', updateMempool);
+    miner.on('mined', ({ block, hash }: { block: Block; hash: string }) => {
+      void this.acceptMinedBlock(block, hash);
+    });
+  }
+
+  /** A block from the continuous miner: connect it through the chain, then relay. */
+  private async acceptMinedBlock(block: Block, hash: string): Promise<void> {
+    try {
+      const result = await this.chain.processBlock(block);
+      if (result.status === 'connected') {
+        this.metrics.minerBlocksMined.inc();
+        this.metrics.blocksAccepted.inc({ source: 'local' });
+        this.logger.info('block mined', { hash, height: result.height, txs: block.txs.length });
+        this.p2p.announceBlock(block);
+      }
+    } catch (err) {
+      // A stale template can lose a race with a block that just arrived; that is not an error of the node.
+      const code = err instanceof ValidationError ? err.code : 'internal';
+      this.logger.warn('mined block not accepted', { hash, code });
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const app = createApp(this);
+    await new Promise<void>((resolve, reject) => {
+      const server = app.listen(this.config.port, this.config.bindHost, (err?: Error) =>
+        err ? reject(err) : resolve(),
+      );
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
+      server.requestTimeout = 30_000;
+      this.server = server;
+    });
+  }
+
+  /** Port actually bound (differs from config when PORT=0 in tests). */
+  get port(): number {
+    const address = this.server?.address();
+    return typeof address === 'object' && address ? address.port : this.config.port;
+  }
+
+  /** Regtest's generatetoaddress: mine `count` blocks now and relay them. */
+  async generate(count: number, address: string | undefined): Promise<string[]> {
+    if (this.params.name !== 'regtest') {
+      throw new NodeError(
+        'unsupported-network',
+        'generate works on regtest only; demo blocks come from the miner',
+      );
+    }
+    const script = address ? addressToScript(address, this.params) : this.defaultPayoutScript;
+    const hashes = await this.miner.generate(count, script);
+    for (const hash of hashes) {
+      this.metrics.minerBlocksMined.inc();
+      this.metrics.blocksAccepted.inc({ source: 'api' });
+      const block = await this.chain.getBlock(hash);
+      if (block) this.p2p.announceBlock(block);
+    }
+    return hashes;
+  }
+
+  info(): NodeInfo {
+    const tip = this.chain.tip;
+    return {
+      nodeId: this.nodeId,
+      network: this.params.genesisHash,
+      networkName: this.params.name,
+      version: VERSION,
+      address: this.config.advertiseAddr,
+      height: tip.height,
+      tipHash: tip.hash,
+      tipTime: tip.header.time,
+      chainWork: tip.chainWork.toString(16),
+      peers: this.p2p.liveCount,
+      knownPeers: this.p2p.knownCount,
+      mempool: this.mempool.count,
+      mempoolBytes: this.mempool.bytes,
+      syncing: this.p2p.syncing,
+      mining: this.config.minerEnabled,
+      hashesPerSecond: Math.round(this.miner.hashesPerSecond),
+    };
+  }
+
+  readiness(): Readiness {
+    const best = this.p2p.bestPeerHeight();
+    const height = this.chain.height;
+    const checks = {
+      store: this.stopping === undefined,
+      joined: this.config.seedHosts.length === 0 || this.p2p.joined,
+      caughtUp: !this.p2p.syncing && (best === undefined || best - height <= READY_LAG_BLOCKS),
+    };
+    return {
+      ready: checks.store && checks.joined && checks.caughtUp,
+      checks,
+      height,
+      bestPeerHeight: best ?? null,
+    };
+  }
+
+  /** The process runner decides what a restart means (stop, then start again from DATA_DIR). */
+  onRestartRequested(listener: () => void): void {
+    this.restartListener = listener;
+  }
+
+  requestRestart(): void {
+    this.logger.info('restart requested');
+    if (this.restartListener) this.restartListener();
+    else this.logger.warn('restart requested but this node has no runner to restart it');
+  }
+
+  /** Graceful stop: no new requests, current write finished, peers flushed, store closed. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.logger.info('stopping');
+    const closed = new Promise<void>((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+    const forceClose = setTimeout(() => this.server?.closeAllConnections(), 1000);
+    await this.miner.stop();
+    await this.p2p.stop();
+    await Promise.race([closed, new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS / 2))]);
+    clearTimeout(forceClose);
+    await this.chain.close();
+    this.logger.info('stopped');
+  }
+}
+
+function payoutScriptFor(address: string, params: NetworkParams): Uint8Array {
+  try {
+    return addressToScript(address, params);
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new ConfigError(
+        'MINER_ADDRESS',
+        address,
+        `an address of the ${params.name} network (${err.code})`,
+      );
+    }
+    throw err;
+  }
+}
+
+function hashOf(entry: unknown): string | undefined {
+  return typeof entry === 'object' && entry !== null && 'hash' in entry ? String(entry.hash) : undefined;
+}
