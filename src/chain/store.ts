@@ -1,0 +1,230 @@
+import { ClassicLevel } from 'classic-level';
+import { ByteReader, ByteWriter } from '../core/encoding.js';
+import type { BlockHeader, Coin } from '../core/types.js';
+import { decodeHeader, encodeHeader } from '../core/block.js';
+
+/*
+ * Key layout. One byte of prefix, then fixed-width binary: hashes and txids in
+ * internal byte order, vouts big-endian so that a txid's outputs sort together.
+ *
+ *   b <hash32>            raw block
+ *   i <hash32>            index entry: header(80) height(u32) status(u8) seq(u32) chainWork(big-endian, rest)
+ *   r <hash32>            undo data of a connected block
+ *   u <txid32> <vout BE>  coin: value(u64) height(u32) flags(u8) scriptPubKey(rest)
+ *   t <txid32>            tx location on the best chain: block hash32, tx position(u32)
+ *   m <name>              metadata: 'tip' -> hash32, 'net' -> genesis hash32
+ */
+const P_BLOCK = 0x62;
+const P_INDEX = 0x69;
+const P_UNDO = 0x72;
+const P_COIN = 0x75;
+const P_TX = 0x74;
+const P_META = 0x6d;
+
+export type BlockStatus = 'header-valid' | 'valid' | 'invalid' | 'failed-child';
+const STATUS_CODES: readonly BlockStatus[] = ['header-valid', 'valid', 'invalid', 'failed-child'];
+
+/** What the store persists for each block index entry. */
+export interface StoredIndexEntry {
+  readonly hash: Uint8Array;
+  readonly header: BlockHeader;
+  readonly height: number;
+  readonly status: BlockStatus;
+  /** Order of first receipt: breaks chain-work ties in favour of the block seen first. */
+  readonly seq: number;
+  readonly chainWork: bigint;
+}
+
+export interface StoredCoin {
+  readonly txid: Uint8Array;
+  readonly vout: number;
+  readonly coin: Coin;
+}
+
+function key(prefix: number, body: Uint8Array): Uint8Array {
+  const k = new Uint8Array(1 + body.length);
+  k[0] = prefix;
+  k.set(body, 1);
+  return k;
+}
+
+function coinKey(txid: Uint8Array, vout: number): Uint8Array {
+  const k = new Uint8Array(37);
+  k[0] = P_COIN;
+  k.set(txid, 1);
+  new DataView(k.buffer).setUint32(33, vout, false);
+  return k;
+}
+
+function metaKey(name: string): Uint8Array {
+  return key(P_META, new TextEncoder().encode(name));
+}
+
+function bigintToBytes(n: bigint): Uint8Array {
+  let hex = n.toString(16);
+  if (hex.length % 2) hex = '0' + hex;
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+function bytesToBigint(b: Uint8Array): bigint {
+  return b.length === 0
+    ? 0n
+    : BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
+}
+
+export function encodeIndexEntry(e: Omit<StoredIndexEntry, 'hash'>): Uint8Array {
+  const w = new ByteWriter(80 + 9 + 32);
+  w.bytes(encodeHeader(e.header)).u32(e.height).u8(STATUS_CODES.indexOf(e.status)).u32(e.seq);
+  w.bytes(bigintToBytes(e.chainWork));
+  return w.finish().slice();
+}
+
+export function decodeIndexEntry(hash: Uint8Array, raw: Uint8Array): StoredIndexEntry {
+  const header = decodeHeader(raw.subarray(0, 80));
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const height = view.getUint32(80, true);
+  const status = STATUS_CODES[view.getUint8(84)];
+  if (status === undefined) throw new Error('corrupt index entry: unknown status');
+  const seq = view.getUint32(85, true);
+  return { hash, header, height, status, seq, chainWork: bytesToBigint(raw.subarray(89)) };
+}
+
+export function encodeCoin(c: Coin): Uint8Array {
+  const w = new ByteWriter(13 + c.scriptPubKey.length);
+  w.u64(c.value)
+    .u32(c.height)
+    .u8(c.coinbase ? 1 : 0)
+    .bytes(c.scriptPubKey);
+  return w.finish().slice();
+}
+
+export function decodeCoin(raw: Uint8Array): Coin {
+  const r = new ByteReader(raw);
+  const value = r.u64();
+  const height = r.u32();
+  const coinbase = r.u8() === 1;
+  return { value, height, coinbase, scriptPubKey: r.bytes(r.remaining) };
+}
+
+/** Collects writes to be applied in one atomic LevelDB batch. */
+export class StoreBatch {
+  readonly ops: Array<
+    { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }
+  > = [];
+
+  private put(k: Uint8Array, value: Uint8Array): this {
+    this.ops.push({ type: 'put', key: k, value });
+    return this;
+  }
+
+  private del(k: Uint8Array): this {
+    this.ops.push({ type: 'del', key: k });
+    return this;
+  }
+
+  putBlock(hash: Uint8Array, raw: Uint8Array): this {
+    return this.put(key(P_BLOCK, hash), raw);
+  }
+
+  putIndex(e: StoredIndexEntry): this {
+    return this.put(key(P_INDEX, e.hash), encodeIndexEntry(e));
+  }
+
+  putUndo(hash: Uint8Array, raw: Uint8Array): this {
+    return this.put(key(P_UNDO, hash), raw);
+  }
+
+  delUndo(hash: Uint8Array): this {
+    return this.del(key(P_UNDO, hash));
+  }
+
+  putCoin(txid: Uint8Array, vout: number, coin: Coin): this {
+    return this.put(coinKey(txid, vout), encodeCoin(coin));
+  }
+
+  delCoin(txid: Uint8Array, vout: number): this {
+    return this.del(coinKey(txid, vout));
+  }
+
+  putTx(txid: Uint8Array, blockHash: Uint8Array, position: number): this {
+    const v = new Uint8Array(36);
+    v.set(blockHash, 0);
+    new DataView(v.buffer).setUint32(32, position, true);
+    return this.put(key(P_TX, txid), v);
+  }
+
+  delTx(txid: Uint8Array): this {
+    return this.del(key(P_TX, txid));
+  }
+
+  putTip(hash: Uint8Array): this {
+    return this.put(metaKey('tip'), hash);
+  }
+
+  putNetwork(genesisHash: Uint8Array): this {
+    return this.put(metaKey('net'), genesisHash);
+  }
+}
+
+/** The chain's LevelDB database. Only the chain module writes to it. */
+export class ChainStore {
+  private constructor(private readonly db: ClassicLevel<Uint8Array, Uint8Array>) {}
+
+  static async open(location: string): Promise<ChainStore> {
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(location, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    });
+    await db.open();
+    return new ChainStore(db);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  /** Applies all writes or none of them, also across a crash (LevelDB's write-ahead log). */
+  write(batch: StoreBatch): Promise<void> {
+    return this.db.batch(batch.ops);
+  }
+
+  getBlock(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.db.get(key(P_BLOCK, hash));
+  }
+
+  getUndo(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.db.get(key(P_UNDO, hash));
+  }
+
+  async getTxLocation(txid: Uint8Array): Promise<{ blockHash: Uint8Array; position: number } | undefined> {
+    const v = await this.db.get(key(P_TX, txid));
+    if (!v || v.length !== 36) return undefined;
+    return {
+      blockHash: v.slice(0, 32),
+      position: new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(32, true),
+    };
+  }
+
+  getTip(): Promise<Uint8Array | undefined> {
+    return this.db.get(metaKey('tip'));
+  }
+
+  getNetwork(): Promise<Uint8Array | undefined> {
+    return this.db.get(metaKey('net'));
+  }
+
+  async *indexEntries(): AsyncGenerator<StoredIndexEntry> {
+    for await (const [k, v] of this.db.iterator(range(P_INDEX))) yield decodeIndexEntry(k.slice(1), v);
+  }
+
+  async *coins(): AsyncGenerator<StoredCoin> {
+    for await (const [k, v] of this.db.iterator(range(P_COIN))) {
+      const vout = new DataView(k.buffer, k.byteOffset, k.byteLength).getUint32(33, false);
+      yield { txid: k.slice(1, 33), vout, coin: decodeCoin(v) };
+    }
+  }
+}
+
+function range(prefix: number): { gte: Uint8Array; lt: Uint8Array } {
+  return { gte: Uint8Array.of(prefix), lt: Uint8Array.of(prefix + 1) };
+}
