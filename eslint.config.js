@@ -11,6 +11,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
     files: ['src/core/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'error' },
   },

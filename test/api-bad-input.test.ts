@@ -1,0 +1,195 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeAddress, getNetwork } from '../src/core/index.js';
+import {
+  ADMIN_TOKEN,
+  MAIN,
+  cleanup,
+  info,
+  request,
+  startNode,
+  stopAll,
+  tempDir,
+  type NodeProcess,
+} from './helpers/processes.js';
+
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const demoAddress = encodeAddress(new Uint8Array(20).fill(7), getNetwork('demo'));
+const regtestAddress = encodeAddress(new Uint8Array(20).fill(7), getNetwork('regtest'));
+
+type Case = [
+  string,
+  string,
+  { body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  number,
+  string?,
+];
+
+/** Issue 3: bad input on every route gets a clear 4xx and changes nothing. */
+describe('bad input', () => {
+  const dir = tempDir();
+  let node: NodeProcess;
+  let noAdmin: NodeProcess;
+  let before: any;
+
+  beforeAll(async () => {
+    node = await startNode({ name: 'api', dataDir: join(dir, 'api') });
+    noAdmin = await startNode({ name: 'no-admin', dataDir: join(dir, 'no-admin'), env: { ADMIN_TOKEN: '' } });
+    await request(`${node.url}/admin/generate`, { body: { count: 2 }, headers: auth });
+    before = await info(node);
+  });
+
+  afterAll(async () => {
+    await stopAll([node, noAdmin]);
+    cleanup(dir);
+  });
+
+  const cases: Case[] = [
+    ['GET', '/no/such/route', {}, 404, 'not-found'],
+    ['POST', '/block', { rawBody: '{"block": ' }, 400, 'bad-request'],
+    ['POST', '/block', { body: { block: 'zz' } }, 400, 'bad-request'],
+    ['POST', '/block', { body: { block: '00' } }, 400],
+    ['POST', '/block', { body: { block: 'ab', extra: 1 } }, 400, 'bad-request'],
+    ['POST', '/block', { body: { block: 12 } }, 400, 'bad-request'],
+    ['POST', '/block', { body: { block: '00'.repeat(80) + '00' } }, 400],
+    [
+      'POST',
+      '/block',
+      { rawBody: JSON.stringify({ block: 'ab'.repeat(3_000_000) }) },
+      413,
+      'payload-too-large',
+    ],
+    ['POST', '/transactions', { body: { tx: 'abc' } }, 400, 'bad-request'],
+    ['POST', '/transactions', { body: { tx: '0100000000' } }, 400],
+    ['POST', '/transactions', { body: { txs: [] } }, 400, 'bad-request'],
+    ['POST', '/transactions', { body: { txs: Array(1001).fill('00') } }, 400, 'bad-request'],
+    ['POST', '/transactions', { body: { txs: ['01000000', 'zz'] } }, 400],
+    ['POST', '/transactions', { body: [] }, 400, 'bad-request'],
+    ['GET', '/transactions/xyz', {}, 400, 'bad-request'],
+    ['GET', `/transactions/${'0'.repeat(64)}`, {}, 404, 'not-found'],
+    ['GET', '/utxo/not-an-address', {}, 400, 'bad-request'],
+    ['GET', `/utxo/${demoAddress}`, {}, 400, 'bad-address-network'],
+    ['GET', `/address/${demoAddress}/balance`, {}, 400, 'bad-address-network'],
+    ['GET', '/block/99999', {}, 404, 'not-found'],
+    ['GET', `/block/${'ab'.repeat(32)}`, {}, 404, 'not-found'],
+    ['GET', '/block/zz', {}, 400, 'bad-request'],
+    ['GET', '/block?limit=-1', {}, 400, 'bad-request'],
+    ['GET', '/block?limit=abc', {}, 400, 'bad-request'],
+    ['GET', '/block?limit=100000', {}, 400, 'bad-request'],
+    ['POST', '/new_node_advertisement', { body: {} }, 400, 'bad-request'],
+    [
+      'POST',
+      '/new_node_advertisement',
+      { body: { hostname: '127.0.0.1:1', nodeId: 'a'.repeat(32), network: 'b'.repeat(64) } },
+      409,
+      'peer-wrong-network',
+    ],
+    [
+      'POST',
+      '/new_node_advertisement',
+      { body: { hostname: 'x', nodeId: 'nope', network: 'b' } },
+      400,
+      'bad-request',
+    ],
+    [
+      'GET',
+      '/known_node_request',
+      { headers: { 'x-chainmesh-network': 'c'.repeat(64) } },
+      409,
+      'peer-wrong-network',
+    ],
+    ['POST', '/sync/blocks', { body: { locator: [] } }, 400, 'bad-request'],
+    ['POST', '/sync/blocks', { body: { locator: ['zz'] } }, 400, 'bad-request'],
+    ['POST', '/sync/blocks', { body: { locator: ['a'.repeat(64)], limit: 501 } }, 400, 'bad-request'],
+    ['POST', '/admin/generate', { body: { count: 1 } }, 401, 'unauthorized'],
+    [
+      'POST',
+      '/admin/generate',
+      { body: { count: 1 }, headers: { authorization: 'Bearer wrong-token!!' } },
+      401,
+      'unauthorized',
+    ],
+    ['POST', '/admin/generate', { body: { count: 0 }, headers: auth }, 400, 'bad-request'],
+    ['POST', '/admin/generate', { body: { count: 1.5 }, headers: auth }, 400, 'bad-request'],
+    ['POST', '/admin/generate', { body: { count: '1' }, headers: auth }, 400, 'bad-request'],
+    [
+      'POST',
+      '/admin/generate',
+      { body: { count: 1, address: demoAddress }, headers: auth },
+      400,
+      'bad-address-network',
+    ],
+    ['POST', '/admin/generate', { body: { count: 1, address: 'garbage' }, headers: auth }, 400],
+    ['POST', '/restart', {}, 401, 'unauthorized'],
+  ];
+
+  it.each(cases)('%s %s -> %i', async (method, path, opts, status, code) => {
+    const res = await request(`${node.url}${path}`, { method, ...opts });
+    expect(res.status).toBe(status);
+    expect(res.body).toEqual({ error: code ?? expect.any(String), message: expect.any(String) });
+  });
+
+  it('admin routes are disabled without ADMIN_TOKEN', async () => {
+    const res = await request(`${noAdmin.url}/admin/generate`, { body: { count: 1 }, headers: auth });
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe('admin-disabled');
+  });
+
+  it('leaves the node healthy and its state unchanged', async () => {
+    expect((await request(`${node.url}/healthz`)).status).toBe(200);
+    const after = await info(node);
+    expect(after).toMatchObject({
+      height: before.height,
+      tipHash: before.tipHash,
+      mempool: 0,
+      knownPeers: 0,
+    });
+    const good = await request(`${node.url}/address/${regtestAddress}/balance`);
+    expect(good.status).toBe(200);
+    expect(good.body).toMatchObject({ confirmed: '0', immature: '0' });
+  });
+
+  it('counts errors by code in the metrics', async () => {
+    const metrics = (await request(`${node.url}/metrics`)).body as string;
+    expect(metrics).toMatch(/chainmesh_api_errors_total\{code="bad-request"\} \d+/);
+    expect(metrics).toMatch(
+      /chainmesh_http_request_duration_seconds_count\{method="GET",route="\/block\/:id",status="404"\} \d+/,
+    );
+  });
+});
+
+describe('configuration errors', () => {
+  it.each([
+    ['PORT', 'eighty'],
+    ['NETWORK', 'mainnet'],
+    ['SEED_HOSTS', 'seed'],
+  ])('%s=%s stops the process with exit code 2 and one line naming it', (name, value) => {
+    const res = spawnSync(process.execPath, [MAIN, 'node'], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: tempDir(), [name]: value },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(res.status).toBe(2);
+    const lines = res.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`${name}=`);
+    expect(lines[0]).toContain('expected');
+  });
+
+  it('a MINER_ADDRESS of another network is a configuration error', () => {
+    const res = spawnSync(process.execPath, [MAIN, 'node'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATA_DIR: tempDir(),
+        NETWORK: 'regtest',
+        MINER_ADDRESS: demoAddress,
+        PORT: '0',
+      },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain('MINER_ADDRESS=');
+  });
+});

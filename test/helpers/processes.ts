@@ -1,0 +1,204 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Real `chainmesh node` processes on loopback, started from the built package (make test builds first). */
+export const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+export const ADMIN_TOKEN = 'test-admin-token';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix = 'chainmesh-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface NodeProcess {
+  readonly name: string;
+  readonly port: number;
+  readonly url: string;
+  readonly dataDir: string;
+  readonly env: Record<string, string>;
+  child: ChildProcess;
+  output: string;
+  exitCode: number | null;
+}
+
+export interface StartOptions {
+  name: string;
+  dataDir: string;
+  port?: number;
+  seeds?: string[];
+  env?: Record<string, string>;
+}
+
+export async function startNode(opts: StartOptions): Promise<NodeProcess> {
+  const port = opts.port ?? (await freePort());
+  const env: Record<string, string> = {
+    PORT: String(port),
+    BIND_HOST: '127.0.0.1',
+    ADVERTISE_ADDR: `127.0.0.1:${port}`,
+    SEED_HOSTS: (opts.seeds ?? []).join(','),
+    DATA_DIR: opts.dataDir,
+    NETWORK: 'regtest',
+    ADMIN_TOKEN,
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+    GOSSIP_INTERVAL_MS: '500',
+    PEER_TIMEOUT_MS: '2000',
+    ...opts.env,
+  };
+  const node = spawnNode(opts.name, port, opts.dataDir, env);
+  await waitFor(
+    `${opts.name} answers /healthz`,
+    async () => (await tryJson(`${node.url}/healthz`)) !== undefined,
+    {
+      timeoutMs: 30_000,
+      check: () => {
+        if (node.exitCode !== null)
+          throw new Error(`${opts.name} exited ${node.exitCode}:\n${node.output.slice(-2000)}`);
+      },
+    },
+  );
+  return node;
+}
+
+export function spawnNode(
+  name: string,
+  port: number,
+  dataDir: string,
+  env: Record<string, string>,
+): NodeProcess {
+  const child = spawn(process.execPath, [MAIN, 'node'], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const node: NodeProcess = {
+    name,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    env,
+    child,
+    output: '',
+    exitCode: null,
+  };
+  const append = (chunk: Buffer) => {
+    node.output = (node.output + chunk.toString()).slice(-200_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  child.on('exit', (code, signal) => {
+    node.exitCode = code ?? (signal ? 128 : 1);
+  });
+  return node;
+}
+
+/** Stops the node (SIGTERM) if it runs, then starts it again on the same port and data dir. */
+export async function restartNode(node: NodeProcess, env: Record<string, string> = {}): Promise<NodeProcess> {
+  await stopNode(node);
+  return startNode({
+    name: node.name,
+    dataDir: node.dataDir,
+    port: node.port,
+    env: { ...node.env, ...env },
+    seeds: (env.SEED_HOSTS ?? node.env.SEED_HOSTS ?? '').split(',').filter(Boolean),
+  });
+}
+
+/** SIGTERM and wait; returns the exit code and how long the stop took. */
+export async function stopNode(
+  node: NodeProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<{ code: number; ms: number }> {
+  const started = Date.now();
+  if (node.exitCode === null) {
+    const exited = new Promise<void>((resolve) => node.child.once('exit', () => resolve()));
+    node.child.kill(signal);
+    await exited;
+  }
+  return { code: node.exitCode ?? -1, ms: Date.now() - started };
+}
+
+export async function stopAll(nodes: Iterable<NodeProcess>): Promise<void> {
+  await Promise.all([...nodes].map((n) => stopNode(n, 'SIGKILL')));
+}
+
+export function cleanup(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export async function tryJson<T = unknown>(url: string, init?: RequestInit): Promise<T | undefined> {
+  try {
+    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(3000) });
+    if (!res.ok) return undefined;
+    return (await res.json()) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function request(
+  url: string,
+  opts: { method?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method: opts.method ?? (opts.body !== undefined || opts.rawBody !== undefined ? 'POST' : 'GET'),
+    headers: { 'content-type': 'application/json', ...opts.headers },
+    body: opts.rawBody ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // non-JSON bodies (metrics) stay text
+  }
+  return { status: res.status, body };
+}
+
+export function admin(node: NodeProcess, path: string, body: unknown) {
+  return request(`${node.url}${path}`, { body, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+}
+
+export async function info(node: NodeProcess): Promise<any> {
+  const res = await request(`${node.url}/info`);
+  if (res.status !== 200) throw new Error(`${node.name} /info: ${res.status}`);
+  return res.body;
+}
+
+/** Polls a condition; fails with the last observation after the timeout. */
+export async function waitFor(
+  what: string,
+  condition: () => Promise<boolean> | boolean,
+  opts: {
+    timeoutMs?: number;
+    intervalMs?: number;
+    check?: () => void;
+    describe?: () => Promise<string>;
+  } = {},
+): Promise<number> {
+  const started = Date.now();
+  const deadline = started + (opts.timeoutMs ?? 60_000);
+  for (;;) {
+    opts.check?.();
+    if (await condition()) return Date.now() - started;
+    if (Date.now() > deadline) {
+      const detail = opts.describe ? `: ${await opts.describe()}` : '';
+      throw new Error(`timed out waiting for ${what}${detail}`);
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+  }
+}
