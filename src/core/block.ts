@@ -2,6 +2,7 @@ import { toDisplayHex } from './bytes.js';
 import { ByteReader, ByteWriter } from './encoding.js';
 import { ValidationError } from './errors.js';
 import { sha256d } from './hash.js';
+import { hashMeetsTarget } from './pow.js';
 import { MIN_TX_BYTES, readTx, writeTx } from './tx.js';
 import type { Block, BlockHeader } from './types.js';
 
@@ -77,4 +78,16 @@ export function encodeBlock(b: Block): Uint8Array {
   w.varint(b.txs.length);
   for (const tx of b.txs) writeTx(w, tx);
   return w.finish();
+}
+
+/** Root API: hash of a raw 80-byte header as display hex (ValidationError if not 80 bytes). */
+export function blockHash(rawHeader: Uint8Array): string {
+  decodeHeader(rawHeader);
+  return toDisplayHex(sha256d(rawHeader));
+}
+
+/** Root API: the header's hash is at or below the target its own `bits` encode (ValidationError if not 80 bytes). */
+export function checkProofOfWork(rawHeader: Uint8Array): boolean {
+  const header = decodeHeader(rawHeader);
+  return hashMeetsTarget(sha256d(rawHeader), header.bits);
 }

@@ -1,4 +1,5 @@
-import { bytesEqual, concatBytes } from './bytes.js';
+import { bytesEqual, concatBytes, fromDisplayHex, toDisplayHex } from './bytes.js';
+import { ValidationError } from './errors.js';
 import { sha256d } from './hash.js';
 
 const ZERO_HASH = new Uint8Array(32);
@@ -24,4 +25,14 @@ export function computeMerkleRoot(hashes: readonly Uint8Array[]): { root: Uint8A
     level = next;
   }
   return { root: (level[0] as Uint8Array).slice(), mutated };
+}
+
+/** Root API: merkle root of display-hex txids, as display hex. */
+export function merkleRoot(txids: string[]): string {
+  const hashes = txids.map((id) => {
+    const h = fromDisplayHex(id);
+    if (h.length !== 32) throw new ValidationError('bad-encoding', 'txid must be 32 bytes of hex');
+    return h;
+  });
+  return toDisplayHex(computeMerkleRoot(hashes).root);
 }

@@ -1,0 +1,196 @@
+import { encodeBlock, headerHash } from './block.js';
+import { bytesEqual, toHex } from './bytes.js';
+import {
+  blockSubsidy,
+  coinbaseHasHeight,
+  MAX_COINBASE_SCRIPT_BYTES,
+  MIN_COINBASE_SCRIPT_BYTES,
+} from './coinbase.js';
+import { ValidationError } from './errors.js';
+import { computeMerkleRoot } from './merkle.js';
+import type { NetworkParams } from './params.js';
+import { bitsToTarget, hashMeetsTarget } from './pow.js';
+import { isStandardOutput } from './script.js';
+import { isCoinbase, isNullPrevout, txHash, txSize } from './tx.js';
+import type { Block, BlockHeader, Coin, Transaction } from './types.js';
+
+/** 21 million coins in base units: no amount, alone or summed, may exceed it. */
+export const MAX_MONEY = 21_000_000n * 100_000_000n;
+export const MAX_TX_BYTES = 1_000_000;
+
+export function moneyRange(v: bigint): boolean {
+  return v >= 0n && v <= MAX_MONEY;
+}
+
+/** Context-free transaction rules (Bitcoin's CheckTransaction plus the P2PKH-only output policy). */
+export function checkTransaction(tx: Transaction): void {
+  if (tx.inputs.length === 0) throw new ValidationError('bad-txns-vin-empty');
+  if (tx.outputs.length === 0) throw new ValidationError('bad-txns-vout-empty');
+  if (txSize(tx) > MAX_TX_BYTES) throw new ValidationError('bad-txns-oversize');
+
+  let total = 0n;
+  for (const out of tx.outputs) {
+    if (out.value < 0n) throw new ValidationError('bad-txns-vout-negative');
+    if (out.value > MAX_MONEY) throw new ValidationError('bad-txns-vout-toolarge');
+    total += out.value;
+    if (total > MAX_MONEY) throw new ValidationError('bad-txns-txouttotal-toolarge');
+    if (!isStandardOutput(out.scriptPubKey, out.value)) {
+      throw new ValidationError(
+        'bad-txns-nonstandard-script',
+        'outputs must be P2PKH or zero-value OP_RETURN',
+      );
+    }
+  }
+
+  const seen = new Set<string>();
+  for (const input of tx.inputs) {
+    const key = `${toHex(input.prevTxid)}:${input.prevVout}`;
+    if (seen.has(key)) throw new ValidationError('bad-txns-inputs-duplicate');
+    seen.add(key);
+  }
+
+  if (isCoinbase(tx)) {
+    const len = tx.inputs[0]!.scriptSig.length;
+    if (len < MIN_COINBASE_SCRIPT_BYTES || len > MAX_COINBASE_SCRIPT_BYTES) {
+      throw new ValidationError('bad-blk-cb-length', 'coinbase scriptSig must be 2-100 bytes');
+    }
+  } else {
+    for (const input of tx.inputs) {
+      if (isNullPrevout(input)) throw new ValidationError('bad-txns-prevout-null');
+    }
+  }
+}
+
+/** Header proof of work: bits are a valid target no easier than the network limit, and the hash meets it. */
+export function checkHeaderPow(header: BlockHeader, params: Pick<NetworkParams, 'powLimitBits'>): void {
+  let target: bigint;
+  try {
+    target = bitsToTarget(header.bits);
+  } catch {
+    throw new ValidationError('bad-blk-bits', 'invalid compact target');
+  }
+  if (target === 0n || target > bitsToTarget(params.powLimitBits)) {
+    throw new ValidationError('bad-blk-bits', 'target outside the allowed range');
+  }
+  if (!hashMeetsTarget(headerHash(header), header.bits)) throw new ValidationError('bad-blk-pow');
+}
+
+/**
+ * Context-free block rules: proof of work, size, one coinbase and first,
+ * merkle root (and the CVE-2012-2459 duplicate-transaction mutation), every
+ * transaction's own rules, and no outpoint spent twice within the block.
+ */
+export function checkBlock(block: Block, params: NetworkParams): void {
+  checkHeaderPow(block.header, params);
+  if (block.txs.length === 0) throw new ValidationError('bad-blk-length', 'block has no transactions');
+  if (encodeBlock(block).length > params.maxBlockBytes) throw new ValidationError('bad-blk-length');
+
+  const hashes = block.txs.map(txHash);
+  const { root, mutated } = computeMerkleRoot(hashes);
+  if (!bytesEqual(root, block.header.merkleRoot)) throw new ValidationError('bad-blk-merkle');
+  if (mutated) throw new ValidationError('bad-blk-duplicate-tx', 'duplicate transactions (merkle mutation)');
+  const ids = new Set(hashes.map(toHex));
+  if (ids.size !== hashes.length) throw new ValidationError('bad-blk-duplicate-tx');
+
+  if (!isCoinbase(block.txs[0]!)) throw new ValidationError('bad-blk-cb-missing');
+  for (let i = 1; i < block.txs.length; i++) {
+    if (isCoinbase(block.txs[i]!)) throw new ValidationError('bad-blk-cb-multiple');
+  }
+
+  const spent = new Set<string>();
+  for (const tx of block.txs) {
+    checkTransaction(tx);
+    if (isCoinbase(tx)) continue;
+    for (const input of tx.inputs) {
+      const key = `${toHex(input.prevTxid)}:${input.prevVout}`;
+      if (spent.has(key)) throw new ValidationError('bad-blk-txns-double-spend');
+      spent.add(key);
+    }
+  }
+}
+
+export interface HeaderContext {
+  /** Height of the parent block. */
+  readonly prevHeight: number;
+  /** Bits the chain requires at this height (pow.ts nextWorkRequired). */
+  readonly expectedBits: number;
+  /** Median time of the last `medianTimeSpan` blocks ending at the parent. */
+  readonly medianTimePast: number;
+  /** Current time, unix seconds (core has no clock: the caller passes it). */
+  readonly nowSec: number;
+}
+
+/** Header rules that need the chain: difficulty, timestamp window, version. */
+export function checkBlockHeaderContext(
+  header: BlockHeader,
+  ctx: HeaderContext,
+  params: NetworkParams,
+): void {
+  if (header.version < 1) throw new ValidationError('bad-blk-version');
+  if (header.bits !== ctx.expectedBits)
+    throw new ValidationError('bad-blk-bits', 'incorrect proof of work target');
+  if (header.time <= ctx.medianTimePast) throw new ValidationError('bad-blk-time-too-old');
+  if (header.time > ctx.nowSec + params.maxFutureBlockTimeSec)
+    throw new ValidationError('bad-blk-time-too-new');
+}
+
+/** BIP34: the coinbase of the block at `height` commits to that height. */
+export function checkCoinbaseHeight(block: Block, height: number): void {
+  const cb = block.txs[0];
+  if (!cb || !coinbaseHasHeight(cb, height)) {
+    throw new ValidationError('bad-blk-cb-height', `coinbase does not start with height ${height}`);
+  }
+}
+
+/** The coinbase may claim at most the subsidy plus the block's fees. */
+export function checkCoinbaseAmount(block: Block, height: number, fees: bigint, params: NetworkParams): void {
+  const cb = block.txs[0];
+  if (!cb) throw new ValidationError('bad-blk-cb-missing');
+  const claimed = cb.outputs.reduce((sum, o) => sum + o.value, 0n);
+  if (claimed > blockSubsidy(height, params) + fees) throw new ValidationError('bad-blk-cb-amount');
+}
+
+/** Everything about a block that depends on its height but not on the UTXO set. */
+export function checkBlockContext(
+  block: Block,
+  height: number,
+  ctx: HeaderContext,
+  params: NetworkParams,
+): void {
+  checkBlockHeaderContext(block.header, ctx, params);
+  checkCoinbaseHeight(block, height);
+}
+
+/**
+ * Input rules against the UTXO view (Bitcoin's Consensus::CheckTxInputs):
+ * every input exists and is unspent, coinbase outputs are mature, amounts are
+ * in range and cover the outputs. Returns the fee. Scripts are not checked
+ * here (see sighash.ts verifyTxScripts / prepareP2pkhInput) so callers can
+ * batch signature verification.
+ */
+export function checkTxInputs(
+  tx: Transaction,
+  lookup: (prevTxid: Uint8Array, vout: number) => Coin | undefined,
+  spendHeight: number,
+  params: Pick<NetworkParams, 'coinbaseMaturity'>,
+): bigint {
+  let valueIn = 0n;
+  for (const input of tx.inputs) {
+    const coin = lookup(input.prevTxid, input.prevVout);
+    if (!coin) throw new ValidationError('bad-txns-inputs-missingorspent');
+    if (coin.coinbase && spendHeight - coin.height < params.coinbaseMaturity) {
+      throw new ValidationError(
+        'bad-txns-premature-spend-of-coinbase',
+        `tried to spend coinbase at depth ${spendHeight - coin.height}`,
+      );
+    }
+    valueIn += coin.value;
+    if (!moneyRange(coin.value) || !moneyRange(valueIn))
+      throw new ValidationError('bad-txns-inputvalues-outofrange');
+  }
+  const valueOut = tx.outputs.reduce((sum, o) => sum + o.value, 0n);
+  if (valueIn < valueOut) throw new ValidationError('bad-txns-in-belowout');
+  const fee = valueIn - valueOut;
+  if (!moneyRange(fee)) throw new ValidationError('bad-txns-inputvalues-outofrange');
+  return fee;
+}

@@ -1,0 +1,2 @@
+/** Package root: the consensus core as a library (see src/core/index.ts). */
+export * from './core/index.js';
