@@ -1,0 +1,27 @@
+import type { Block, Transaction } from '../core/types.js';
+
+/**
+ * What the peer layer needs from the chain and the mempool: the contract's
+ * Chain and Mempool satisfy these structurally.
+ */
+export interface ProcessBlockResult {
+  status: 'connected' | 'side-chain' | 'orphan' | 'duplicate';
+  hash: string;
+  height?: number;
+  missingParent?: string;
+  connectedOrphans?: string[];
+}
+
+export interface ChainPort {
+  readonly tip: { readonly hash: string; readonly height: number; readonly chainWork: bigint };
+  processBlock(block: Block): Promise<ProcessBlockResult>;
+  hasBlock(hash: string): boolean;
+  getLocator(): string[];
+  getHashesAfterLocator(locator: string[], limit: number): string[];
+  getRawBlock(hash: string): Promise<Uint8Array | undefined>;
+}
+
+export interface MempoolPort {
+  accept(tx: Transaction): Promise<{ txid: string }>;
+  has(txid: string): boolean;
+}

@@ -1,0 +1,239 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { Logger } from '../obs/logger.js';
+import type { Metrics } from '../obs/metrics.js';
+import type { BanList } from './ban.js';
+import { PeerRequestError, type PeerClient } from './peer-client.js';
+import { pick, type PeerBook } from './peer-book.js';
+import { decodeChainWork, type AdvertisementBody, type AdvertisementReply } from './wire.js';
+
+/** Peers carried by one advertisement or its reply. */
+export const GOSSIP_SAMPLE = 12;
+
+export interface DiscoveryTuning {
+  joinRetryBaseMs: number;
+  joinRetryMaxMs: number;
+}
+
+export const DEFAULT_DISCOVERY_TUNING: DiscoveryTuning = { joinRetryBaseMs: 1_000, joinRetryMaxMs: 30_000 };
+
+/**
+ * Join and gossip, the tutorial's advertisement / known-nodes protocol made to
+ * scale. Join: advertise to the seeds (a DNS name may give several), ask them
+ * for known nodes, then probe at most `joinFanout` of the peers learned — never
+ * every node. With no seed answering, the persisted peers are tried instead,
+ * and the seeds are retried with capped exponential backoff in the background.
+ * Gossip: every interval, one advertisement exchange (a sample of live peers
+ * each way) with one random peer.
+ */
+export class Discovery {
+  private joinedFlag = false;
+  private stopped = false;
+  private joining: Promise<void> | undefined;
+  private gossipTimer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  /** Addresses that turned out to be this node (a seed list naming itself). */
+  private readonly selfHosts = new Set<string>();
+  private readonly tuning: DiscoveryTuning;
+
+  constructor(
+    private readonly opts: {
+      self: { nodeId: string; hostname: string; network: string };
+      seeds: string[];
+      book: PeerBook;
+      bans: BanList;
+      client: PeerClient;
+      logger: Logger;
+      metrics: Metrics;
+      gossipIntervalMs: number;
+      joinFanout: number;
+      random: () => number;
+      chainSummary: () => { height: number; chainWork: string };
+      /** A peer told us about its chain (sync decides whether it matters). */
+      onPeerChain: (peer: { nodeId: string; hostname: string }, chainWork: bigint | undefined) => void;
+      tuning?: Partial<DiscoveryTuning>;
+    },
+  ) {
+    this.tuning = { ...DEFAULT_DISCOVERY_TUNING, ...opts.tuning };
+  }
+
+  /** At least one handshake succeeded (either direction), or there is nobody to join. */
+  get joined(): boolean {
+    return this.joinedFlag;
+  }
+
+  markJoined(via?: string): void {
+    if (this.joinedFlag) return;
+    this.joinedFlag = true;
+    this.opts.logger.info('joined network', { via, peers: this.opts.book.size });
+  }
+
+  start(): void {
+    if (this.opts.seeds.length === 0) this.markJoined('alone by design');
+    this.joining = this.joinLoop().finally(() => (this.joining = undefined));
+    this.scheduleGossip();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.gossipTimer) clearTimeout(this.gossipTimer);
+    this.wake?.();
+  }
+
+  /** What this node says about itself (and a sample of its peers) in an advertisement. */
+  advertisement(excludeNodeId?: string): AdvertisementBody {
+    const { self, book } = this.opts;
+    const chain = this.opts.chainSummary();
+    return {
+      hostname: self.hostname,
+      nodeId: self.nodeId,
+      network: self.network,
+      height: chain.height,
+      chainWork: chain.chainWork,
+      peers: book.sample(GOSSIP_SAMPLE, excludeNodeId),
+    };
+  }
+
+  /** One gossip round: an advertisement exchange with one random reachable peer. */
+  async gossipOnce(): Promise<void> {
+    const { book, bans, metrics } = this.opts;
+    metrics.gossipRounds.inc();
+    const pool = book.contactable().filter((p) => !bans.isBanned(p.nodeId));
+    const [peer] = pick(pool, 1, this.opts.random);
+    if (peer) {
+      await this.advertiseTo(peer.hostname);
+    } else if (!this.joining && this.opts.seeds.length > 0) {
+      // Everyone we knew is gone: start over from the seeds.
+      await this.joinOnce();
+    }
+  }
+
+  private scheduleGossip(): void {
+    if (this.stopped) return;
+    const interval = this.opts.gossipIntervalMs * (0.8 + 0.4 * this.opts.random());
+    this.gossipTimer = setTimeout(() => {
+      this.gossipOnce()
+        .catch((err: unknown) => this.opts.logger.warn('gossip round failed', { error: String(err) }))
+        .finally(() => this.scheduleGossip());
+    }, interval);
+  }
+
+  private async joinLoop(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      const ok = await this.joinOnce();
+      if (ok) this.markJoined('handshake');
+      if (this.joinedFlag || this.stopped) return;
+      const { joinRetryBaseMs, joinRetryMaxMs } = this.tuning;
+      const delay =
+        Math.min(joinRetryBaseMs * 2 ** attempt, joinRetryMaxMs) * (0.75 + 0.5 * this.opts.random());
+      this.opts.logger.info('no seed or known peer answered, retrying', {
+        attempt: attempt + 1,
+        inMs: Math.round(delay),
+      });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private async joinOnce(): Promise<boolean> {
+    const { book, bans, client } = this.opts;
+    const resolved = await resolveSeeds(this.opts.seeds, this.opts.logger);
+    const seeds = resolved.filter((s) => s !== this.opts.self.hostname && !this.selfHosts.has(s));
+    if (resolved.length > 0 && seeds.length === 0) {
+      this.markJoined('this node is its own seed');
+      return true;
+    }
+    const seedReplies = await Promise.all(
+      seeds.map(async (seed) => {
+        const reply = await this.advertiseTo(seed);
+        if (reply) {
+          const known = await client.knownNodes(seed).catch(() => []);
+          for (const p of known) book.learn(p);
+        }
+        return reply;
+      }),
+    );
+    const seedAnswered = seedReplies.some(Boolean);
+    // Probe a bounded number of peers: newly learned ones after a seed answered,
+    // otherwise the ones remembered from the last run.
+    const candidates = book
+      .contactable()
+      .filter((p) => !bans.isBanned(p.nodeId) && (!seedAnswered || !p.contacted));
+    const probes = pick(candidates, this.opts.joinFanout, this.opts.random);
+    const probeReplies = await Promise.all(probes.map((p) => this.advertiseTo(p.hostname)));
+    return seedAnswered || probeReplies.some(Boolean);
+  }
+
+  /** The advertisement handshake; updates the book either way. */
+  async advertiseTo(host: string): Promise<AdvertisementReply | undefined> {
+    const { book, logger } = this.opts;
+    const known = book.getByHost(host);
+    let reply: AdvertisementReply;
+    try {
+      reply = await this.opts.client.advertise(host, this.advertisement(known?.nodeId));
+    } catch (err) {
+      const e = err instanceof PeerRequestError ? err : undefined;
+      if (e?.reason === 'wrong-network') {
+        logger.warn('peer on another network refused', { hostname: host });
+        if (known) book.remove(known.nodeId, 'wrong network');
+      } else if (e?.code === 'peer-self') {
+        this.selfHosts.add(host);
+        if (known) book.remove(known.nodeId, 'is this node');
+      } else if (known && e?.code !== 'peer-banned') {
+        book.recordFailure(known.nodeId);
+      }
+      logger.debug('advertisement failed', {
+        hostname: host,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return undefined;
+    }
+    if (reply.nodeId === this.opts.self.nodeId) {
+      this.selfHosts.add(host);
+      return undefined;
+    }
+    const hostname = reply.hostname ?? host;
+    const chainWork = decodeChainWork(reply.chainWork);
+    book.markContact(
+      { nodeId: reply.nodeId, hostname },
+      { height: reply.height, chainWork, tipHash: reply.tipHash },
+    );
+    for (const p of reply.peers) book.learn(p);
+    this.markJoined(reply.nodeId);
+    this.opts.onPeerChain({ nodeId: reply.nodeId, hostname }, chainWork);
+    return reply;
+  }
+}
+
+/**
+ * `host:port` seeds to addresses: a name with several A/AAAA records (a
+ * headless Service, a scaled compose service) yields one seed per address.
+ */
+export async function resolveSeeds(seeds: string[], logger: Logger): Promise<string[]> {
+  const out = new Set<string>();
+  await Promise.all(
+    seeds.map(async (seed) => {
+      const colon = seed.lastIndexOf(':');
+      const host = seed.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+      const port = seed.slice(colon + 1);
+      if (isIP(host) !== 0) {
+        out.add(seed);
+        return;
+      }
+      try {
+        for (const a of await lookup(host, { all: true })) {
+          out.add(a.family === 6 ? `[${a.address}]:${port}` : `${a.address}:${port}`);
+        }
+      } catch (err) {
+        logger.debug('seed name did not resolve', { seed, error: String(err) });
+      }
+    }),
+  );
+  return [...out];
+}

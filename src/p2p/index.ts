@@ -1,0 +1,426 @@
+import { blockHashOf, encodeBlock } from '../core/block.js';
+import { toHex } from '../core/bytes.js';
+import { isValidationError } from '../core/errors.js';
+import { encodeTx, txid } from '../core/tx.js';
+import type { Block, Transaction } from '../core/types.js';
+import { NodeError } from '../node/errors.js';
+import type { Logger } from '../obs/logger.js';
+import type { Metrics } from '../obs/metrics.js';
+import { BanList, misbehaviourPoints } from './ban.js';
+import type { ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
+import { Discovery, GOSSIP_SAMPLE, type DiscoveryTuning } from './discovery.js';
+import { PeerClient } from './peer-client.js';
+import { PeerBook, pick, toInfo, type PeerBookTuning } from './peer-book.js';
+import { Relay, SeenCache } from './relay.js';
+import { Sync } from './sync.js';
+import {
+  decodeChainWork,
+  encodeChainWork,
+  MAX_SYNC_BLOCKS,
+  type AdvertisementBody,
+  type AdvertisementReply,
+  type PeerInfo,
+} from './wire.js';
+
+export type { ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
+export type { AdvertisementBody, AdvertisementReply, PeerInfo } from './wire.js';
+export { HEADER_ADDR, HEADER_NETWORK, HEADER_NODE_ID } from './wire.js';
+
+export interface P2PTuning extends PeerBookTuning, DiscoveryTuning {
+  banMs: number;
+  /** Deadline of one sync batch request (defaults to 4 × requestTimeoutMs). */
+  syncTimeoutMs: number;
+  syncBatchSize: number;
+}
+
+export interface P2POptions {
+  self: { nodeId: string; hostname: string /* advertised host:port */; network: string /* genesis hash */ };
+  /** `host:port`; a name resolving to several addresses yields several seeds. */
+  seeds: string[];
+  dataDir: string;
+  maxPeers: number;
+  gossipIntervalMs: number;
+  relayFanout: number;
+  joinFanout: number;
+  requestTimeoutMs: number;
+  now?: () => number;
+  random?: () => number;
+  tuning?: Partial<P2PTuning>;
+}
+
+export interface PeerSender {
+  nodeId: string;
+  hostname?: string;
+}
+
+export type PeerView = PeerInfo & {
+  state: 'live' | 'backoff' | 'banned';
+  failures: number;
+  banScore: number;
+  height?: number;
+};
+
+export type TxResult = { txid: string } | { error: string; message: string };
+
+const SYNC_REPLY_MAX_BYTES = 8_000_000;
+const SEEN_BLOCKS = 20_000;
+const SEEN_TXS = 100_000;
+
+/**
+ * The peer-to-peer layer: discovery and gossip, a persisted peer book, relay
+ * with a bounded fan-out, locator sync and ban scores, composed behind the
+ * methods the HTTP routes and the node call.
+ */
+export class P2P {
+  private readonly book: PeerBook;
+  private readonly bans: BanList;
+  private readonly client: PeerClient;
+  private readonly discovery: Discovery;
+  private readonly relay: Relay;
+  private readonly sync: Sync;
+  private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
+  private readonly seenTxs = new SeenCache(SEEN_TXS);
+  private readonly inflightBlocks = new Set<string>();
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly chain: ChainPort;
+  private readonly mempool: MempoolPort;
+  private readonly metrics: Metrics;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly opts: P2POptions,
+    deps: { chain: ChainPort; mempool: MempoolPort; metrics: Metrics; logger: Logger },
+  ) {
+    ({ chain: this.chain, mempool: this.mempool, metrics: this.metrics, logger: this.logger } = deps);
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    const tuning = opts.tuning ?? {};
+    this.bans = new BanList({ now: this.now, ...(tuning.banMs !== undefined && { banMs: tuning.banMs }) });
+    this.book = new PeerBook({
+      self: opts.self,
+      maxPeers: opts.maxPeers,
+      dataDir: opts.dataDir,
+      now: this.now,
+      random: this.random,
+      logger: this.logger,
+      tuning,
+      onChange: () => this.updateGauges(),
+    });
+    this.client = new PeerClient({
+      self: opts.self,
+      timeoutMs: opts.requestTimeoutMs,
+      metrics: this.metrics,
+    });
+    this.relay = new Relay({
+      book: this.book,
+      bans: this.bans,
+      client: this.client,
+      fanout: opts.relayFanout,
+      random: this.random,
+      logger: this.logger,
+    });
+    this.sync = new Sync({
+      chain: this.chain,
+      client: this.client,
+      book: this.book,
+      bans: this.bans,
+      metrics: this.metrics,
+      logger: this.logger,
+      timeoutMs: tuning.syncTimeoutMs ?? opts.requestTimeoutMs * 4,
+      batchSize: tuning.syncBatchSize ?? MAX_SYNC_BLOCKS,
+      onBanned: (nodeId, reason) => this.banned(nodeId, reason),
+    });
+    this.discovery = new Discovery({
+      self: opts.self,
+      seeds: opts.seeds,
+      book: this.book,
+      bans: this.bans,
+      client: this.client,
+      logger: this.logger,
+      metrics: this.metrics,
+      gossipIntervalMs: opts.gossipIntervalMs,
+      joinFanout: opts.joinFanout,
+      random: this.random,
+      chainSummary: () => ({
+        height: this.chain.tip.height,
+        chainWork: encodeChainWork(this.chain.tip.chainWork),
+      }),
+      onPeerChain: (peer, work) => this.considerSync(peer, work),
+      tuning,
+    });
+  }
+
+  /** Loads the peer book and starts joining and gossiping; never waits for a seed. */
+  async start(): Promise<void> {
+    await this.book.load();
+    this.updateGauges();
+    this.discovery.start();
+  }
+
+  /** Stops timers, aborts requests in flight, lets a running sync step end, flushes peers.json. */
+  async stop(): Promise<void> {
+    this.discovery.stop();
+    this.sync.stop();
+    this.relay.stop();
+    this.client.close();
+    await this.sync.idle();
+    await this.book.flush();
+  }
+
+  get joined(): boolean {
+    return this.discovery.joined;
+  }
+
+  get syncing(): boolean {
+    return this.sync.syncing;
+  }
+
+  get knownCount(): number {
+    return this.book.size;
+  }
+
+  get liveCount(): number {
+    return this.book.live().filter((p) => !this.bans.isBanned(p.nodeId)).length;
+  }
+
+  /** Highest height reported by a live peer. */
+  bestPeerHeight(): number | undefined {
+    let best: number | undefined;
+    for (const p of this.book.live()) {
+      if (
+        p.height !== undefined &&
+        !this.bans.isBanned(p.nodeId) &&
+        (best === undefined || p.height > best)
+      ) {
+        best = p.height;
+      }
+    }
+    return best;
+  }
+
+  /** POST /new_node_advertisement: the join handshake and the gossip exchange. */
+  handleAdvertisement(
+    body: AdvertisementBody,
+    from: { nodeId?: string; network?: string; addr?: string } = {},
+  ): AdvertisementReply {
+    const { self } = this.opts;
+    if (body.network !== self.network || (from.network !== undefined && from.network !== self.network)) {
+      throw new NodeError(
+        'peer-wrong-network',
+        `this node is on network ${self.network}, not ${body.network}`,
+      );
+    }
+    if (this.book.isSelf(body)) throw new NodeError('peer-self', 'a node does not advertise to itself');
+    this.assertNotBanned({ nodeId: body.nodeId });
+    this.assertNotBanned(from.nodeId === undefined ? undefined : { nodeId: from.nodeId });
+    const chainWork = decodeChainWork(body.chainWork);
+    const contact = { nodeId: body.nodeId, hostname: body.hostname };
+    const isNew = this.book.get(body.nodeId) === undefined;
+    this.book.markContact(contact, { height: body.height, chainWork });
+    if (isNew)
+      this.logger.info('peer joined', { peer: body.nodeId, hostname: body.hostname, height: body.height });
+    for (const p of body.peers ?? []) this.book.learn(p);
+    this.discovery.markJoined(body.nodeId);
+    this.considerSync(contact, chainWork);
+    const tip = this.chain.tip;
+    return {
+      accepted: true,
+      nodeId: self.nodeId,
+      network: self.network,
+      hostname: self.hostname,
+      height: tip.height,
+      tipHash: tip.hash,
+      chainWork: encodeChainWork(tip.chainWork),
+      peers: this.book.sample(GOSSIP_SAMPLE, body.nodeId),
+    };
+  }
+
+  /** GET /known_node_request: the peer book, live-ish first, self never included. */
+  knownNodes(): PeerInfo[] {
+    return this.book
+      .list()
+      .filter((p) => !this.bans.isBanned(p.nodeId))
+      .map(toInfo);
+  }
+
+  peers(): PeerView[] {
+    return this.book.list().map((p) => ({
+      ...toInfo(p),
+      state: this.bans.isBanned(p.nodeId) ? 'banned' : this.book.state(p),
+      failures: p.failures,
+      banScore: this.bans.score(p.nodeId),
+      ...(p.height !== undefined && { height: p.height }),
+    }));
+  }
+
+  /** Throws NodeError('peer-banned') for a banned sender (routes call this before reading a peer's data). */
+  assertNotBanned(from: PeerSender | undefined): void {
+    if (from && this.bans.isBanned(from.nodeId)) {
+      throw new NodeError('peer-banned', 'this node ignores you for a while (ban score)');
+    }
+  }
+
+  /**
+   * Charges a peer for invalid data the routes caught before it reached this
+   * layer (undecodable block or transaction).
+   */
+  penalize(from: PeerSender | undefined, kind: 'block' | 'tx', code: string): void {
+    if (!from) return;
+    if (this.bans.misbehaving(from.nodeId, misbehaviourPoints(kind, code))) this.banned(from.nodeId, code);
+  }
+
+  /**
+   * POST /block (from a peer, or from a user when `from` is absent). A block
+   * already seen is answered 'duplicate' without validation; a new valid one
+   * is relayed; an orphan triggers a locator sync; an invalid one costs the
+   * sender ban points and the ValidationError is rethrown.
+   */
+  async receiveBlock(block: Block, from?: PeerSender): Promise<ProcessBlockResult> {
+    this.assertNotBanned(from);
+    const hash = blockHashOf(block.header);
+    if (this.seenBlocks.has(hash) || this.inflightBlocks.has(hash) || this.chain.hasBlock(hash)) {
+      return { status: 'duplicate', hash };
+    }
+    if (from) this.metrics.blockArrivalDelay.observe(Math.max(0, this.now() / 1000 - block.header.time));
+    this.inflightBlocks.add(hash);
+    let result: ProcessBlockResult;
+    try {
+      result = await this.chain.processBlock(block);
+    } catch (err) {
+      if (isValidationError(err)) {
+        this.metrics.blocksRejected.inc({ reason: err.code });
+        this.logger.info('block rejected', { hash, code: err.code, peer: from?.nodeId });
+        this.penalize(from, 'block', err.code);
+      }
+      throw err;
+    } finally {
+      this.inflightBlocks.delete(hash);
+    }
+    if (result.status === 'connected' || result.status === 'side-chain') {
+      this.seenBlocks.add(hash);
+      this.metrics.blocksAccepted.inc({ source: from ? 'peer' : 'api' });
+      this.logger.debug('block accepted', {
+        hash,
+        height: result.height,
+        status: result.status,
+        peer: from?.nodeId,
+      });
+      this.relay.relayBlock(hash, toHex(encodeBlock(block)), from?.nodeId);
+      for (const orphan of result.connectedOrphans ?? []) void this.relayStored(orphan, from?.nodeId);
+    } else if (result.status === 'orphan') {
+      this.logger.debug('orphan block, syncing', {
+        hash,
+        missingParent: result.missingParent,
+        peer: from?.nodeId,
+      });
+      const source = from ? this.syncPeerFor(from) : undefined;
+      if (source) this.sync.request(source);
+      else this.syncFromAnyone();
+    }
+    return result;
+  }
+
+  /** A block this node made and already connected. */
+  announceBlock(block: Block): void {
+    const hash = blockHashOf(block.header);
+    this.seenBlocks.add(hash);
+    this.relay.relayBlock(hash, toHex(encodeBlock(block)));
+  }
+
+  /**
+   * POST /transactions: each into the mempool, accepted ones relayed (batched
+   * per peer). A transaction seen before is answered `txn-already-known`
+   * without validation.
+   */
+  async receiveTransactions(txs: Transaction[], from?: PeerSender): Promise<TxResult[]> {
+    this.assertNotBanned(from);
+    const results: TxResult[] = [];
+    const accepted: string[] = [];
+    for (const tx of txs) {
+      const id = txid(tx);
+      if (this.seenTxs.has(id) || this.mempool.has(id)) {
+        results.push({ error: 'txn-already-known', message: 'transaction already known' });
+        continue;
+      }
+      try {
+        await this.mempool.accept(tx);
+      } catch (err) {
+        if (!isValidationError(err)) throw err;
+        this.metrics.txRejected.inc({ reason: err.code });
+        this.penalize(from, 'tx', err.code);
+        results.push({ error: err.code, message: err.message });
+        continue;
+      }
+      this.seenTxs.add(id);
+      this.metrics.txAccepted.inc({ source: from ? 'peer' : 'api' });
+      accepted.push(toHex(encodeTx(tx)));
+      results.push({ txid: id });
+    }
+    this.relay.relayTransactions(accepted, from?.nodeId);
+    return results;
+  }
+
+  /** A transaction this node created and already accepted into its mempool. */
+  announceTransaction(tx: Transaction): void {
+    const id = txid(tx);
+    if (!this.seenTxs.add(id)) return;
+    this.relay.relayTransactions([toHex(encodeTx(tx))]);
+  }
+
+  /** POST /sync/blocks: raw best-chain blocks after the locator's fork point, ≤ 500 and ~8 MB. */
+  async serveSync(
+    locator: string[],
+    limit: number,
+    from?: PeerSender,
+  ): Promise<{ blocks: Uint8Array[]; more: boolean }> {
+    this.assertNotBanned(from);
+    const n = Math.max(1, Math.min(limit, MAX_SYNC_BLOCKS));
+    const hashes = this.chain.getHashesAfterLocator(locator, n);
+    const blocks: Uint8Array[] = [];
+    let bytes = 0;
+    for (const hash of hashes) {
+      const raw = await this.chain.getRawBlock(hash);
+      if (!raw || (blocks.length > 0 && bytes + raw.length > SYNC_REPLY_MAX_BYTES)) break;
+      blocks.push(raw);
+      bytes += raw.length;
+    }
+    const lastSent = hashes[blocks.length - 1];
+    return { blocks, more: lastSent !== undefined && lastSent !== this.chain.tip.hash };
+  }
+
+  private considerSync(peer: { nodeId: string; hostname: string }, work: bigint | undefined): void {
+    if (work !== undefined && work > this.chain.tip.chainWork) this.sync.request(peer);
+  }
+
+  private syncPeerFor(from: PeerSender): { nodeId: string; hostname: string } | undefined {
+    const hostname = this.book.get(from.nodeId)?.hostname ?? from.hostname;
+    return hostname === undefined ? undefined : { nodeId: from.nodeId, hostname };
+  }
+
+  private syncFromAnyone(): void {
+    const [peer] = pick(
+      this.book.live().filter((p) => !this.bans.isBanned(p.nodeId)),
+      1,
+      this.random,
+    );
+    if (peer) this.sync.request(peer);
+  }
+
+  private async relayStored(hash: string, exceptNodeId: string | undefined): Promise<void> {
+    if (!this.seenBlocks.add(hash)) return;
+    const raw = await this.chain.getRawBlock(hash);
+    if (raw) this.relay.relayBlock(hash, toHex(raw), exceptNodeId);
+  }
+
+  private banned(nodeId: string, reason: string): void {
+    this.metrics.peersBanned.inc();
+    this.logger.warn('peer banned', { peer: nodeId, reason, hostname: this.book.get(nodeId)?.hostname });
+    this.updateGauges();
+  }
+
+  private updateGauges(): void {
+    this.metrics.peersKnown.set(this.book.size);
+    this.metrics.peersLive.set(this.liveCount);
+  }
+}

@@ -1,0 +1,192 @@
+import { Agent } from 'node:http';
+import fetch, { FetchError } from 'node-fetch';
+import type { z } from 'zod';
+import type { Metrics, PeerFailureReason, PeerRequestKind } from '../obs/metrics.js';
+import {
+  HEADER_ADDR,
+  HEADER_NETWORK,
+  HEADER_NODE_ID,
+  advertisementReplySchema,
+  blockReplySchema,
+  knownNodesReplySchema,
+  syncReplySchema,
+  transactionsReplySchema,
+  type AdvertisementBody,
+  type AdvertisementReply,
+  type PeerInfo,
+  type SyncReply,
+} from './wire.js';
+
+/** A request to a peer that did not produce a usable answer. */
+export class PeerRequestError extends Error {
+  override readonly name = 'PeerRequestError';
+  constructor(
+    readonly kind: PeerRequestKind,
+    readonly reason: PeerFailureReason,
+    message: string,
+    /** The `error` code of a JSON error reply (e.g. `peer-self`, `bad-blk-pow`). */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+
+  /** Says something about the peer being reachable and sane (as opposed to it refusing our data). */
+  get isLiveness(): boolean {
+    return this.reason === 'timeout' || this.reason === 'network' || this.reason === 'bad-response';
+  }
+}
+
+const SMALL_REPLY_BYTES = 1 << 20;
+// 500 blocks of hex with headroom over the ~8 MB (binary) cap of a sync reply.
+const SYNC_REPLY_BYTES = 40 << 20;
+
+/**
+ * HTTP client for the node-to-node protocol. Every request carries the node's
+ * identity headers, has a deadline (AbortSignal.timeout, covering the body
+ * too), a response size limit, and a reply validated before use: a peer that
+ * answers garbage, slowly or not at all costs one bounded failed request.
+ */
+export class PeerClient {
+  private readonly agent: Agent;
+  private readonly lifetime = new AbortController();
+  private readonly headers: Record<string, string>;
+
+  constructor(
+    private readonly opts: {
+      self: { nodeId: string; hostname: string; network: string };
+      timeoutMs: number;
+      metrics: Metrics;
+      maxSocketsPerPeer?: number;
+    },
+  ) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSocketsPerPeer ?? 4, maxFreeSockets: 2 });
+    this.headers = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      [HEADER_NODE_ID]: opts.self.nodeId,
+      [HEADER_NETWORK]: opts.self.network,
+      [HEADER_ADDR]: opts.self.hostname,
+    };
+  }
+
+  async advertise(host: string, body: AdvertisementBody): Promise<AdvertisementReply> {
+    const reply = await this.request(
+      'advertise',
+      host,
+      'POST',
+      '/new_node_advertisement',
+      body,
+      advertisementReplySchema,
+    );
+    if (reply.network !== this.opts.self.network) {
+      throw this.fail('advertise', 'wrong-network', `${host} is on network ${reply.network}`);
+    }
+    return reply;
+  }
+
+  knownNodes(host: string): Promise<PeerInfo[]> {
+    return this.request('known_nodes', host, 'GET', '/known_node_request', undefined, knownNodesReplySchema);
+  }
+
+  async sendBlock(host: string, blockHex: string): Promise<void> {
+    await this.request('block', host, 'POST', '/block', { block: blockHex }, blockReplySchema);
+  }
+
+  async sendTransactions(host: string, txHexes: string[]): Promise<void> {
+    await this.request('tx', host, 'POST', '/transactions', { txs: txHexes }, transactionsReplySchema);
+  }
+
+  syncBlocks(host: string, locator: string[], limit: number, timeoutMs: number): Promise<SyncReply> {
+    return this.request('sync', host, 'POST', '/sync/blocks', { locator, limit }, syncReplySchema, {
+      timeoutMs,
+      maxBytes: SYNC_REPLY_BYTES,
+    });
+  }
+
+  /** Aborts every request in flight and closes idle connections. */
+  close(): void {
+    this.lifetime.abort();
+    this.agent.destroy();
+  }
+
+  private async request<S extends z.ZodType>(
+    kind: PeerRequestKind,
+    host: string,
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    schema: S,
+    limits: { timeoutMs?: number; maxBytes?: number } = {},
+  ): Promise<z.infer<S>> {
+    if (this.lifetime.signal.aborted) throw this.fail(kind, 'network', 'client closed');
+    const timeoutMs = limits.timeoutMs ?? this.opts.timeoutMs;
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.lifetime.signal]);
+    this.opts.metrics.messagesSent.inc({ kind });
+    let text: string;
+    let status: number;
+    let network: string | null;
+    try {
+      const res = await fetch(`http://${hostForUrl(host)}${path}`, {
+        method,
+        headers: this.headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        agent: this.agent,
+        signal,
+        size: limits.maxBytes ?? SMALL_REPLY_BYTES,
+        redirect: 'error',
+      });
+      status = res.status;
+      network = res.headers.get(HEADER_NETWORK);
+      text = await res.text();
+    } catch (err) {
+      if (signal.aborted)
+        throw this.fail(kind, 'timeout', `${host}${path}: no answer within ${timeoutMs} ms`);
+      const reason = err instanceof FetchError && err.type === 'max-size' ? 'bad-response' : 'network';
+      throw this.fail(kind, reason, `${host}${path}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (network !== null && network !== this.opts.self.network) {
+      throw this.fail(kind, 'wrong-network', `${host} answered for network ${network}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw this.fail(
+        kind,
+        status >= 200 && status < 300 ? 'bad-response' : 'http',
+        `${host}${path}: HTTP ${status}, not JSON`,
+      );
+    }
+    if (status < 200 || status >= 300) {
+      const code = errorCode(json);
+      const reason = code === 'peer-wrong-network' ? 'wrong-network' : 'http';
+      throw this.fail(kind, reason, `${host}${path}: HTTP ${status}${code ? ` ${code}` : ''}`, code);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw this.fail(kind, 'bad-response', `${host}${path}: malformed reply`);
+    return parsed.data as z.infer<S>;
+  }
+
+  private fail(
+    kind: PeerRequestKind,
+    reason: PeerFailureReason,
+    message: string,
+    code?: string,
+  ): PeerRequestError {
+    this.opts.metrics.peerRequestFailures.inc({ kind, reason });
+    return new PeerRequestError(kind, reason, message, code);
+  }
+}
+
+function errorCode(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null || !('error' in json)) return undefined;
+  const code = (json as { error: unknown }).error;
+  return typeof code === 'string' && code.length <= 64 ? code : undefined;
+}
+
+/** `host:port` as a URL authority (IPv6 literals need brackets). */
+export function hostForUrl(host: string): string {
+  const colon = host.lastIndexOf(':');
+  const name = host.slice(0, colon);
+  return name.includes(':') && !name.startsWith('[') ? `[${name}]${host.slice(colon)}` : host;
+}

@@ -1,0 +1,116 @@
+import type { Logger } from '../obs/logger.js';
+import type { BanList } from './ban.js';
+import { PeerRequestError, type PeerClient } from './peer-client.js';
+import { pick, type PeerBook, type PeerEntry } from './peer-book.js';
+
+/** A bounded set of recently seen ids (insertion order = eviction order). */
+export class SeenCache {
+  private readonly items = new Set<string>();
+
+  constructor(private readonly capacity: number) {}
+
+  has(id: string): boolean {
+    return this.items.has(id);
+  }
+
+  /** Returns false if the id was already there. */
+  add(id: string): boolean {
+    if (this.items.has(id)) return false;
+    this.items.add(id);
+    if (this.items.size > this.capacity) {
+      const oldest = this.items.values().next().value;
+      if (oldest !== undefined) this.items.delete(oldest);
+    }
+    return true;
+  }
+
+  delete(id: string): void {
+    this.items.delete(id);
+  }
+}
+
+const TX_BATCH = 1000;
+const MAX_QUEUED_TXS_PER_PEER = 20_000;
+const TX_FLUSH_MS = 20;
+
+/**
+ * Flooding with a bounded fan-out: each accepted block or transaction goes to
+ * `fanout` random live peers other than the one it came from. Sends are
+ * fire-and-forget (the caller's HTTP reply never waits for them); a peer that
+ * does not answer earns a liveness failure. Transactions are batched per peer.
+ */
+export class Relay {
+  private readonly txQueues = new Map<string, string[]>();
+  private txTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly opts: {
+      book: PeerBook;
+      bans: BanList;
+      client: PeerClient;
+      fanout: number;
+      random: () => number;
+      logger: Logger;
+    },
+  ) {}
+
+  relayBlock(hash: string, blockHex: string, exceptNodeId?: string): number {
+    const targets = this.targets(exceptNodeId);
+    for (const peer of targets) {
+      this.opts.client.sendBlock(peer.hostname, blockHex).catch((err: unknown) => this.failed(peer, err));
+    }
+    this.opts.logger.debug('block relayed', { hash, peers: targets.length });
+    return targets.length;
+  }
+
+  relayTransactions(txHexes: string[], exceptNodeId?: string): void {
+    if (this.stopped || txHexes.length === 0) return;
+    for (const hex of txHexes) {
+      for (const peer of this.targets(exceptNodeId)) {
+        let queue = this.txQueues.get(peer.nodeId);
+        if (!queue) this.txQueues.set(peer.nodeId, (queue = []));
+        if (queue.length < MAX_QUEUED_TXS_PER_PEER) queue.push(hex);
+      }
+    }
+    // A short delay turns a burst of submissions into one request per peer.
+    this.txTimer ??= setTimeout(() => this.flushTransactions(), TX_FLUSH_MS);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.txTimer) clearTimeout(this.txTimer);
+    this.txQueues.clear();
+  }
+
+  private flushTransactions(): void {
+    this.txTimer = undefined;
+    for (const [nodeId, queue] of this.txQueues) {
+      const peer = this.opts.book.get(nodeId);
+      if (!peer) continue;
+      for (let i = 0; i < queue.length; i += TX_BATCH) {
+        this.opts.client
+          .sendTransactions(peer.hostname, queue.slice(i, i + TX_BATCH))
+          .catch((err: unknown) => this.failed(peer, err));
+      }
+    }
+    this.txQueues.clear();
+  }
+
+  private targets(exceptNodeId: string | undefined): PeerEntry[] {
+    const { book, bans } = this.opts;
+    const pool = book.live().filter((p) => p.nodeId !== exceptNodeId && !bans.isBanned(p.nodeId));
+    return pick(pool, this.opts.fanout, this.opts.random);
+  }
+
+  private failed(peer: PeerEntry, err: unknown): void {
+    if (this.stopped) return;
+    if (err instanceof PeerRequestError && err.reason === 'wrong-network')
+      this.opts.book.remove(peer.nodeId, 'wrong network');
+    else if (err instanceof PeerRequestError && err.isLiveness) this.opts.book.recordFailure(peer.nodeId);
+    this.opts.logger.debug('relay failed', {
+      peer: peer.nodeId,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+}

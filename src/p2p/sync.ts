@@ -1,0 +1,172 @@
+import { blockHashOf, decodeBlock } from '../core/block.js';
+import { fromHex } from '../core/bytes.js';
+import { isValidationError } from '../core/errors.js';
+import type { Logger } from '../obs/logger.js';
+import type { Metrics } from '../obs/metrics.js';
+import { misbehaviourPoints, type BanList } from './ban.js';
+import type { ChainPort } from './deps.js';
+import { PeerRequestError, type PeerClient } from './peer-client.js';
+import type { PeerBook } from './peer-book.js';
+import { MAX_LOCATOR, MAX_SYNC_BLOCKS } from './wire.js';
+
+export interface SyncPeer {
+  nodeId: string;
+  hostname: string;
+}
+
+type Outcome = 'caught-up' | 'failed';
+
+/**
+ * Locator-based block download, one peer at a time: ask a peer with more work
+ * for the blocks after our locator, connect each through the chain, repeat
+ * while it says there are more. A node never downloads the same blocks from
+ * several peers at once; a peer that stalls, answers garbage or sends an
+ * invalid block is abandoned and the next best one is tried.
+ */
+export class Sync {
+  private running: Promise<void> | undefined;
+  private readonly requested = new Map<string, SyncPeer>();
+  private stopped = false;
+
+  constructor(
+    private readonly opts: {
+      chain: ChainPort;
+      client: PeerClient;
+      book: PeerBook;
+      bans: BanList;
+      metrics: Metrics;
+      logger: Logger;
+      timeoutMs: number;
+      batchSize?: number;
+      onBanned: (nodeId: string, reason: string) => void;
+    },
+  ) {}
+
+  get syncing(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Sync from this peer (an orphan came from it, or it reported more work) unless a sync is already running. */
+  request(peer: SyncPeer): void {
+    if (this.stopped || this.opts.bans.isBanned(peer.nodeId)) return;
+    this.requested.set(peer.nodeId, peer);
+    if (this.running) return;
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+      this.opts.metrics.syncing.set(0);
+    });
+  }
+
+  /** Resolves when the current sync (if any) has ended. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.requested.clear();
+  }
+
+  private async run(): Promise<void> {
+    const { chain, logger, metrics } = this.opts;
+    metrics.syncing.set(1);
+    const tried = new Set<string>();
+    const startHeight = chain.tip.height;
+    let peer = this.next(tried);
+    logger.info('sync started', { peer: peer?.nodeId, height: startHeight });
+    while (peer && !this.stopped) {
+      tried.add(peer.nodeId);
+      this.requested.delete(peer.nodeId);
+      const outcome = await this.syncFrom(peer);
+      logger.debug('sync from peer ended', { peer: peer.nodeId, outcome, height: chain.tip.height });
+      peer = this.next(tried);
+    }
+    logger.info('sync finished', {
+      height: chain.tip.height,
+      hash: chain.tip.hash,
+      downloaded: chain.tip.height - startHeight,
+    });
+  }
+
+  // Explicit requests first (orphan senders), then whoever reports the most work above ours.
+  private next(tried: Set<string>): SyncPeer | undefined {
+    for (const [id, p] of this.requested) {
+      if (!tried.has(id) && !this.opts.bans.isBanned(id)) return p;
+      this.requested.delete(id);
+    }
+    const ours = this.opts.chain.tip.chainWork;
+    let best: SyncPeer | undefined;
+    let bestWork = ours;
+    for (const e of this.opts.book.live()) {
+      if (tried.has(e.nodeId) || this.opts.bans.isBanned(e.nodeId)) continue;
+      if (e.chainWork !== undefined && e.chainWork > bestWork) {
+        best = e;
+        bestWork = e.chainWork;
+      }
+    }
+    return best;
+  }
+
+  private async syncFrom(peer: SyncPeer): Promise<Outcome> {
+    const { chain, client, book, metrics, logger } = this.opts;
+    const limit = this.opts.batchSize ?? MAX_SYNC_BLOCKS;
+    // The last block of the previous batch leads the locator: while the downloaded
+    // branch is still a side chain our tip does not move, and the peer must not
+    // send the same batch again.
+    let last: string | undefined;
+    while (!this.stopped) {
+      const locator = [...new Set([...(last ? [last] : []), ...chain.getLocator()])].slice(0, MAX_LOCATOR);
+      let reply;
+      try {
+        reply = await client.syncBlocks(peer.hostname, locator, limit, this.opts.timeoutMs);
+      } catch (err) {
+        if (err instanceof PeerRequestError && err.isLiveness) book.recordFailure(peer.nodeId);
+        logger.info('sync peer abandoned', {
+          peer: peer.nodeId,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        return 'failed';
+      }
+      const before = last;
+      let fresh = 0;
+      for (const hex of reply.blocks) {
+        let hash: string | undefined;
+        try {
+          const block = decodeBlock(fromHex(hex));
+          hash = blockHashOf(block.header);
+          const result = await chain.processBlock(block);
+          if (result.status === 'orphan') {
+            logger.info('sync peer sent a block that does not connect', { peer: peer.nodeId, hash });
+            return 'failed';
+          }
+          if (result.status !== 'duplicate') {
+            fresh++;
+            metrics.blocksAccepted.inc({ source: 'sync' });
+          }
+        } catch (err) {
+          if (!isValidationError(err)) throw err;
+          metrics.blocksRejected.inc({ reason: err.code });
+          if (this.opts.bans.misbehaving(peer.nodeId, misbehaviourPoints('block', err.code))) {
+            this.opts.onBanned(peer.nodeId, err.code);
+          }
+          logger.info('sync peer sent an invalid block', { peer: peer.nodeId, hash, code: err.code });
+          return 'failed';
+        }
+        last = hash;
+      }
+      metrics.syncBlocksDownloaded.inc(reply.blocks.length);
+      if (reply.blocks.length > 0) {
+        logger.debug('sync batch', {
+          peer: peer.nodeId,
+          blocks: reply.blocks.length,
+          fresh,
+          height: chain.tip.height,
+        });
+      }
+      if (!reply.more || reply.blocks.length === 0) return 'caught-up';
+      // A peer that answers the same batch again would keep us here forever.
+      if (last === before) return 'caught-up';
+    }
+    return 'failed';
+  }
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/**
+ * The node-to-node protocol as data: headers every request carries and the
+ * shapes of every reply. Replies are parsed with these schemas before anything
+ * in them is believed, so a peer answering garbage is just a failed request.
+ */
+export const HEADER_NODE_ID = 'x-chainmesh-node-id';
+export const HEADER_NETWORK = 'x-chainmesh-network';
+export const HEADER_ADDR = 'x-chainmesh-addr';
+
+/** Most peers one advertisement may carry (the API refuses more). */
+export const MAX_SAMPLE = 64;
+/** Most blocks one sync reply may carry. */
+export const MAX_SYNC_BLOCKS = 500;
+/** Longest locator the API accepts. */
+export const MAX_LOCATOR = 64;
+
+const nodeId = z.string().regex(/^[0-9a-f]{32}$/);
+const hostPort = z
+  .string()
+  .min(3)
+  .max(260)
+  .regex(/^[^\s/?#@]+:\d{1,5}$/);
+const hash = z.string().regex(/^[0-9a-f]{64}$/);
+const chainWork = z.string().regex(/^[0-9a-f]{1,64}$/);
+const hex = z.string().regex(/^(?:[0-9a-f]{2})*$/);
+
+export const peerInfoSchema = z.object({
+  hostname: hostPort,
+  nodeId,
+  lastSeen: z.number().int().nonnegative(),
+});
+
+export const advertisementReplySchema = z.object({
+  accepted: z.literal(true),
+  nodeId,
+  network: hash,
+  /** The replier's advertised address; older peers may omit it (the contacted address is used). */
+  hostname: hostPort.optional(),
+  height: z.number().int().nonnegative(),
+  tipHash: hash,
+  chainWork,
+  peers: z.array(peerInfoSchema).max(MAX_SAMPLE * 4),
+});
+
+export const knownNodesReplySchema = z.array(peerInfoSchema).max(10_000);
+
+export const blockReplySchema = z.object({ status: z.string(), hash });
+
+export const transactionsReplySchema = z.object({ results: z.array(z.unknown()) });
+
+export const syncReplySchema = z.object({
+  blocks: z.array(hex).max(MAX_SYNC_BLOCKS),
+  more: z.boolean(),
+});
+
+export type PeerInfo = z.infer<typeof peerInfoSchema>;
+export type AdvertisementReply = z.infer<typeof advertisementReplySchema>;
+export type SyncReply = z.infer<typeof syncReplySchema>;
+
+/** What a node sends in POST /new_node_advertisement (the API validates it). */
+export interface AdvertisementBody {
+  hostname: string;
+  nodeId: string;
+  network: string;
+  height?: number;
+  chainWork?: string;
+  peers?: PeerInfo[];
+}
+
+/** Chain work travels as 64 hex digits, like Bitcoin's `chainwork`. */
+export function encodeChainWork(work: bigint): string {
+  return work.toString(16).padStart(64, '0');
+}
+
+export function decodeChainWork(hexWork: string | undefined): bigint | undefined {
+  return hexWork === undefined ? undefined : BigInt('0x' + hexWork);
+}
