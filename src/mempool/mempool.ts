@@ -1,0 +1,379 @@
+import { EventEmitter } from 'node:events';
+import { toDisplayHex, toHex } from '../core/bytes.js';
+import { ValidationError } from '../core/errors.js';
+import type { NetworkParams } from '../core/params.js';
+import { verifyTxScripts } from '../core/sighash.js';
+import { isCoinbase, txHash, txid as txidOf, txSize } from '../core/tx.js';
+import type { Block, Coin, Transaction } from '../core/types.js';
+import { checkTransaction, checkTxInputs } from '../core/validation.js';
+import { compareFeeRate, LowestFeeRateHeap } from './fee-order.js';
+import { DEFAULT_MIN_FEE_RATE, minimumFee } from './policy.js';
+import { selectByFeeRate } from './select.js';
+
+/** The part of the chain the mempool reads: the UTXO set, the height and the block events. */
+export interface MempoolChain {
+  readonly params: NetworkParams;
+  readonly height: number;
+  getCoin(prevTxid: Uint8Array, vout: number): Coin | undefined;
+  on(event: 'connect' | 'disconnect', listener: (ev: { block: Block }) => void): unknown;
+  on(event: 'tip', listener: () => void): unknown;
+  off(event: 'connect' | 'disconnect' | 'tip', listener: (...args: never[]) => void): unknown;
+}
+
+export interface MempoolOptions {
+  /** Cap on the summed serialized size of held transactions. */
+  maxBytes: number;
+  /** Minimum relay fee rate in base units per 1000 bytes. */
+  minFeeRate?: bigint;
+  /** Clock in milliseconds for entry times (Date.now by default). */
+  now?: () => number;
+}
+
+export type RemovalReason = 'block' | 'conflict' | 'evicted' | 'reorg';
+
+export interface MempoolEvents {
+  /** `source: 'reorg'` marks a transaction re-admitted from a disconnected block. */
+  accepted: [{ txid: string; tx: Transaction; fee: bigint; source?: 'reorg' }];
+  removed: [{ txid: string; reason: RemovalReason }];
+}
+
+interface Entry {
+  readonly txid: string;
+  readonly tx: Transaction;
+  readonly fee: bigint;
+  readonly size: number;
+  /** Admission time, unix ms. */
+  readonly time: number;
+  readonly seq: number;
+  /** Coins spent, by input index: chain coins or outputs of in-pool parents. */
+  readonly spent: readonly Coin[];
+  readonly parents: Set<string>;
+  readonly children: Set<string>;
+}
+
+/** An output of a pool transaction, seen as a coin by its children; never a coinbase, so maturity never applies. */
+const MEMPOOL_HEIGHT = 0x7fffffff;
+
+const outpoint = (txid: string, vout: number): string => `${txid}:${vout}`;
+
+/**
+ * Unconfirmed transactions, validated against the UTXO set plus the pool
+ * itself (chains of unconfirmed transactions are allowed), first spend wins
+ * (no replacement), bounded in bytes with lowest-fee-rate eviction.
+ *
+ * Every admission and removal runs synchronously from first lookup to last
+ * write (signatures are checked on this thread: for one transaction that is
+ * faster than a round trip to a worker), so two concurrent accepts, or an
+ * accept and a block connect, can never interleave and double spend.
+ */
+export class Mempool extends EventEmitter<MempoolEvents> {
+  private readonly pool = new Map<string, Entry>();
+  /** Outpoint -> txid of the pool transaction spending it. */
+  private readonly spends = new Map<string, string>();
+  /** scriptPubKey hex -> pool txids paying to it or spending a coin locked by it (address views). */
+  private readonly byScript = new Map<string, Set<string>>();
+  private readonly lowest = new LowestFeeRateHeap<Entry>((e) => this.pool.get(e.txid) === e);
+  private readonly maxBytes: number;
+  private readonly minFeeRate: bigint;
+  private readonly now: () => number;
+  private totalBytes = 0;
+  private seq = 0;
+  /** Blocks disconnected by the chain operation in progress, newest first; re-admitted when it settles. */
+  private disconnected: Block[] = [];
+  /** Txid being admitted: its eviction during the trim is a rejection, not a removal. */
+  private admitting: string | undefined;
+
+  private readonly onConnect = ({ block }: { block: Block }): void => this.blockConnected(block);
+  private readonly onDisconnect = ({ block }: { block: Block }): void => void this.disconnected.push(block);
+  private readonly onTip = (): void => this.reorgSettled();
+
+  constructor(
+    private readonly chain: MempoolChain,
+    opts: MempoolOptions,
+  ) {
+    super();
+    this.maxBytes = opts.maxBytes;
+    this.minFeeRate = opts.minFeeRate ?? DEFAULT_MIN_FEE_RATE;
+    this.now = opts.now ?? Date.now;
+    chain.on('connect', this.onConnect);
+    chain.on('disconnect', this.onDisconnect);
+    chain.on('tip', this.onTip);
+  }
+
+  /** Stops following the chain (the pool's contents stay readable). */
+  close(): void {
+    this.chain.off('connect', this.onConnect);
+    this.chain.off('disconnect', this.onDisconnect);
+    this.chain.off('tip', this.onTip);
+  }
+
+  get count(): number {
+    return this.pool.size;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  has(txid: string): boolean {
+    return this.pool.has(txid);
+  }
+
+  get(txid: string): Transaction | undefined {
+    return this.pool.get(txid)?.tx;
+  }
+
+  /** Whether a pool transaction spends this outpoint (prevTxid in internal order). */
+  isSpent(prevTxid: Uint8Array, vout: number): boolean {
+    return this.spends.has(outpoint(toDisplayHex(prevTxid), vout));
+  }
+
+  *entries(): Iterable<{ txid: string; tx: Transaction; fee: bigint; size: number; time: number }> {
+    for (const { txid, tx, fee, size, time } of this.pool.values()) yield { txid, tx, fee, size, time };
+  }
+
+  /**
+   * Validates `tx` against the UTXO set plus the pool and admits it. Throws a
+   * ValidationError with the reject code otherwise; emits 'accepted'.
+   */
+  async accept(tx: Transaction): Promise<{ txid: string; fee: bigint }> {
+    return this.admit(tx);
+  }
+
+  /** Transactions for a block template: fee-rate order, parents before children, at most `maxBytes`. */
+  selectForBlock(maxBytes: number): { txs: Transaction[]; fees: bigint } {
+    const { txs, fees } = selectByFeeRate(this.pool.values(), maxBytes);
+    return { txs, fees };
+  }
+
+  /**
+   * Pending activity of one scriptPubKey: pool outputs paying it that no pool
+   * transaction spends yet (`incoming`), and confirmed coins of it that pool
+   * transactions spend (`outgoing`). Confirmed balance − outgoing + incoming
+   * is the balance once the pool confirms.
+   */
+  pendingForScript(scriptPubKey: Uint8Array): {
+    incoming: Array<{ txid: string; vout: number; value: bigint }>;
+    outgoing: Array<{ txid: string; prevTxid: string; prevVout: number; value: bigint }>;
+  } {
+    const key = toHex(scriptPubKey);
+    const incoming: Array<{ txid: string; vout: number; value: bigint }> = [];
+    const outgoing: Array<{ txid: string; prevTxid: string; prevVout: number; value: bigint }> = [];
+    for (const id of this.byScript.get(key) ?? []) {
+      const e = this.pool.get(id) as Entry;
+      e.tx.outputs.forEach((o, vout) => {
+        if (toHex(o.scriptPubKey) === key && !this.spends.has(outpoint(id, vout))) {
+          incoming.push({ txid: id, vout, value: o.value });
+        }
+      });
+      e.tx.inputs.forEach((input, i) => {
+        const coin = e.spent[i] as Coin;
+        const prevTxid = toDisplayHex(input.prevTxid);
+        // A parent still in the pool means the coin is not confirmed yet: already not in the confirmed balance.
+        if (!this.pool.has(prevTxid) && toHex(coin.scriptPubKey) === key) {
+          outgoing.push({ txid: id, prevTxid, prevVout: input.prevVout, value: coin.value });
+        }
+      });
+    }
+    return { incoming, outgoing };
+  }
+
+  private admit(tx: Transaction, source?: 'reorg'): { txid: string; fee: bigint } {
+    // Cheapest checks first: a relayed duplicate costs one hash and a map lookup.
+    const id = txidOf(tx);
+    if (this.pool.has(id)) throw new ValidationError('txn-already-known', `${id} is already in the mempool`);
+    checkTransaction(tx);
+    if (isCoinbase(tx))
+      throw new ValidationError('bad-txns-coinbase-in-mempool', 'a coinbase is only valid in a block');
+    const hash = txHash(tx);
+    for (let vout = 0; vout < tx.outputs.length; vout++) {
+      if (this.chain.getCoin(hash, vout))
+        throw new ValidationError('txn-already-known', `${id} is already confirmed`);
+    }
+    for (const input of tx.inputs) {
+      const holder = this.spends.get(outpoint(toDisplayHex(input.prevTxid), input.prevVout));
+      if (holder !== undefined) {
+        throw new ValidationError('txn-mempool-conflict', `input already spent by ${holder} in the mempool`);
+      }
+    }
+
+    const parents = new Set<string>();
+    const fee = checkTxInputs(
+      tx,
+      (prevTxid, vout) => this.coinFor(prevTxid, vout, parents),
+      this.chain.height + 1,
+      this.chain.params,
+    );
+    const size = txSize(tx);
+    const required = minimumFee(size, this.minFeeRate);
+    if (fee < required) {
+      throw new ValidationError(
+        'bad-txns-fee-too-low',
+        `fee ${fee} below the minimum ${required} for ${size} bytes`,
+      );
+    }
+    const spent = tx.inputs.map((input) => this.coinFor(input.prevTxid, input.prevVout) as Coin);
+    verifyTxScripts(
+      tx,
+      spent.map((c) => c.scriptPubKey),
+    );
+
+    const entry: Entry = {
+      txid: id,
+      tx,
+      fee,
+      size,
+      time: this.now(),
+      seq: this.seq++,
+      spent,
+      parents,
+      children: new Set(),
+    };
+    if (this.totalBytes + size > this.maxBytes) {
+      const floor = this.lowest.peek();
+      if (!floor || compareFeeRate(entry, floor) <= 0) {
+        throw new ValidationError('mempool-full', `mempool full and fee rate not above its lowest`);
+      }
+    }
+    this.insert(entry);
+    this.admitting = id;
+    try {
+      this.trim();
+    } finally {
+      this.admitting = undefined;
+    }
+    if (!this.pool.has(id))
+      throw new ValidationError('mempool-full', 'evicted with an ancestor to make room');
+    this.emit('accepted', source ? { txid: id, tx, fee, source } : { txid: id, tx, fee });
+    return { txid: id, fee };
+  }
+
+  /** A coin from the UTXO set, else an output of a pool transaction (recorded in `parents`). */
+  private coinFor(prevTxid: Uint8Array, vout: number, parents?: Set<string>): Coin | undefined {
+    const coin = this.chain.getCoin(prevTxid, vout);
+    if (coin) return coin;
+    const parentId = toDisplayHex(prevTxid);
+    const out = this.pool.get(parentId)?.tx.outputs[vout];
+    if (!out) return undefined;
+    parents?.add(parentId);
+    return { value: out.value, scriptPubKey: out.scriptPubKey, height: MEMPOOL_HEIGHT, coinbase: false };
+  }
+
+  private insert(e: Entry): void {
+    this.pool.set(e.txid, e);
+    this.lowest.push(e);
+    this.totalBytes += e.size;
+    e.tx.inputs.forEach((input) =>
+      this.spends.set(outpoint(toDisplayHex(input.prevTxid), input.prevVout), e.txid),
+    );
+    for (const p of e.parents) this.pool.get(p)?.children.add(e.txid);
+    // Children can be here before their parent: a parent re-admitted after a reorg.
+    for (let vout = 0; vout < e.tx.outputs.length; vout++) {
+      const child = this.pool.get(this.spends.get(outpoint(e.txid, vout)) ?? '');
+      if (child) {
+        e.children.add(child.txid);
+        child.parents.add(e.txid);
+      }
+    }
+    for (const script of scriptsOf(e)) {
+      const set = this.byScript.get(script);
+      if (set) set.add(e.txid);
+      else this.byScript.set(script, new Set([e.txid]));
+    }
+  }
+
+  private remove(e: Entry, reason: RemovalReason): void {
+    this.pool.delete(e.txid);
+    this.lowest.noteRemoved();
+    this.totalBytes -= e.size;
+    for (const input of e.tx.inputs) {
+      const key = outpoint(toDisplayHex(input.prevTxid), input.prevVout);
+      if (this.spends.get(key) === e.txid) this.spends.delete(key);
+    }
+    for (const p of e.parents) this.pool.get(p)?.children.delete(e.txid);
+    for (const c of e.children) this.pool.get(c)?.parents.delete(e.txid);
+    for (const script of scriptsOf(e)) {
+      const set = this.byScript.get(script);
+      set?.delete(e.txid);
+      if (set?.size === 0) this.byScript.delete(script);
+    }
+    if (e.txid !== this.admitting) this.emit('removed', { txid: e.txid, reason });
+  }
+
+  /** Removes a transaction and everything spending its outputs, transitively. */
+  private removeWithDescendants(e: Entry, reason: RemovalReason): void {
+    const doomed = [e];
+    for (let i = 0; i < doomed.length; i++) {
+      for (const c of (doomed[i] as Entry).children) {
+        const child = this.pool.get(c);
+        if (child && !doomed.includes(child)) doomed.push(child);
+      }
+    }
+    // Children first, so no event announces a child whose parent is already gone.
+    for (let i = doomed.length - 1; i >= 0; i--) this.remove(doomed[i] as Entry, reason);
+  }
+
+  private trim(): void {
+    while (this.totalBytes > this.maxBytes) {
+      const victim = this.lowest.peek();
+      if (!victim) return;
+      this.removeWithDescendants(victim, 'evicted');
+    }
+  }
+
+  /** Mined transactions leave (their children now spend confirmed coins); conflicting ones leave with descendants. */
+  private blockConnected(block: Block): void {
+    for (const tx of block.txs) {
+      const e = this.pool.get(txidOf(tx));
+      if (e) this.remove(e, 'block');
+    }
+    for (const tx of block.txs) {
+      if (isCoinbase(tx)) continue;
+      for (const input of tx.inputs) {
+        const holder = this.pool.get(
+          this.spends.get(outpoint(toDisplayHex(input.prevTxid), input.prevVout)) ?? '',
+        );
+        if (holder) this.removeWithDescendants(holder, 'conflict');
+      }
+    }
+  }
+
+  /**
+   * After a chain operation that disconnected blocks: their transactions come
+   * back (oldest block first, so parents precede children) if they still
+   * validate, then anything left spending a coin that vanished — or a coinbase
+   * output that is immature again — leaves with its descendants.
+   */
+  private reorgSettled(): void {
+    if (this.disconnected.length === 0) return;
+    const blocks = this.disconnected.reverse();
+    this.disconnected = [];
+    for (const block of blocks) {
+      for (const tx of block.txs) {
+        if (isCoinbase(tx)) continue;
+        try {
+          this.admit(tx, 'reorg');
+        } catch {
+          // No longer valid on the new branch (spent there, or confirmed in it): dropped, as Bitcoin Core does.
+        }
+      }
+    }
+    const spendHeight = this.chain.height + 1;
+    const maturity = this.chain.params.coinbaseMaturity;
+    for (const e of [...this.pool.values()]) {
+      if (!this.pool.has(e.txid)) continue;
+      const broken = e.tx.inputs.some((input) => {
+        const coin = this.coinFor(input.prevTxid, input.prevVout);
+        return !coin || (coin.coinbase && spendHeight - coin.height < maturity);
+      });
+      if (broken) this.removeWithDescendants(e, 'reorg');
+    }
+  }
+}
+
+function scriptsOf(e: Entry): Set<string> {
+  const scripts = new Set<string>();
+  for (const o of e.tx.outputs) scripts.add(toHex(o.scriptPubKey));
+  for (const c of e.spent) scripts.add(toHex(c.scriptPubKey));
+  return scripts;
+}
