@@ -2,6 +2,8 @@
 .PHONY: all install build test test-unit lint format bench cluster clean
 
 NPM ?= npm
+# make bench BENCH=core runs only bench/*core*.bench.ts
+BENCH ?=
 
 all: build
 
@@ -26,7 +28,7 @@ format: node_modules
 	npx prettier --write .
 
 bench: build
-	npx tsx bench/run.ts
+	npx tsx bench/run.ts $(BENCH)
 
 cluster: build
 	node dist/cli/main.js cluster --nodes $${NODES:-5}
