@@ -188,41 +188,50 @@ export class ChainStore {
     return this.db.batch(batch.ops);
   }
 
-  getBlock(hash: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.db.get(key(P_BLOCK, hash));
+  async getBlock(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return own(await this.db.get(key(P_BLOCK, hash)));
   }
 
-  getUndo(hash: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.db.get(key(P_UNDO, hash));
+  async getUndo(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return own(await this.db.get(key(P_UNDO, hash)));
   }
 
   async getTxLocation(txid: Uint8Array): Promise<{ blockHash: Uint8Array; position: number } | undefined> {
     const v = await this.db.get(key(P_TX, txid));
     if (!v || v.length !== 36) return undefined;
     return {
-      blockHash: v.slice(0, 32),
+      blockHash: own(v.subarray(0, 32)) as Uint8Array,
       position: new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(32, true),
     };
   }
 
-  getTip(): Promise<Uint8Array | undefined> {
-    return this.db.get(metaKey('tip'));
+  async getTip(): Promise<Uint8Array | undefined> {
+    return own(await this.db.get(metaKey('tip')));
   }
 
-  getNetwork(): Promise<Uint8Array | undefined> {
-    return this.db.get(metaKey('net'));
+  async getNetwork(): Promise<Uint8Array | undefined> {
+    return own(await this.db.get(metaKey('net')));
   }
 
   async *indexEntries(): AsyncGenerator<StoredIndexEntry> {
-    for await (const [k, v] of this.db.iterator(range(P_INDEX))) yield decodeIndexEntry(k.slice(1), v);
+    for await (const [k, v] of this.db.iterator(range(P_INDEX)))
+      yield decodeIndexEntry(own(k.subarray(1, 33)) as Uint8Array, own(v) as Uint8Array);
   }
 
   async *coins(): AsyncGenerator<StoredCoin> {
     for await (const [k, v] of this.db.iterator(range(P_COIN))) {
       const vout = new DataView(k.buffer, k.byteOffset, k.byteLength).getUint32(33, false);
-      yield { txid: k.slice(1, 33), vout, coin: decodeCoin(v) };
+      yield { txid: own(k.subarray(1, 33)) as Uint8Array, vout, coin: decodeCoin(own(v) as Uint8Array) };
     }
   }
+}
+
+/**
+ * LevelDB hands out Buffers; decoders and callers expect plain Uint8Arrays
+ * they own (Buffer#slice would alias, and tests compare types), so copy once here.
+ */
+function own(v: Uint8Array | undefined): Uint8Array | undefined {
+  return v === undefined ? undefined : new Uint8Array(v);
 }
 
 function range(prefix: number): { gte: Uint8Array; lt: Uint8Array } {

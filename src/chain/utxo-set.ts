@@ -1,5 +1,11 @@
 import { toDisplayHex, toHex } from '../core/bytes.js';
+import { OP_RETURN } from '../core/script.js';
 import type { Coin } from '../core/types.js';
+
+/** OP_RETURN outputs can never be spent, so, as in Bitcoin, they never enter the UTXO set. */
+export function isUnspendable(scriptPubKey: Uint8Array): boolean {
+  return scriptPubKey[0] === OP_RETURN;
+}
 
 /** Map key of an outpoint: internal-order txid hex, then the output index. */
 export function outpointKey(txid: Uint8Array, vout: number): string {

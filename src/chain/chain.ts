@@ -1,0 +1,657 @@
+import { EventEmitter } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { blockHashOf, decodeBlock, encodeBlock } from '../core/block.js';
+import { fromDisplayHex, toDisplayHex } from '../core/bytes.js';
+import { blockSubsidy, coinbaseHeight } from '../core/coinbase.js';
+import { ValidationError, isValidationError, type RejectCode } from '../core/errors.js';
+import type { NetworkParams } from '../core/params.js';
+import { nextWorkRequired, workForBits } from '../core/pow.js';
+import { encodeTx, isCoinbase, txHash } from '../core/tx.js';
+import type { Block, Coin, Transaction } from '../core/types.js';
+import { checkBlock, checkBlockHeaderContext, checkTxInputs } from '../core/validation.js';
+import { BlockIndex, fromStored, isFailed, toStored, type BlockIndexEntry } from './block-index.js';
+import { OrphanPool } from './orphans.js';
+import { ScriptChecker, type ScriptJob } from './script-check.js';
+import { ChainStore, StoreBatch } from './store.js';
+import { decodeUndo, encodeUndo } from './undo.js';
+import { UtxoSet, isUnspendable, outpointKey } from './utxo-set.js';
+
+export type { BlockIndexEntry } from './block-index.js';
+
+export interface ChainOptions {
+  /** Node data directory; the chain keeps its LevelDB under `<dataDir>/chain`. */
+  dataDir: string;
+  params: NetworkParams;
+  /** Clock in milliseconds (Date.now by default); injected by tests. */
+  now?: () => number;
+  orphanLimit?: number;
+  /** Worker threads for signature checks (0: verify on the calling thread). */
+  scriptThreads?: number;
+}
+
+export interface ReorgSummary {
+  depth: number;
+  /** Blocks removed from the best chain, old tip first. */
+  disconnected: Block[];
+  /** Blocks added to the best chain, lowest first. */
+  connected: Block[];
+}
+
+export interface ProcessBlockResult {
+  status: 'connected' | 'side-chain' | 'orphan' | 'duplicate';
+  hash: string;
+  height?: number;
+  reorg?: ReorgSummary;
+  /** For an orphan: the unknown ancestor block to fetch. */
+  missingParent?: string;
+  /** Orphans that were waiting for this block (directly or transitively) and are now in the block index. */
+  connectedOrphans?: string[];
+}
+
+export interface ChainEvents {
+  connect: [{ block: Block; hash: string; height: number }];
+  disconnect: [{ block: Block; hash: string; height: number }];
+  tip: [BlockIndexEntry];
+  reorg: [{ depth: number; oldTip: BlockIndexEntry; newTip: BlockIndexEntry }];
+  rejected: [{ hash: string; code: RejectCode }];
+}
+
+/** Entries in the UTXO change set of one connect or disconnect; `coin: null` means spent/removed. */
+interface CoinChange {
+  readonly txid: Uint8Array;
+  readonly vout: number;
+  readonly coin: Coin | null;
+}
+
+const DEFAULT_ORPHAN_LIMIT = 100;
+
+/**
+ * The chain state: block tree, best chain, UTXO set, persisted in LevelDB.
+ * Every state change goes through one promise queue (one writer), and every
+ * connect or disconnect is one atomic batch (block, undo, index status, coins,
+ * tx index, tip), so the store is consistent after a crash at any moment and
+ * the in-memory state is only updated once its batch is written.
+ */
+export class Chain extends EventEmitter<ChainEvents> {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly index = new BlockIndex();
+  private readonly utxo = new UtxoSet();
+  private readonly orphans: OrphanPool;
+  /** Accepted blocks extending the tip, written together with their connect batch. */
+  private readonly unsaved = new Map<string, Block>();
+  /** Reject codes of blocks found invalid in this process, to answer resubmissions. */
+  private readonly invalidReasons = new Map<string, RejectCode>();
+  /** Blocks connected/disconnected during the current processBlock, for its reorg summary. */
+  private touched = new Map<string, Block>();
+  private closed = false;
+
+  private constructor(
+    readonly params: NetworkParams,
+    private readonly store: ChainStore,
+    private readonly now: () => number,
+    orphanLimit: number,
+    private readonly scripts: ScriptChecker,
+  ) {
+    super();
+    this.orphans = new OrphanPool(orphanLimit);
+  }
+
+  static async open(opts: ChainOptions): Promise<Chain> {
+    const dir = join(opts.dataDir, 'chain');
+    await mkdir(dir, { recursive: true });
+    const store = await ChainStore.open(dir);
+    const scripts = await ScriptChecker.create(opts.scriptThreads ?? 0);
+    const chain = new Chain(
+      opts.params,
+      store,
+      opts.now ?? Date.now,
+      opts.orphanLimit ?? DEFAULT_ORPHAN_LIMIT,
+      scripts,
+    );
+    try {
+      await chain.load();
+    } catch (err) {
+      await scripts.close();
+      await store.close();
+      throw err;
+    }
+    return chain;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.catch(() => undefined);
+    await this.scripts.close();
+    await this.store.close();
+  }
+
+  get tip(): BlockIndexEntry {
+    return this.index.tip;
+  }
+
+  get height(): number {
+    return this.index.tip.height;
+  }
+
+  /** Number of coins in the UTXO set. */
+  get utxoCount(): number {
+    return this.utxo.size;
+  }
+
+  get orphanCount(): number {
+    return this.orphans.size;
+  }
+
+  // ---- loading -------------------------------------------------------------
+
+  private async load(): Promise<void> {
+    const genesisBytes = fromDisplayHex(this.params.genesisHash);
+    const net = await this.store.getNetwork();
+    if (!net) {
+      await this.initGenesis();
+    } else if (toDisplayHex(net) !== this.params.genesisHash) {
+      throw new Error(`chain store belongs to another network (genesis ${toDisplayHex(net)})`);
+    }
+    for await (const stored of this.store.indexEntries()) {
+      this.index.add(fromStored(stored, toDisplayHex(stored.hash) === this.params.genesisHash));
+    }
+    const tipBytes = (await this.store.getTip()) ?? genesisBytes;
+    const tip = this.index.get(toDisplayHex(tipBytes));
+    if (!tip) throw new Error('chain store is corrupt: tip not in block index');
+    this.index.setActive(tip);
+    for (const e of this.index.all()) this.index.addCandidate(e);
+    for await (const { txid, vout, coin } of this.store.coins()) this.utxo.set(outpointKey(txid, vout), coin);
+    // A crash between the steps of a reorg leaves a valid but not best tip: finish the job.
+    await this.activateBestChain();
+  }
+
+  private async initGenesis(): Promise<void> {
+    const genesis = this.params.genesis;
+    const hash = blockHashOf(genesis.header);
+    if (hash !== this.params.genesisHash) throw new Error('network genesis block does not match its hash');
+    const entry: BlockIndexEntry = {
+      hash,
+      header: genesis.header,
+      height: 0,
+      chainWork: workForBits(genesis.header.bits),
+      prevHash: '',
+      seq: 0,
+      status: 'valid',
+    };
+    const hashBytes = fromDisplayHex(hash);
+    // As in Bitcoin, the genesis coinbase is not added to the UTXO set: it cannot be spent.
+    const batch = new StoreBatch()
+      .putBlock(hashBytes, encodeBlock(genesis))
+      .putIndex(toStored(entry))
+      .putTip(hashBytes)
+      .putNetwork(hashBytes);
+    await this.store.write(batch);
+  }
+
+  // ---- queries ---------------------------------------------------------------
+
+  hasBlock(hash: string): boolean {
+    return this.index.has(hash) || this.orphans.has(hash);
+  }
+
+  getEntry(hash: string): BlockIndexEntry | undefined {
+    return this.index.get(hash);
+  }
+
+  async getRawBlock(hash: string): Promise<Uint8Array | undefined> {
+    const pending = this.unsaved.get(hash);
+    if (pending) return encodeBlock(pending);
+    if (!/^[0-9a-f]{64}$/.test(hash)) return undefined;
+    return this.store.getBlock(fromDisplayHex(hash));
+  }
+
+  async getBlock(hash: string): Promise<Block | undefined> {
+    const pending = this.unsaved.get(hash);
+    if (pending) return pending;
+    const raw = await this.getRawBlock(hash);
+    return raw ? decodeBlock(raw) : undefined;
+  }
+
+  getHashAtHeight(height: number): string | undefined {
+    return this.index.atHeight(height)?.hash;
+  }
+
+  /** Tip, then ten predecessors one by one, then doubling steps back, always ending with genesis. */
+  getLocator(): string[] {
+    const out: string[] = [];
+    let height = this.tip.height;
+    let step = 1;
+    while (height > 0) {
+      out.push(this.index.atHeight(height)?.hash as string);
+      if (out.length >= 10) step *= 2;
+      height -= step;
+    }
+    out.push(this.params.genesisHash);
+    return out;
+  }
+
+  /** Best-chain hashes after the first locator entry found on our best chain (genesis if none). */
+  getHashesAfterLocator(locator: string[], limit: number): string[] {
+    let fork = 0;
+    for (const hash of locator) {
+      const e = this.index.get(hash);
+      if (e && this.index.onBestChain(e)) {
+        fork = e.height;
+        break;
+      }
+    }
+    const out: string[] = [];
+    for (let h = fork + 1; h <= this.tip.height && out.length < limit; h++) {
+      out.push(this.index.atHeight(h)?.hash as string);
+    }
+    return out;
+  }
+
+  getCoin(prevTxid: Uint8Array, vout: number): Coin | undefined {
+    return this.utxo.getOutpoint(prevTxid, vout);
+  }
+
+  getCoinsByScript(scriptPubKey: Uint8Array): Array<{ txid: string; vout: number; coin: Coin }> {
+    return this.utxo.getByScript(scriptPubKey);
+  }
+
+  /** Every coin of the UTXO set, keyed `<internal-order txid hex>:<vout>` (consistency checks, tools). */
+  utxoEntries(): IterableIterator<[string, Coin]> {
+    return this.utxo.entries();
+  }
+
+  async findTx(txid: string): Promise<{ tx: Transaction; blockHash: string; height: number } | undefined> {
+    if (!/^[0-9a-f]{64}$/.test(txid)) return undefined;
+    const loc = await this.store.getTxLocation(fromDisplayHex(txid));
+    if (!loc) return undefined;
+    const blockHash = toDisplayHex(loc.blockHash);
+    const entry = this.index.get(blockHash);
+    const block = await this.getBlock(blockHash);
+    const tx = block?.txs[loc.position];
+    if (!entry || !tx) return undefined;
+    return { tx, blockHash, height: entry.height };
+  }
+
+  /** What a miner needs to build on the tip now. */
+  // No network here lowers difficulty with time (no testnet 20-minute rule), so the clock is unused.
+  nextBlockContext(_nowSec: number): { height: number; prevHash: Uint8Array; bits: number; minTime: number } {
+    const tip = this.tip;
+    return {
+      height: tip.height + 1,
+      prevHash: fromDisplayHex(tip.hash),
+      bits: this.expectedBits(tip),
+      minTime: this.mtp(tip) + 1,
+    };
+  }
+
+  /** Median of the times of the last `medianTimeSpan` blocks ending at `hash` (default: tip). */
+  medianTimePast(hash?: string): number {
+    const entry = hash === undefined ? this.tip : this.index.get(hash);
+    if (!entry) throw new Error(`unknown block ${hash}`);
+    return this.mtp(entry);
+  }
+
+  private mtp(entry: BlockIndexEntry): number {
+    const times: number[] = [];
+    let cur: BlockIndexEntry | undefined = entry;
+    for (let i = 0; i < this.params.medianTimeSpan && cur; i++) {
+      times.push(cur.header.time);
+      cur = this.index.parentOf(cur);
+    }
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)] as number;
+  }
+
+  private expectedBits(prev: BlockIndexEntry): number {
+    const height = prev.height + 1;
+    const interval = this.params.retargetInterval;
+    if (this.params.noRetarget || height % interval !== 0) {
+      return nextWorkRequired(this.params, { height, prevBits: prev.header.bits });
+    }
+    const first = this.index.getAncestor(prev, height - interval) as BlockIndexEntry;
+    return nextWorkRequired(this.params, {
+      height,
+      prevBits: prev.header.bits,
+      firstBlockTime: first.header.time,
+      lastBlockTime: prev.header.time,
+    });
+  }
+
+  // ---- block processing ------------------------------------------------------
+
+  /** Runs `fn` after every earlier state change: the chain has exactly one writer. */
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(() => {
+      if (this.closed) throw new Error('chain is closed');
+      return fn();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  processBlock(block: Block): Promise<ProcessBlockResult> {
+    return this.enqueue(() => this.processSerial(block));
+  }
+
+  private async processSerial(block: Block): Promise<ProcessBlockResult> {
+    const hash = blockHashOf(block.header);
+    const known = this.index.get(hash);
+    if (known || this.orphans.has(hash)) {
+      const reason = this.invalidReasons.get(hash);
+      if (known && isFailed(known)) {
+        throw new ValidationError(reason ?? 'bad-blk-prev-invalid', `block ${hash} is known to be invalid`);
+      }
+      return { status: 'duplicate', hash, ...(known ? { height: known.height } : {}) };
+    }
+    const oldTip = this.tip;
+    this.touched = new Map();
+    try {
+      const accepted = await this.processOne(block, hash);
+      if (accepted === 'orphan') {
+        return { status: 'orphan', hash, missingParent: this.orphans.rootOf(hash) as string };
+      }
+      const connectedOrphans = await this.processOrphansOf(hash);
+      const result: ProcessBlockResult = {
+        status: this.index.onBestChain(accepted) ? 'connected' : 'side-chain',
+        hash,
+        height: accepted.height,
+      };
+      const reorg = this.summarize(oldTip);
+      if (reorg) result.reorg = reorg;
+      if (connectedOrphans.length > 0) result.connectedOrphans = connectedOrphans;
+      return result;
+    } finally {
+      this.touched = new Map();
+    }
+  }
+
+  /** Checks, stores and (if it leads to the most work) connects one block. */
+  private async processOne(block: Block, hash: string): Promise<BlockIndexEntry | 'orphan'> {
+    let entry: BlockIndexEntry;
+    try {
+      const accepted = await this.acceptBlock(block, hash);
+      if (accepted === 'orphan') return 'orphan';
+      entry = accepted;
+    } catch (err) {
+      if (isValidationError(err)) this.reject(hash, err.code);
+      throw err;
+    }
+    await this.activateBestChain();
+    if (entry.status === 'failed-child') {
+      this.reject(hash, 'bad-blk-prev-invalid');
+      throw new ValidationError('bad-blk-prev-invalid', `block ${hash} descends from an invalid block`);
+    }
+    if (entry.status === 'invalid') {
+      // markInvalid already reported it.
+      const code = this.invalidReasons.get(hash) ?? 'bad-blk-prev-invalid';
+      throw new ValidationError(code, `block ${hash} is invalid (${code})`);
+    }
+    return entry;
+  }
+
+  /** Context-free and header checks, then files the block as an orphan or in the index. */
+  private async acceptBlock(block: Block, hash: string): Promise<BlockIndexEntry | 'orphan'> {
+    checkBlock(block, this.params);
+    const prevHash = toDisplayHex(block.header.prevHash);
+    const parent = this.index.get(prevHash);
+    if (!parent) {
+      if (block.header.prevHash.every((b) => b === 0)) {
+        throw new ValidationError('bad-blk-genesis', 'a second genesis block');
+      }
+      this.orphans.add(hash, prevHash, block);
+      return 'orphan';
+    }
+    if (isFailed(parent)) throw new ValidationError('bad-blk-prev-invalid', `parent ${prevHash} is invalid`);
+    checkBlockHeaderContext(
+      block.header,
+      {
+        prevHeight: parent.height,
+        expectedBits: this.expectedBits(parent),
+        medianTimePast: this.mtp(parent),
+        nowSec: Math.floor(this.now() / 1000),
+      },
+      this.params,
+    );
+    const entry: BlockIndexEntry = {
+      hash,
+      header: block.header,
+      height: parent.height + 1,
+      chainWork: parent.chainWork + workForBits(block.header.bits),
+      prevHash,
+      seq: this.index.takeSeq(),
+      status: 'header-valid',
+    };
+    if (parent === this.tip && entry.chainWork > parent.chainWork) {
+      // The common case: the block data goes into its connect batch, one write per block.
+      this.unsaved.set(hash, block);
+    } else {
+      const batch = new StoreBatch()
+        .putBlock(fromDisplayHex(hash), encodeBlock(block))
+        .putIndex(toStored(entry));
+      await this.store.write(batch);
+    }
+    this.index.add(entry);
+    this.index.addCandidate(entry);
+    return entry;
+  }
+
+  /** Reports a rejected block and forgets orphans that were waiting for it: they cannot connect. */
+  private reject(hash: string, code: RejectCode): void {
+    const dropped = [hash];
+    for (let h = dropped.pop(); h !== undefined; h = dropped.pop()) {
+      for (const child of this.orphans.takeChildren(h)) dropped.push(child.hash);
+    }
+    this.emit('rejected', { hash, code });
+  }
+
+  /** Connects (or files as side branches) the orphans that were waiting for `hash`, transitively. */
+  private async processOrphansOf(hash: string): Promise<string[]> {
+    const accepted: string[] = [];
+    const parents = [hash];
+    for (let parent = parents.shift(); parent !== undefined; parent = parents.shift()) {
+      for (const child of this.orphans.takeChildren(parent)) {
+        try {
+          const result = await this.processOne(child.block, child.hash);
+          if (result === 'orphan') continue;
+          accepted.push(child.hash);
+          parents.push(child.hash);
+        } catch (err) {
+          if (!isValidationError(err)) throw err;
+        }
+      }
+    }
+    return accepted;
+  }
+
+  /** Net change of the best chain since `oldTip`, or undefined if nothing was disconnected. */
+  private summarize(oldTip: BlockIndexEntry): ReorgSummary | undefined {
+    if (this.index.onBestChain(oldTip)) return undefined;
+    const fork = this.index.forkPoint(oldTip);
+    const disconnected: Block[] = [];
+    for (let e: BlockIndexEntry | undefined = oldTip; e && e !== fork; e = this.index.parentOf(e)) {
+      disconnected.push(this.touched.get(e.hash) as Block);
+    }
+    const connected: Block[] = [];
+    for (let h = fork.height + 1; h <= this.tip.height; h++) {
+      connected.push(this.touched.get(this.index.atHeight(h)?.hash as string) as Block);
+    }
+    return { depth: disconnected.length, disconnected, connected };
+  }
+
+  /**
+   * Moves the tip to the most-work valid block: disconnect to the fork point,
+   * connect the branch; a block that fails is marked invalid with its
+   * descendants and the choice is made again, which returns to the old branch
+   * when nothing better is left.
+   */
+  private async activateBestChain(): Promise<void> {
+    const startTip = this.tip;
+    for (let target = this.index.bestCandidate(); target; target = this.index.bestCandidate()) {
+      const fork = this.index.forkPoint(target);
+      while (this.tip !== fork) await this.disconnectTip();
+      const path: BlockIndexEntry[] = [];
+      for (let e: BlockIndexEntry | undefined = target; e && e !== fork; e = this.index.parentOf(e))
+        path.push(e);
+      for (const entry of path.reverse()) {
+        const block = this.unsaved.get(entry.hash) ?? (await this.getBlock(entry.hash));
+        if (!block) throw new Error(`block data missing for ${entry.hash}`);
+        try {
+          await this.connectTip(entry, block);
+        } catch (err) {
+          if (!isValidationError(err)) throw err;
+          await this.markInvalid(entry, block, err.code);
+          break;
+        }
+      }
+    }
+    const newTip = this.tip;
+    if (newTip === startTip) return;
+    if (!this.index.onBestChain(startTip)) {
+      const depth = startTip.height - this.index.forkPoint(startTip).height;
+      this.emit('reorg', { depth, oldTip: startTip, newTip });
+    }
+    this.emit('tip', newTip);
+  }
+
+  private async markInvalid(entry: BlockIndexEntry, block: Block, code: RejectCode): Promise<void> {
+    this.invalidReasons.set(entry.hash, code);
+    const changed = this.index.invalidate(entry);
+    const batch = new StoreBatch();
+    if (this.unsaved.delete(entry.hash)) batch.putBlock(fromDisplayHex(entry.hash), encodeBlock(block));
+    for (const e of changed) batch.putIndex(toStored(e));
+    await this.store.write(batch);
+    this.reject(entry.hash, code);
+  }
+
+  /** Validates `block` against the UTXO set and makes it the tip in one atomic batch. */
+  private async connectTip(entry: BlockIndexEntry, block: Block): Promise<void> {
+    const params = this.params;
+    const height = entry.height;
+    if (this.index.parentOf(entry) !== this.tip) throw new Error('connectTip: block does not extend the tip');
+    const changes = new Map<string, CoinChange>();
+    const lookup = (txid: Uint8Array, vout: number): Coin | undefined => {
+      const change = changes.get(outpointKey(txid, vout));
+      if (change) return change.coin ?? undefined;
+      return this.utxo.getOutpoint(txid, vout);
+    };
+    const spent: Coin[] = [];
+    const jobs: ScriptJob[] = [];
+    let fees = 0n;
+    const txs = block.txs;
+    for (let i = 0; i < txs.length; i++) {
+      const tx = txs[i] as Transaction;
+      const id = txHash(tx);
+      if (i === 0) {
+        if (coinbaseHeight(tx) !== height) {
+          throw new ValidationError('bad-blk-cb-height', `coinbase does not commit to height ${height}`);
+        }
+      } else {
+        fees += checkTxInputs(tx, lookup, height, params);
+        const rawTx = encodeTx(tx);
+        for (let n = 0; n < tx.inputs.length; n++) {
+          const input = tx.inputs[n] as Transaction['inputs'][number];
+          const coin = lookup(input.prevTxid, input.prevVout) as Coin;
+          spent.push(coin);
+          changes.set(outpointKey(input.prevTxid, input.prevVout), {
+            txid: input.prevTxid,
+            vout: input.prevVout,
+            coin: null,
+          });
+          jobs.push({ tx, rawTx, inputIndex: n, prevScriptPubKey: coin.scriptPubKey });
+        }
+      }
+      const coinbase = i === 0;
+      tx.outputs.forEach((out, vout) => {
+        if (isUnspendable(out.scriptPubKey)) return;
+        changes.set(outpointKey(id, vout), {
+          txid: id,
+          vout,
+          coin: { value: out.value, scriptPubKey: out.scriptPubKey, height, coinbase },
+        });
+      });
+    }
+    const coinbaseTx = txs[0] as Transaction;
+    const coinbaseValue = coinbaseTx.outputs.reduce((sum, o) => sum + o.value, 0n);
+    const allowed = blockSubsidy(height, params) + fees;
+    if (coinbaseValue > allowed) {
+      throw new ValidationError('bad-blk-cb-amount', `coinbase pays ${coinbaseValue} > ${allowed}`);
+    }
+    await this.scripts.verifyAll(jobs);
+
+    const hashBytes = fromDisplayHex(entry.hash);
+    const batch = new StoreBatch();
+    if (this.unsaved.has(entry.hash)) batch.putBlock(hashBytes, encodeBlock(block));
+    entry.status = 'valid';
+    batch.putIndex(toStored(entry)).putUndo(hashBytes, encodeUndo(spent)).putTip(hashBytes);
+    for (const c of changes.values()) {
+      if (c.coin) batch.putCoin(c.txid, c.vout, c.coin);
+      else batch.delCoin(c.txid, c.vout);
+    }
+    txs.forEach((tx, position) => batch.putTx(txHash(tx), hashBytes, position));
+    try {
+      await this.store.write(batch);
+    } catch (err) {
+      entry.status = 'header-valid';
+      throw err;
+    }
+    this.unsaved.delete(entry.hash);
+    for (const [key, c] of changes) {
+      if (c.coin) this.utxo.set(key, c.coin);
+      else this.utxo.delete(key);
+    }
+    this.index.pushTip(entry);
+    this.touched.set(entry.hash, block);
+    this.emit('connect', { block, hash: entry.hash, height });
+  }
+
+  /** Undoes the tip block with its undo data in one atomic batch. */
+  private async disconnectTip(): Promise<void> {
+    const entry = this.tip;
+    const parent = this.index.parentOf(entry);
+    if (!parent) throw new Error('cannot disconnect genesis');
+    const hashBytes = fromDisplayHex(entry.hash);
+    const block = await this.getBlock(entry.hash);
+    const rawUndo = await this.store.getUndo(hashBytes);
+    if (!block || !rawUndo) throw new Error(`block or undo data missing for ${entry.hash}`);
+    const undo = decodeUndo(rawUndo);
+    const changes = new Map<string, CoinChange>();
+    const batch = new StoreBatch();
+    let u = undo.length;
+    // Reverse order, so an output created and spent inside the block ends up removed.
+    for (let i = block.txs.length - 1; i >= 0; i--) {
+      const tx = block.txs[i] as Transaction;
+      const id = txHash(tx);
+      tx.outputs.forEach((_, vout) => changes.set(outpointKey(id, vout), { txid: id, vout, coin: null }));
+      if (!isCoinbase(tx)) {
+        for (let n = tx.inputs.length - 1; n >= 0; n--) {
+          const input = tx.inputs[n] as Transaction['inputs'][number];
+          const coin = undo[--u];
+          if (!coin) throw new Error(`undo data of ${entry.hash} is short`);
+          changes.set(outpointKey(input.prevTxid, input.prevVout), {
+            txid: input.prevTxid,
+            vout: input.prevVout,
+            coin,
+          });
+        }
+      }
+      batch.delTx(id);
+    }
+    if (u !== 0) throw new Error(`undo data of ${entry.hash} does not match the block`);
+    for (const c of changes.values()) {
+      if (c.coin) batch.putCoin(c.txid, c.vout, c.coin);
+      else batch.delCoin(c.txid, c.vout);
+    }
+    batch.delUndo(hashBytes).putTip(fromDisplayHex(parent.hash));
+    await this.store.write(batch);
+    for (const [key, c] of changes) {
+      if (c.coin) this.utxo.set(key, c.coin);
+      else this.utxo.delete(key);
+    }
+    this.index.popTip();
+    this.index.addCandidate(entry);
+    this.touched.set(entry.hash, block);
+    this.emit('disconnect', { block, hash: entry.hash, height: entry.height });
+  }
+}
