@@ -35,3 +35,48 @@ cluster: build
 
 clean:
 	rm -rf dist
+
+# ---- deployment (docs/DEPLOYMENT.md) ----
+.PHONY: up up-monitoring down logs e2e bench-docker k8s-image k8s-apply
+
+# `docker compose` when the plugin exists, else docker-compose 1.29; the same file serves both.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+VERSION := $(shell node -p "require('./package.json').version")
+K8S_IMAGE := chainmesh:$(VERSION)
+
+up:
+	$(COMPOSE) up -d --build --scale node=$${NODES:-5}
+
+up-monitoring:
+	$(COMPOSE) --profile monitoring up -d --build --scale node=$${NODES:-5}
+
+down:
+	$(COMPOSE) --profile monitoring down
+
+logs:
+	$(COMPOSE) --profile monitoring logs -f --tail=100
+
+e2e:
+	scripts/e2e.sh
+
+bench-docker:
+	mkdir -p bench/results
+	BENCH_OUT=bench/results/docker.md scripts/e2e.sh
+
+# Build the image the k8s manifests name and load it into a local kind or minikube cluster.
+k8s-image:
+	docker build --build-arg VERSION=$(VERSION) -t $(K8S_IMAGE) .
+	@if command -v kind >/dev/null 2>&1 && kind get clusters 2>/dev/null | grep -q .; then \
+	  kind load docker-image $(K8S_IMAGE); \
+	elif command -v minikube >/dev/null 2>&1 && minikube status >/dev/null 2>&1; then \
+	  minikube image load $(K8S_IMAGE); \
+	else \
+	  echo "built $(K8S_IMAGE); no running kind or minikube cluster to load it into"; \
+	fi
+
+# Apply k8s/ with another image, e.g. make k8s-apply IMAGE=registry.example.com/chainmesh:$(VERSION)
+k8s-apply:
+	@test -n "$(IMAGE)" || { echo "usage: make k8s-apply IMAGE=registry/chainmesh:$(VERSION)"; exit 2; }
+	@tmp=$$(mktemp -d) && \
+	  for f in k8s/*.yaml; do sed 's|image: $(K8S_IMAGE)$$|image: $(IMAGE)|' "$$f" > "$$tmp/$$(basename $$f)"; done && \
+	  kubectl apply -f "$$tmp" && rm -rf "$$tmp"

@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# make e2e: the compose cluster end to end with a real Docker engine.
+#   1. build the image; up -d --scale node=5
+#   2. within 90 s: 6 containers healthy, every node knows the 5 others, one tip
+#   3. replicas keep their own data across restart and re-creation
+#   4. docker kill a replica; with the seed paused, start it again: it rejoins
+#      from its persisted peers and catches up; the nodes keep agreeing on new blocks
+#   5. scale to 8 (newcomers join), then to 3 (the departed leave every peer book)
+#   6. down -v leaves no container, volume or network behind
+# Uses `docker compose` when available, else docker-compose (1.29 here).
+# BENCH_OUT=file also writes the measured numbers there (make bench-docker).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-cme2e$$}"
+PROJECT=$COMPOSE_PROJECT_NAME
+if docker compose version >/dev/null 2>&1; then COMPOSE=(docker compose); else COMPOSE=(docker-compose); fi
+TMP=$(mktemp -d)
+PASSED=0
+FAILED=0
+VOLUMES_SEEN="$TMP/volumes"
+: >"$VOLUMES_SEEN"
+T0=$(date +%s)
+
+log() { printf '[%4ds] %s\n' "$(($(date +%s) - T0))" "$*"; }
+pass() { PASSED=$((PASSED + 1)); log "PASS: $*"; }
+fail() { FAILED=$((FAILED + 1)); log "FAIL: $*"; }
+compose() { "${COMPOSE[@]}" "$@"; }
+
+cleanup() {
+  log "cleanup: ${COMPOSE[*]} down -v (project $PROJECT)"
+  docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" | xargs -r docker unpause >/dev/null 2>&1
+  compose down -v --remove-orphans --timeout 5 >/dev/null 2>&1
+  # Whatever `down` missed (it should be nothing; step 6 reports it) must not outlive the test.
+  docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" | xargs -r docker rm -f >/dev/null 2>&1
+  sort -u "$VOLUMES_SEEN" | xargs -r docker volume rm >/dev/null 2>&1
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+export SEED_PORT="${SEED_PORT:-$(free_port)}"
+
+containers() { # containers [service]: running and stopped containers of the project, by name
+  local filter=(--filter "label=com.docker.compose.project=$PROJECT")
+  [ -n "${1:-}" ] && filter+=(--filter "label=com.docker.compose.service=$1")
+  docker ps -a "${filter[@]}" --format '{{.Names}}' | sort
+}
+ip_of() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
+health_of() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1"; }
+record_volumes() {
+  local c
+  for c in $(containers); do
+    docker inspect -f '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}}{{"\n"}}{{end}}{{end}}' "$c" >>"$VOLUMES_SEEN"
+  done
+}
+
+# One line per node from inside its container: nodeId height tipHash peer,peer,...
+PROBE='const g=p=>fetch("http://127.0.0.1:3000"+p,{signal:AbortSignal.timeout(4000)}).then(r=>r.json());Promise.all([g("/info"),g("/known_node_request")]).then(([i,k])=>console.log([i.nodeId,i.height,i.tipHash,k.map(p=>p.hostname).sort().join(",")||"-"].join(" ")),()=>process.exit(1))'
+snapshot() { # snapshot NAME...: probes all in parallel into $TMP/probe.<name>
+  local c
+  for c in "$@"; do
+    rm -f "$TMP/probe.$c"
+    (timeout 10 docker exec "$c" node -e "$PROBE" >"$TMP/probe.$c" 2>/dev/null || : >"$TMP/probe.$c") &
+  done
+  wait
+}
+field() { # field NAME INDEX(1=nodeId 2=height 3=tip 4=peers)
+  cut -d' ' -f"$2" "$TMP/probe.$1" 2>/dev/null
+}
+
+# wait_until SECONDS DESCRIPTION FUNCTION: polls FUNCTION (silent) until it succeeds.
+wait_until() {
+  local limit=$1 what=$2 fn=$3 start
+  start=$(date +%s)
+  while ! "$fn"; do
+    if [ $(($(date +%s) - start)) -ge "$limit" ]; then
+      log "timed out after ${limit}s waiting for: $what"
+      [ -n "${LAST_DETAIL:-}" ] && printf '%s\n' "$LAST_DETAIL"
+      return 1
+    fi
+    sleep 2
+  done
+  WAITED=$(($(date +%s) - start))
+  return 0
+}
+
+all_healthy() {
+  local c n=0 bad=""
+  for c in $(containers); do
+    n=$((n + 1))
+    [ "$(health_of "$c")" = healthy ] || bad="$bad $c=$(health_of "$c")"
+  done
+  LAST_DETAIL="  containers: $n, not healthy:${bad:- none}"
+  [ "$n" -eq "$EXPECT" ] && [ -z "$bad" ]
+}
+
+# Every running node lists every other running node (by container address) and not itself.
+all_know_each_other() {
+  local names c o peers missing=""
+  names=$(containers | while read -r c; do [ "$(docker inspect -f '{{.State.Running}} {{.State.Paused}}' "$c")" = "true false" ] && echo "$c"; done)
+  # shellcheck disable=SC2086
+  snapshot $names
+  for c in $names; do
+    peers=",$(field "$c" 4),"
+    for o in $names; do
+      [ "$o" = "$c" ] && continue
+      case "$peers" in *",$(ip_of "$o"):3000,"*) ;; *) missing="$missing $c-!->$o" ;; esac
+    done
+    case "$peers" in *",$(ip_of "$c"):3000,"*) missing="$missing $c-lists-itself" ;; esac
+  done
+  LAST_DETAIL="  missing:${missing:- none}"
+  [ -z "$missing" ]
+}
+
+# Every running, unpaused node reports the same tip at height >= MIN_HEIGHT.
+same_tip() {
+  local names c tips heights
+  names=$(containers | while read -r c; do [ "$(docker inspect -f '{{.State.Running}} {{.State.Paused}}' "$c")" = "true false" ] && echo "$c"; done)
+  # shellcheck disable=SC2086
+  snapshot $names
+  tips=$(for c in $names; do field "$c" 3; done | sort -u)
+  heights=$(for c in $names; do echo "$c:$(field "$c" 2)"; done | tr '\n' ' ')
+  LAST_DETAIL="  heights: $heights"
+  [ -n "$tips" ] && [ "$(echo "$tips" | wc -l)" -eq 1 ] || return 1
+  local h
+  for c in $names; do
+    h=$(field "$c" 2)
+    [ -n "$h" ] && [ "$h" -ge "${MIN_HEIGHT:-1}" ] || return 1
+  done
+  TIP=$tips
+  TIP_HEIGHT=$(field "$(echo "$names" | head -1)" 2)
+}
+
+# The given addresses appear in no running node's peer book.
+DEPARTED=""
+departed_dropped() {
+  local names c peers stale=""
+  names=$(containers | while read -r c; do [ "$(docker inspect -f '{{.State.Running}}' "$c")" = true ] && echo "$c"; done)
+  # shellcheck disable=SC2086
+  snapshot $names
+  for c in $names; do
+    peers=",$(field "$c" 4),"
+    for a in $DEPARTED; do
+      case "$peers" in *",$a,"*) stale="$stale $c->$a" ;; esac
+    done
+  done
+  LAST_DETAIL="  still listed:${stale:- none}"
+  [ -z "$stale" ]
+}
+
+node_ids() { # node_ids NAME...: "name=nodeId" lines
+  snapshot "$@"
+  local c
+  for c in "$@"; do echo "$c=$(field "$c" 1)"; done
+}
+
+# ---------------------------------------------------------------------------
+log "project $PROJECT, ${COMPOSE[*]} ($("${COMPOSE[@]}" version --short 2>/dev/null || "${COMPOSE[@]}" version | head -1)), seed on host port $SEED_PORT"
+
+log "step 1: build the image"
+if compose build; then
+  pass "image built"
+else
+  fail "image build"
+  echo "$PASSED passed, $FAILED failed"
+  exit 1
+fi
+IMAGE=$(compose config | awk '/image: chainmesh/ {print $2; exit}')
+APP_BYTES=$(($(docker image inspect -f '{{.Size}}' "$IMAGE") - $(docker image inspect -f '{{.Size}}' node:20-bookworm-slim)))
+log "image $IMAGE: $(docker image inspect -f '{{.Size}}' "$IMAGE") bytes, application layers $APP_BYTES bytes"
+if docker run --rm --entrypoint node "$IMAGE" -e "require('classic-level');require('secp256k1/bindings')"; then
+  pass "native modules (classic-level, secp256k1) load in the image"
+else
+  fail "native modules do not load in the image"
+fi
+
+log "step 2: up -d --scale node=5"
+UP_START=$(date +%s)
+compose up -d --scale node=5 || fail "compose up"
+record_volumes
+EXPECT=6
+if wait_until 90 "6 healthy containers" all_healthy; then pass "6 containers healthy after $(($(date +%s) - UP_START))s"; else fail "6 containers healthy within 90 s"; fi
+REMAIN=$((90 - ($(date +%s) - UP_START)))
+[ "$REMAIN" -lt 10 ] && REMAIN=10
+if wait_until "$REMAIN" "every node knows the 5 others" all_know_each_other; then
+  pass "every node knows the 5 others after $(($(date +%s) - UP_START))s"
+else
+  fail "every node knows the 5 others within 90 s"
+fi
+REMAIN=$((90 - ($(date +%s) - UP_START)))
+[ "$REMAIN" -lt 10 ] && REMAIN=10
+MIN_HEIGHT=2
+if wait_until "$REMAIN" "one tip at height >= 2" same_tip; then
+  CONVERGED=$(($(date +%s) - UP_START))
+  pass "all 6 nodes report tip $TIP at height $TIP_HEIGHT, ${CONVERGED}s after up"
+else
+  CONVERGED=-1
+  fail "all nodes agree on one tip (height >= 2) within 90 s"
+fi
+docker stats --no-stream --format '{{.Name}} {{.MemUsage}} {{.CPUPerc}}' $(containers) | tee "$TMP/stats" | sed 's/^/  stats: /'
+
+log "step 3: each replica keeps its own data across restart and re-creation"
+NODES=$(containers node)
+# shellcheck disable=SC2086
+DATA_VOLUMES=$(for c in $NODES; do docker inspect -f '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}' "$c"; done)
+if [ "$(echo "$DATA_VOLUMES" | sort -u | grep -c .)" -eq 5 ]; then pass "5 replicas, 5 distinct /data volumes"; else fail "replicas share data volumes: $DATA_VOLUMES"; fi
+# shellcheck disable=SC2086
+IDS_BEFORE=$(node_ids $NODES)
+compose restart node >/dev/null 2>&1
+EXPECT=6
+wait_until 60 "healthy after restart" all_healthy || true
+# shellcheck disable=SC2086
+IDS_AFTER=$(node_ids $NODES)
+if [ "$IDS_BEFORE" = "$IDS_AFTER" ] && ! echo "$IDS_AFTER" | grep -q '=$'; then pass "node ids unchanged across restart"; else fail "node ids changed across restart: $IDS_BEFORE -> $IDS_AFTER"; fi
+compose up -d --force-recreate --no-deps --scale node=5 node >/dev/null 2>&1
+record_volumes
+wait_until 60 "healthy after re-creation" all_healthy || true
+NODES=$(containers node)
+# shellcheck disable=SC2086
+IDS_RECREATED=$(node_ids $NODES)
+if [ "$IDS_BEFORE" = "$IDS_RECREATED" ]; then pass "node ids unchanged across re-creation (data volumes kept)"; else fail "node ids changed across re-creation: $IDS_BEFORE -> $IDS_RECREATED"; fi
+
+log "step 4: kill a replica, pause the seed, start the replica: it rejoins from its persisted peers"
+SEED=$(containers seed)
+VICTIM=$(echo "$NODES" | sed -n 2p)
+MIN_HEIGHT=1
+wait_until 60 "one tip before the kill" same_tip || true
+BEFORE_HEIGHT=${TIP_HEIGHT:-0}
+if docker exec "$VICTIM" node -e 'const p=JSON.parse(require("fs").readFileSync("/data/peers.json","utf8"));const n=(Array.isArray(p)?p:(p.peers||[])).length;console.log(n);process.exit(n>=4?0:1)' >"$TMP/peers.count" 2>&1; then
+  pass "$VICTIM persisted $(cat "$TMP/peers.count") peers to /data/peers.json"
+else
+  fail "$VICTIM has no usable /data/peers.json: $(cat "$TMP/peers.count")"
+fi
+docker kill "$VICTIM" >/dev/null
+docker pause "$SEED" >/dev/null
+log "killed $VICTIM at height $BEFORE_HEIGHT; paused $SEED"
+MIN_HEIGHT=$((BEFORE_HEIGHT + 2))
+if wait_until 120 "the 4 running nodes agree on a tip 2 blocks further" same_tip; then
+  pass "with the seed paused and a replica dead, 4 nodes agree on tip at height $TIP_HEIGHT"
+else
+  fail "nodes agree on new blocks while the seed is paused"
+fi
+docker start "$VICTIM" >/dev/null
+MIN_HEIGHT=$((TIP_HEIGHT + 1))
+if wait_until 120 "$VICTIM catches up while the seed is paused" same_tip; then
+  pass "$VICTIM rejoined without the seed and caught up: 5 nodes on tip at height $TIP_HEIGHT"
+else
+  fail "$VICTIM rejoins from persisted peers and catches up"
+fi
+docker unpause "$SEED" >/dev/null
+MIN_HEIGHT=1
+if wait_until 90 "seed back in agreement" same_tip; then pass "seed unpaused, all 6 agree at height $TIP_HEIGHT"; else fail "seed rejoins after unpause"; fi
+
+log "step 5: scale to 8, then to 3"
+compose up -d --no-recreate --scale node=8 >/dev/null 2>&1 || fail "scale to 8"
+record_volumes
+EXPECT=9
+if wait_until 90 "9 healthy containers" all_healthy; then pass "scaled to 8: 9 containers healthy"; else fail "9 containers healthy"; fi
+if wait_until 90 "every node knows the 8 others" all_know_each_other; then pass "every node knows the 8 others"; else fail "newcomers join every peer book"; fi
+for c in $(containers node); do echo "$c $(ip_of "$c"):3000"; done >"$TMP/addresses"
+compose up -d --no-recreate --scale node=3 >/dev/null 2>&1 || fail "scale to 3"
+DEPARTED=""
+while read -r c addr; do
+  containers node | grep -qx "$c" || DEPARTED="$DEPARTED $addr"
+done <"$TMP/addresses"
+EXPECT=4
+if [ "$(echo "$DEPARTED" | wc -w)" -eq 5 ] && all_healthy; then pass "scaled to 3: 5 replicas removed, 4 containers healthy"; else fail "scale to 3 (departed: $DEPARTED)"; fi
+if wait_until 180 "departed replicas dropped from every peer book" departed_dropped; then
+  pass "the 5 departed replicas are gone from every peer book after ${WAITED}s"
+else
+  fail "departed replicas dropped from peer books"
+fi
+
+log "step 6: down -v leaves nothing behind"
+record_volumes
+compose down -v --remove-orphans --timeout 10 >/dev/null 2>&1 || fail "compose down -v"
+LEFT_CONTAINERS=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" | wc -l)
+LEFT_NETWORKS=$(docker network ls -q --filter "label=com.docker.compose.project=$PROJECT" | wc -l)
+LEFT_VOLUMES=$( (docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT"; sort -u "$VOLUMES_SEEN" | while read -r v; do docker volume inspect "$v" >/dev/null 2>&1 && echo "$v"; done) | sort -u | grep -c .)
+if [ "$LEFT_CONTAINERS" -eq 0 ] && [ "$LEFT_NETWORKS" -eq 0 ] && [ "$LEFT_VOLUMES" -eq 0 ]; then
+  pass "no containers, networks or volumes of $PROJECT left ($(sort -u "$VOLUMES_SEEN" | grep -c .) volumes were used)"
+else
+  fail "left behind: $LEFT_CONTAINERS containers, $LEFT_NETWORKS networks, $LEFT_VOLUMES volumes"
+fi
+
+if [ -n "${BENCH_OUT:-}" ]; then
+  {
+    echo "# chainmesh docker benchmark ($(date -u +%Y-%m-%dT%H:%M:%SZ), ${COMPOSE[*]})"
+    echo
+    echo "| measure | value |"
+    echo "| --- | --- |"
+    echo "| up to converged 6-node network (healthy, full peer books, one tip at height >= 2) | ${CONVERGED} s |"
+    echo "| image size | $(docker image inspect -f '{{.Size}}' "$IMAGE") bytes |"
+    echo "| application layers (image minus node:20-bookworm-slim) | ${APP_BYTES} bytes |"
+    while read -r name mem _ _ cpu; do echo "| memory $name | $mem (cpu $cpu) |"; done <"$TMP/stats"
+  } >"$BENCH_OUT"
+  log "benchmark written to $BENCH_OUT"
+fi
+
+log "$PASSED passed, $FAILED failed"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
