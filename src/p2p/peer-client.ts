@@ -139,6 +139,7 @@ export class PeerClient {
       network = res.headers.get(HEADER_NETWORK);
       text = await res.text();
     } catch (err) {
+      if (this.lifetime.signal.aborted) throw this.fail(kind, 'network', `${host}${path}: client closed`);
       if (signal.aborted)
         throw this.fail(kind, 'timeout', `${host}${path}: no answer within ${timeoutMs} ms`);
       const reason = err instanceof FetchError && err.type === 'max-size' ? 'bad-response' : 'network';
