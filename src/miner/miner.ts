@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { blockHashOf } from '../core/block.js';
+import { toDisplayHex } from '../core/bytes.js';
 import { targetToBytes } from '../core/pow.js';
 import { headerMidstate } from '../core/sha256-fast.js';
 import type { Block, Transaction } from '../core/types.js';
@@ -8,7 +9,13 @@ import { dutyCycle, FULL_SPEED, type DutyCycle } from './duty-cycle.js';
 import { HashRateMeter } from './hash-rate.js';
 import { searchNonces } from './pow-search.js';
 import { PowWorkers } from './pow-workers.js';
-import { assembleBlock, createTemplate, withNonce, type TemplateChain } from './template.js';
+import {
+  assembleBlock,
+  createTemplate,
+  withNonce,
+  type BlockTemplate,
+  type TemplateChain,
+} from './template.js';
 
 export interface MinerChain extends TemplateChain {
   readonly tip: { readonly hash: string };
@@ -34,6 +41,8 @@ export interface MinerOptions {
 
 export interface MinerEvents {
   mined: [{ block: Block; hash: string }];
+  /** The continuous miner started searching a new template. */
+  template: [{ height: number; prevHash: string; txs: number; reward: bigint }];
 }
 
 /** New transactions are folded into the template at most this often. */
@@ -164,8 +173,14 @@ export class Miner extends EventEmitter<MinerEvents> {
         await this.tipMovedFrom(tipBefore, TEMPLATE_RETRY_MS);
         continue;
       }
-      const { block, header76 } = next;
+      const { template, block, header76 } = next;
       this.templateStartedAt = this.now();
+      this.emit('template', {
+        height: template.height,
+        prevHash: toDisplayHex(template.prevHash),
+        txs: template.txs.length,
+        reward: template.reward,
+      });
       const maxAge = setTimeout(() => this.workers.abort(), TEMPLATE_MAX_AGE_MS);
       let outcome;
       try {
@@ -177,6 +192,8 @@ export class Miner extends EventEmitter<MinerEvents> {
         clearTimeout(maxAge);
       }
       if (!this.running || outcome.kind !== 'found') continue;
+      // Found just as another block took the tip: that block would only be a competitor of the new tip.
+      if (this.chain.tip.hash !== tipBefore) continue;
       const found = withNonce(block, outcome.nonce);
       this.emit('mined', { block: found, hash: blockHashOf(found.header) });
       // Mining on before the node connected our block would only build a competitor of it.
@@ -198,12 +215,16 @@ export class Miner extends EventEmitter<MinerEvents> {
   }
 
   /** A block on the current tip with a fresh extra nonce, nonce not yet searched. */
-  private nextBlock(payoutScript: Uint8Array): { block: Block; header76: Uint8Array } {
+  private nextBlock(payoutScript: Uint8Array): {
+    template: BlockTemplate;
+    block: Block;
+    header76: Uint8Array;
+  } {
     const template = createTemplate(this.chain, this.mempool, payoutScript, Math.floor(this.now() / 1000));
     const extra = new Uint8Array(8);
     extra.set(this.salt);
     new DataView(extra.buffer).setUint32(4, this.extraNonce++ >>> 0, true);
-    return assembleBlock(template, extra);
+    return { template, ...assembleBlock(template, extra) };
   }
 
   /** A solved block for generate(): a few nonces inline (enough on regtest), then all workers at full speed. */
