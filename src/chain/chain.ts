@@ -343,7 +343,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       if (known && isFailed(known)) {
         throw new ValidationError(reason ?? 'bad-blk-prev-invalid', `block ${hash} is known to be invalid`);
       }
-      return { status: 'duplicate', hash, ...(known ? { height: known.height } : {}) };
+      if (known) return { status: 'duplicate', hash, height: known.height };
+      return { status: 'duplicate', hash, missingParent: this.orphans.rootOf(hash) as string };
     }
     const oldTip = this.tip;
     this.touched = new Map();
