@@ -341,7 +341,9 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (known || this.orphans.has(hash)) {
       const reason = this.invalidReasons.get(hash);
       if (known && isFailed(known)) {
-        throw new ValidationError(reason ?? 'bad-blk-prev-invalid', `block ${hash} is known to be invalid`);
+        const code = reason ?? 'bad-blk-prev-invalid';
+        this.emit('rejected', { hash, code });
+        throw new ValidationError(code, `block ${hash} is known to be invalid`);
       }
       if (known) return { status: 'duplicate', hash, height: known.height };
       return { status: 'duplicate', hash, missingParent: this.orphans.rootOf(hash) as string };
