@@ -26,7 +26,7 @@ export interface ChainOptions {
   /** Clock in milliseconds (Date.now by default); injected by tests. */
   now?: () => number;
   orphanLimit?: number;
-  /** Worker threads for signature checks (0: verify on the calling thread). */
+  /** Worker threads for signature checks; default up to 2 (one per core); 0 verifies on the calling thread. */
   scriptThreads?: number;
 }
 
@@ -101,7 +101,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     const dir = join(opts.dataDir, 'chain');
     await mkdir(dir, { recursive: true });
     const store = await ChainStore.open(dir);
-    const scripts = await ScriptChecker.create(opts.scriptThreads ?? 0);
+    const scripts = ScriptChecker.create(opts.scriptThreads);
     const chain = new Chain(
       opts.params,
       store,

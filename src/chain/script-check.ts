@@ -1,6 +1,8 @@
+import { availableParallelism } from 'node:os';
 import { ValidationError } from '../core/errors.js';
 import { prepareP2pkhInput, verifyP2pkhCheck } from '../core/sighash.js';
 import type { Transaction } from '../core/types.js';
+import { ScriptVerifier } from './script-verifier.js';
 
 /** One input whose script (signature) must verify. */
 export interface ScriptJob {
@@ -11,18 +13,23 @@ export interface ScriptJob {
 }
 
 /**
- * Signature checks of a block, all or nothing. On failure the reject code of
- * the first failing input is thrown (DER, high-S, wrong key...), so the
- * expensive path only needs a yes/no answer.
+ * Signature checks of a block, all or nothing, batched over the worker pool.
+ * The pool only answers yes or no; on "no" the failing input is looked up
+ * again on this thread (a rare path) to throw its precise reject code (DER,
+ * high-S, wrong key...).
  */
 export class ScriptChecker {
-  private constructor() {}
+  private constructor(private readonly verifier: ScriptVerifier) {}
 
-  static async create(_threads: number): Promise<ScriptChecker> {
-    return new ScriptChecker();
+  /** `threads` undefined: up to two workers, as many as there are cores. */
+  static create(threads?: number): ScriptChecker {
+    return new ScriptChecker(
+      ScriptVerifier.create({ threads: threads ?? Math.min(2, availableParallelism()) }),
+    );
   }
 
   async verifyAll(jobs: readonly ScriptJob[]): Promise<void> {
+    if (await this.verifier.verifyAll(jobs)) return;
     for (const job of jobs) {
       const check = prepareP2pkhInput(job.tx, job.inputIndex, job.prevScriptPubKey);
       if (check instanceof ValidationError) throw check;
@@ -33,7 +40,10 @@ export class ScriptChecker {
         );
       }
     }
+    throw new ValidationError('bad-txns-script-verify-failed', 'script verification failed');
   }
 
-  async close(): Promise<void> {}
+  close(): Promise<void> {
+    return this.verifier.close();
+  }
 }
