@@ -10,6 +10,8 @@ import { decodeChainWork, type AdvertisementBody, type AdvertisementReply } from
 /** Peers carried by one advertisement or its reply. */
 export const GOSSIP_SAMPLE = 12;
 
+const MAX_GOSSIP_IN_FLIGHT = 4;
+
 export interface DiscoveryTuning {
   joinRetryBaseMs: number;
   joinRetryMaxMs: number;
@@ -31,6 +33,7 @@ export class Discovery {
   private stopped = false;
   private joining: Promise<void> | undefined;
   private gossipTimer: NodeJS.Timeout | undefined;
+  private roundsInFlight = 0;
   private wake: (() => void) | undefined;
   /** Addresses that turned out to be this node (a seed list naming itself). */
   private readonly selfHosts = new Set<string>();
@@ -99,7 +102,11 @@ export class Discovery {
     const { book, bans, metrics } = this.opts;
     metrics.gossipRounds.inc();
     const pool = book.contactable().filter((p) => !bans.isBanned(p.nodeId));
-    const [peer] = pick(pool, 1, this.opts.random);
+    // Every other round probes hearsay (peers never reached directly), so that
+    // unreachable addresses are found out and new peers learn about us early.
+    const unverified = pool.filter((p) => !p.contacted);
+    const from = unverified.length > 0 && this.opts.random() < 0.5 ? unverified : pool;
+    const [peer] = pick(from, 1, this.opts.random);
     if (peer) {
       await this.advertiseTo(peer.hostname);
     } else if (!this.joining && this.opts.seeds.length > 0) {
@@ -112,9 +119,14 @@ export class Discovery {
     if (this.stopped) return;
     const interval = this.opts.gossipIntervalMs * (0.8 + 0.4 * this.opts.random());
     this.gossipTimer = setTimeout(() => {
-      this.gossipOnce()
-        .catch((err: unknown) => this.opts.logger.warn('gossip round failed', { error: String(err) }))
-        .finally(() => this.scheduleGossip());
+      // Rounds overlap (up to a bound) so that a peer that never answers delays nothing.
+      if (this.roundsInFlight < MAX_GOSSIP_IN_FLIGHT) {
+        this.roundsInFlight++;
+        this.gossipOnce()
+          .catch((err: unknown) => this.opts.logger.warn('gossip round failed', { error: String(err) }))
+          .finally(() => this.roundsInFlight--);
+      }
+      this.scheduleGossip();
     }, interval);
   }
 
