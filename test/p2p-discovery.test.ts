@@ -36,7 +36,9 @@ async function counter(
 ) {
   const m = await n.metrics[name].get();
   return m.values
-    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
+    .filter((v) =>
+      Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val),
+    )
     .reduce((s, v) => s + v.value, 0);
 }
 
