@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import {
+  firstScriptFailure,
   packJobs,
   ScriptVerifier,
   verifyJobs,
@@ -100,6 +101,20 @@ describe('ScriptVerifier', () => {
     await expect(v.verifyAll(withBadJob(1).slice(0, 4))).resolves.toBe(false);
     // The pool is still healthy after rejections.
     await expect(v.verifyAll(VALID)).resolves.toBe(true);
+  });
+
+  it('names the reject reason of the first failing input', () => {
+    expect(firstScriptFailure(VALID)).toBeUndefined();
+    expect(firstScriptFailure(withBadJob(7))).toMatchObject({ code: 'bad-txns-script-verify-failed' });
+    expect(firstScriptFailure(withTamperedSignature(9))).toMatchObject({
+      code: 'bad-txns-script-verify-failed',
+      message: expect.stringMatching(/does not verify/),
+    });
+    const notP2pkh = { ...VALID[0]!, prevScriptPubKey: Uint8Array.of(0x51) };
+    expect(firstScriptFailure([notP2pkh])).toMatchObject({ code: 'bad-txns-nonstandard-script' });
+    expect(firstScriptFailure([{ ...VALID[0]!, rawTx: Uint8Array.of(0) }])).toMatchObject({
+      code: 'bad-encoding',
+    });
   });
 
   it('treats undecodable transactions and out-of-range inputs as invalid, never throwing', async () => {

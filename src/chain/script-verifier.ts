@@ -16,7 +16,8 @@
  */
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { verifyTxInput } from '../core/sighash.js';
+import { ValidationError } from '../core/errors.js';
+import { prepareP2pkhInput, verifyP2pkhCheck, verifyTxInput } from '../core/sighash.js';
 import { decodeTx } from '../core/tx.js';
 import type { Transaction } from '../core/types.js';
 import { startWorker } from '../util/worker.js';
@@ -208,6 +209,33 @@ export function verifyJobs(jobs: readonly ScriptJob[]): boolean {
     if (tx === null || !verifyTxInput(tx, job.inputIndex, job.prevScriptPubKey)) return false;
   }
   return true;
+}
+
+/**
+ * The reject reason of the first invalid job, or undefined if all are valid.
+ * verifyAll only answers yes or no, which keeps the fast path cheap; a block
+ * that fails is rare, so its reason is worked out here on the calling thread.
+ */
+export function firstScriptFailure(jobs: readonly ScriptJob[]): ValidationError | undefined {
+  const decoded = new Map<Uint8Array, Transaction | null>();
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i] as ScriptJob;
+    let tx = decoded.get(job.rawTx);
+    if (tx === undefined) {
+      tx = tryDecode(job.rawTx);
+      decoded.set(job.rawTx, tx);
+    }
+    if (tx === null) return new ValidationError('bad-encoding', `job ${i}: transaction does not decode`);
+    const check = prepareP2pkhInput(tx, job.inputIndex, job.prevScriptPubKey);
+    if (check instanceof ValidationError) return check;
+    if (!verifyP2pkhCheck(check)) {
+      return new ValidationError(
+        'bad-txns-script-verify-failed',
+        `input ${job.inputIndex} signature does not verify`,
+      );
+    }
+  }
+  return undefined;
 }
 
 /**
