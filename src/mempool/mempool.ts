@@ -302,15 +302,15 @@ export class Mempool extends EventEmitter<MempoolEvents> {
 
   /** Removes a transaction and everything spending its outputs, transitively. */
   private removeWithDescendants(e: Entry, reason: RemovalReason): void {
-    const doomed = [e];
-    for (let i = 0; i < doomed.length; i++) {
-      for (const c of (doomed[i] as Entry).children) {
+    const doomed = new Set([e]);
+    for (const d of doomed) {
+      for (const c of d.children) {
         const child = this.pool.get(c);
-        if (child && !doomed.includes(child)) doomed.push(child);
+        if (child) doomed.add(child);
       }
     }
-    // Children first, so no event announces a child whose parent is already gone.
-    for (let i = doomed.length - 1; i >= 0; i--) this.remove(doomed[i] as Entry, reason);
+    // Descendants first, so no event announces a child whose parent is already gone.
+    for (const d of [...doomed].reverse()) this.remove(d, reason);
   }
 
   private trim(): void {

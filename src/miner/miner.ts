@@ -238,6 +238,7 @@ export class Miner extends EventEmitter<MinerEvents> {
       this.generateWorkers ??= new PowWorkers(this.threads, (n) => this.meter.add(n));
       const outcome = await this.generateWorkers.mine(header76, target, FULL_SPEED);
       if (outcome.kind === 'found') return withNonce(block, outcome.nonce);
+      if (outcome.kind === 'aborted') throw new Error('generate: the miner was stopped');
       // Exhausted: the next template has a new extra nonce (and a fresher time).
     }
   }

@@ -1,0 +1,121 @@
+/**
+ * Mempool admission throughput on a real Chain (LevelDB in a temp dir):
+ * independent one-input P2PKH spends accepted one after another (the cost of
+ * one `POST /transactions` minus HTTP), the same with the pool at its byte cap
+ * (every admission evicts), block selection over the full pool, and the cost
+ * of one transaction's signature check inline versus through the chain's
+ * ScriptVerifier worker pool — which is why the mempool verifies inline.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Chain } from '../src/chain/chain.js';
+import { ScriptVerifier } from '../src/chain/script-verifier.js';
+import { NETWORKS } from '../src/core/params.js';
+import { verifyTxScripts } from '../src/core/sighash.js';
+import { encodeTx, txSize } from '../src/core/tx.js';
+import type { Transaction } from '../src/core/types.js';
+import { Mempool } from '../src/mempool/mempool.js';
+import {
+  ChainBuilder,
+  coinbaseInput,
+  outputInput,
+  payTo,
+  spendTx,
+  testKey,
+  type TestBlock,
+} from '../test/helpers/chain-builder.js';
+import { medianMs, report, round } from './lib.js';
+
+const N = 4000;
+const params = NETWORKS.regtest;
+const alice = testKey(0);
+const bob = testKey(1);
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'chainmesh-mempool-bench-'));
+  const chain = await Chain.open({ dataDir: dir, params });
+  try {
+    // One mature coinbase split into N outputs, confirmed: N independent coins.
+    const builder = new ChainBuilder(params);
+    const premine = builder.chain(builder.genesis, params.coinbaseMaturity + 1, { payTo: alice.script });
+    for (const b of premine) await chain.processBlock(b);
+    const cb = coinbaseInput(premine[0] as TestBlock, alice);
+    const each = (cb.value - 1_000_000n) / BigInt(N);
+    const fanOut = spendTx(
+      [cb],
+      Array.from({ length: N }, () => payTo(alice, each)),
+    );
+    const tip = premine.at(-1) as TestBlock;
+    await chain.processBlock(builder.block(tip, { txs: [fanOut], payTo: alice.script }));
+    const spends: Transaction[] = [];
+    for (let i = 0; i < N; i++) {
+      // Fees vary so the pool has a real fee-rate order to keep.
+      spends.push(
+        spendTx([outputInput(fanOut, i, alice)], [payTo(bob, each - 500n - BigInt((i * 7919) % 5000))]),
+      );
+    }
+
+    const pool = new Mempool(chain, { maxBytes: 64 << 20 });
+    let t0 = performance.now();
+    for (const tx of spends) await pool.accept(tx);
+    const acceptRate = (N * 1000) / (performance.now() - t0);
+    report('mempool accept, one-input P2PKH (sequential)', round(acceptRate, 0), 'tx/s', {
+      min: 3000,
+      note: `${N} txs, pool ${pool.bytes} bytes; includes signature check`,
+    });
+
+    const selectMs = await medianMs(() => pool.selectForBlock(params.maxBlockBytes), 5);
+    report(`selectForBlock over ${N} txs`, round(selectMs, 1), 'ms', { max: 100 });
+    pool.close();
+
+    // A cap of half the set: from then on every admission evicts the lowest fee rate.
+    const capped = new Mempool(chain, { maxBytes: Math.floor((N / 2) * txSize(spends[0] as Transaction)) });
+    let evicted = 0;
+    let full = 0;
+    capped.on('removed', () => evicted++);
+    t0 = performance.now();
+    for (const tx of spends) {
+      try {
+        await capped.accept(tx);
+      } catch {
+        full++;
+      }
+    }
+    const cappedRate = (N * 1000) / (performance.now() - t0);
+    report('mempool accept at the byte cap (evicting)', round(cappedRate, 0), 'tx/s', {
+      note: `${evicted} evicted, ${full} refused as mempool-full`,
+    });
+    capped.close();
+
+    // One transaction's scripts: inline vs a round trip through the worker pool.
+    const sample = spends.slice(0, 200);
+    const prev = [fanOut.outputs[0]?.scriptPubKey as Uint8Array];
+    const inlineMs = await medianMs(() => {
+      for (const tx of sample) verifyTxScripts(tx, prev);
+    }, 5);
+    const verifier = ScriptVerifier.create({ threads: 2, inlineBelow: 0 });
+    try {
+      const pooledMs = await medianMs(async () => {
+        for (const tx of sample) {
+          await verifier.verifyAll([
+            { rawTx: encodeTx(tx), inputIndex: 0, prevScriptPubKey: prev[0] as Uint8Array },
+          ]);
+        }
+      }, 5);
+      report('script check of one tx, inline', round((inlineMs * 1000) / sample.length, 1), 'µs');
+      report(
+        'script check of one tx, via ScriptVerifier workers',
+        round((pooledMs * 1000) / sample.length, 1),
+        'µs',
+      );
+    } finally {
+      await verifier.close();
+    }
+  } finally {
+    await chain.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
