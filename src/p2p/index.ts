@@ -80,7 +80,7 @@ export class P2P {
   private readonly sync: Sync;
   private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
   private readonly seenTxs = new SeenCache(SEEN_TXS);
-  private readonly inflightBlocks = new Set<string>();
+  private readonly inflightBlocks = new Map<string, Promise<ProcessBlockResult>>();
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly chain: ChainPort;
@@ -130,6 +130,7 @@ export class P2P {
       timeoutMs: tuning.syncTimeoutMs ?? opts.requestTimeoutMs * 4,
       batchSize: tuning.syncBatchSize ?? MAX_SYNC_BLOCKS,
       onBanned: (nodeId, reason) => this.banned(nodeId, reason),
+      process: (block, hash) => this.processOnce(block, hash),
     });
     this.discovery = new Discovery({
       self: opts.self,
@@ -283,10 +284,9 @@ export class P2P {
       return { status: 'duplicate', hash };
     }
     if (from) this.metrics.blockArrivalDelay.observe(Math.max(0, this.now() / 1000 - block.header.time));
-    this.inflightBlocks.add(hash);
     let result: ProcessBlockResult;
     try {
-      result = await this.chain.processBlock(block);
+      result = await this.processOnce(block, hash);
     } catch (err) {
       if (isValidationError(err)) {
         this.metrics.blocksRejected.inc({ reason: err.code });
@@ -294,8 +294,6 @@ export class P2P {
         this.penalize(from, 'block', err.code);
       }
       throw err;
-    } finally {
-      this.inflightBlocks.delete(hash);
     }
     if (result.status === 'connected' || result.status === 'side-chain') {
       this.seenBlocks.add(hash);
@@ -315,7 +313,7 @@ export class P2P {
         peer: from?.nodeId,
       });
       const source = from ? this.syncPeerFor(from) : undefined;
-      if (source) this.sync.request(source);
+      if (source) this.sync.request(source, 'orphan');
       else this.syncFromAnyone();
     }
     return result;
@@ -389,8 +387,18 @@ export class P2P {
     return { blocks, more: lastSent !== undefined && lastSent !== this.chain.tip.hash };
   }
 
+  // One validation per block even when relay and sync deliver it at the same time.
+  private processOnce(block: Block, hash: string): Promise<ProcessBlockResult> {
+    let pending = this.inflightBlocks.get(hash);
+    if (!pending) {
+      pending = this.chain.processBlock(block).finally(() => this.inflightBlocks.delete(hash));
+      this.inflightBlocks.set(hash, pending);
+    }
+    return pending;
+  }
+
   private considerSync(peer: { nodeId: string; hostname: string }, work: bigint | undefined): void {
-    if (work !== undefined && work > this.chain.tip.chainWork) this.sync.request(peer);
+    if (work !== undefined && work > this.chain.tip.chainWork) this.sync.request(peer, 'more-work');
   }
 
   private syncPeerFor(from: PeerSender): { nodeId: string; hostname: string } | undefined {
@@ -404,7 +412,7 @@ export class P2P {
       1,
       this.random,
     );
-    if (peer) this.sync.request(peer);
+    if (peer) this.sync.request(peer, 'orphan');
   }
 
   private async relayStored(hash: string, exceptNodeId: string | undefined): Promise<void> {

@@ -4,7 +4,8 @@ import { isValidationError } from '../core/errors.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
 import { misbehaviourPoints, type BanList } from './ban.js';
-import type { ChainPort } from './deps.js';
+import type { Block } from '../core/types.js';
+import type { ChainPort, ProcessBlockResult } from './deps.js';
 import { PeerRequestError, type PeerClient } from './peer-client.js';
 import type { PeerBook } from './peer-book.js';
 import { MAX_LOCATOR, MAX_SYNC_BLOCKS } from './wire.js';
@@ -39,6 +40,8 @@ export class Sync {
       timeoutMs: number;
       batchSize?: number;
       onBanned: (nodeId: string, reason: string) => void;
+      /** Connects a block through the chain, sharing the work with a relay of the same block in flight. */
+      process: (block: Block, hash: string) => Promise<ProcessBlockResult>;
     },
   ) {}
 
@@ -46,10 +49,14 @@ export class Sync {
     return this.running !== undefined;
   }
 
-  /** Sync from this peer (an orphan came from it, or it reported more work) unless a sync is already running. */
-  request(peer: SyncPeer): void {
+  /**
+   * Starts a sync unless one is running. 'more-work': the peer book already
+   * holds the work a peer reported, and the best such peer is chosen; 'orphan':
+   * this peer sent a block whose parent we lack, so it is asked first.
+   */
+  request(peer: SyncPeer, reason: 'more-work' | 'orphan'): void {
     if (this.stopped || this.opts.bans.isBanned(peer.nodeId)) return;
-    this.requested.set(peer.nodeId, peer);
+    if (reason === 'orphan') this.requested.set(peer.nodeId, peer);
     if (this.running) return;
     this.running = this.run().finally(() => {
       this.running = undefined;
@@ -134,7 +141,11 @@ export class Sync {
         try {
           const block = decodeBlock(fromHex(hex));
           hash = blockHashOf(block.header);
-          const result = await chain.processBlock(block);
+          if (chain.hasBlock(hash)) {
+            last = hash;
+            continue;
+          }
+          const result = await this.opts.process(block, hash);
           if (result.status === 'orphan') {
             logger.info('sync peer sent a block that does not connect', { peer: peer.nodeId, hash });
             return 'failed';

@@ -1,0 +1,244 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { encodeBlock } from '../src/core/block.js';
+import { toHex } from '../src/core/bytes.js';
+import { NETWORKS } from '../src/core/params.js';
+import { txid } from '../src/core/tx.js';
+import type { Block } from '../src/core/types.js';
+import { HEADER_ADDR, HEADER_NETWORK, HEADER_NODE_ID } from '../src/p2p/index.js';
+import {
+  ChainBuilder,
+  coinbaseInput,
+  payTo,
+  spendTx,
+  testKey,
+  type TestBlock,
+} from './helpers/chain-builder.js';
+import { everyoneKnowsEveryone, startTestNode, waitFor, type TestNode } from './helpers/p2p-app.js';
+
+const builder = new ChainBuilder(NETWORKS.regtest);
+const running: TestNode[] = [];
+const rawServers: Server[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((n) => n.stop()));
+  for (const s of rawServers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+async function node(opts: Parameters<typeof startTestNode>[0] = {}): Promise<TestNode> {
+  const n = await startTestNode(opts);
+  running.push(n);
+  return n;
+}
+
+async function cluster(size: number, opts: Parameters<typeof startTestNode>[0] = {}): Promise<TestNode[]> {
+  const seed = await node(opts);
+  const nodes = [seed];
+  for (let i = 1; i < size; i++) nodes.push(await node({ ...opts, seeds: [seed.hostname] }));
+  await waitFor(
+    'cluster formed',
+    () => everyoneKnowsEveryone(nodes) && nodes.every((n) => n.p2p.liveCount === size - 1),
+  );
+  return nodes;
+}
+
+/** Mines `count` blocks on the node's tip, connects them and announces each, as the node's miner does. */
+async function mine(
+  n: TestNode,
+  count = 1,
+  opts: { tag?: number; txs?: Block['txs'][number][] } = {},
+): Promise<TestBlock[]> {
+  const out: TestBlock[] = [];
+  for (let i = 0; i < count; i++) {
+    const parent = out[out.length - 1] ?? n.chain.tip;
+    const b = builder.block(parent, { tag: opts.tag, ...(i === 0 && opts.txs ? { txs: opts.txs } : {}) });
+    expect((await n.chain.processBlock(b)).status).toBe('connected');
+    n.p2p.announceBlock(b);
+    out.push(b);
+  }
+  return out;
+}
+
+async function counter(
+  n: TestNode,
+  name: 'messagesSent' | 'syncBlocksDownloaded' | 'peersBanned',
+  kind?: string,
+) {
+  const m = await n.metrics[name].get();
+  return m.values
+    .filter((v) => kind === undefined || (v.labels as Record<string, unknown>).kind === kind)
+    .reduce((s, v) => s + v.value, 0);
+}
+
+async function silentPeer(): Promise<string> {
+  const server = createServer(() => undefined);
+  rawServers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function post(n: TestNode, path: string, body: unknown, as: TestNode) {
+  return fetch(`http://${n.hostname}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      [HEADER_NODE_ID]: as.nodeId,
+      [HEADER_NETWORK]: as.params.genesisHash,
+      [HEADER_ADDR]: as.hostname,
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+describe('relay', () => {
+  it('a block reaches every node once each, despite silent peers, and duplicates are not re-validated', async () => {
+    const nodes = await cluster(6, { p2p: { requestTimeoutMs: 500 } });
+    // Every node also knows two peers that never answer.
+    const silent = [await silentPeer(), await silentPeer()];
+    for (const n of nodes) {
+      for (const [i, hostname] of silent.entries()) {
+        n.p2p.handleAdvertisement({ hostname, nodeId: `d${i}`.repeat(16), network: n.params.genesisHash });
+      }
+    }
+    const spies = nodes.map((n) => vi.spyOn(n.chain, 'processBlock'));
+    const [block] = await mine(nodes[2]!);
+    const started = Date.now();
+    await waitFor('block on every node', () => nodes.every((n) => n.chain.tip.hash === block!.hash), 5000);
+    const elapsed = Date.now() - started;
+    // Wait until every relay request to a real node was answered.
+    await waitFor('relay settled', async () => {
+      let sent = 0;
+      for (const n of nodes) sent += await counter(n, 'messagesSent', 'block');
+      const served = nodes.reduce((s, n) => s + (n.served.get('/block') ?? 0), 0);
+      // Requests to the silent peers are never served.
+      return served > 0 && served >= sent - nodes.length * silent.length;
+    });
+    const served = nodes.reduce((s, n) => s + (n.served.get('/block') ?? 0), 0);
+    expect(served).toBeGreaterThan(nodes.length - 1); // duplicates did arrive...
+    for (const spy of spies) expect(spy).toHaveBeenCalledTimes(1); // ...and were recognised without validation
+    expect(elapsed).toBeLessThan(5000);
+  });
+
+  it('a transaction accepted on one node reaches every mempool; resubmission is recognised', async () => {
+    const nodes = await cluster(4);
+    const blocks = await mine(nodes[0]!, NETWORKS.regtest.coinbaseMaturity + 1);
+    const tip = blocks[blocks.length - 1]!.hash;
+    await waitFor('blocks everywhere', () => nodes.every((n) => n.chain.tip.hash === tip));
+    const input = coinbaseInput(blocks[0]!);
+    const tx = spendTx([input], [payTo(testKey(1), input.value - 10_000n)]);
+    const id = txid(tx);
+    expect(await nodes[1]!.p2p.receiveTransactions([tx])).toEqual([{ txid: id }]);
+    await waitFor('tx in every mempool', () => nodes.every((n) => n.mempool.has(id)));
+    const [again] = await nodes[1]!.p2p.receiveTransactions([tx]);
+    expect(again).toMatchObject({ error: 'txn-already-known' });
+  });
+
+  it('an invalid block costs its sender a ban: refused, not listed, not relayed to', async () => {
+    const [a, b, c] = await cluster(3);
+    const bad = builder.block(a!.chain.tip, { badPow: true });
+    const res = await post(a!, '/block', { block: toHex(encodeBlock(bad)) }, b!);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('bad-blk-pow');
+    expect(a!.p2p.peers().find((p) => p.nodeId === b!.nodeId)).toMatchObject({
+      state: 'banned',
+      banScore: 100,
+    });
+    expect(await counter(a!, 'peersBanned')).toBe(1);
+    expect(a!.p2p.knownNodes().some((p) => p.nodeId === b!.nodeId)).toBe(false);
+    const refused = await post(
+      a!,
+      '/new_node_advertisement',
+      { hostname: b!.hostname, nodeId: b!.nodeId, network: b!.params.genesisHash },
+      b!,
+    );
+    expect(refused.status).toBe(403);
+    // A good block from a is relayed to c but not to the banned b (b still gets it through c).
+    const [good] = await mine(a!);
+    await waitFor('c has it', () => c!.chain.tip.hash === good!.hash);
+    expect(a!.chain.tip.hash).toBe(good!.hash);
+    expect(b!.served.get('/block') ?? 0).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('sync', () => {
+  it('a late joiner catches up by locator in batches of 500, from one peer only', async () => {
+    const seed = await node();
+    const blocks = builder.chain(seed.chain.tip, 1100);
+    for (const b of blocks) await seed.chain.processBlock(b);
+    const tip = blocks[blocks.length - 1]!.hash;
+    // An early member syncs from the seed as soon as it sees the seed's chain work.
+    const early = await node({ seeds: [seed.hostname] });
+    await waitFor('early member synced', () => early.chain.tip.hash === tip && !early.p2p.syncing, 60_000);
+    const servedBefore = [seed, early].map((n) => n.served.get('/sync/blocks') ?? 0);
+
+    const late = await node({ seeds: [seed.hostname] });
+    await waitFor('late joiner synced', () => late.chain.tip.hash === tip && !late.p2p.syncing, 60_000);
+    const served = [seed, early].map((n, i) => (n.served.get('/sync/blocks') ?? 0) - servedBefore[i]!);
+    const requests = await counter(late, 'messagesSent', 'sync');
+    expect(requests).toBeGreaterThanOrEqual(3); // 500 + 500 + 100
+    expect(served[0]! + served[1]!).toBe(requests);
+    expect(served.filter((s) => s > 0)).toHaveLength(1); // one peer served the whole download
+    expect(await counter(late, 'syncBlocksDownloaded')).toBe(1100);
+    expect(late.p2p.bestPeerHeight()).toBe(1100);
+    expect((await late.metrics.syncing.get()).values[0]?.value).toBe(0);
+  });
+
+  it('an orphan block from a peer triggers a locator download from that peer', async () => {
+    // Gossip is slowed so that the orphan is the only news of the longer chain.
+    const [a, b] = await cluster(2, { p2p: { gossipIntervalMs: 600_000 } });
+    const hidden = builder.chain(b!.chain.tip, 5);
+    for (const blk of hidden) await b!.chain.processBlock(blk);
+    const [announced] = await mine(b!);
+    await waitFor('a followed', () => a!.chain.tip.hash === announced!.hash);
+    expect(await counter(a!, 'messagesSent', 'sync')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('two partitions that mined separately converge on the most-work chain; the losers reorg', async () => {
+    // A shared history with a spendable coin, then a split.
+    const prefix = builder.chain(builder.genesis, NETWORKS.regtest.coinbaseMaturity + 1);
+    const left = await cluster(2);
+    const right = await cluster(2);
+    for (const n of [...left, ...right]) for (const b of prefix) await n.chain.processBlock(b);
+
+    const input = coinbaseInput(prefix[0]!);
+    const tx = spendTx([input], [payTo(testKey(2), input.value - 10_000n)]);
+    const leftTip = (await mine(left[0]!, 4, { tag: 1 })).pop()!;
+    const rightBlocks = await mine(right[0]!, 2, { tag: 2, txs: [tx] });
+    const rightTip = rightBlocks[rightBlocks.length - 1]!;
+    await waitFor(
+      'each side agrees internally',
+      () =>
+        left.every((n) => n.chain.tip.hash === leftTip.hash) &&
+        right.every((n) => n.chain.tip.hash === rightTip.hash),
+    );
+    const reorgs = right.map((n) => {
+      const seen: number[] = [];
+      n.chain.on('reorg', ({ depth }) => seen.push(depth));
+      return seen;
+    });
+
+    // Reconnect: one right-side node restarts knowing a left-side seed too.
+    const [rSeed, rNode] = right as [TestNode, TestNode];
+    running.splice(running.indexOf(rNode), 1);
+    await rNode.stop({ keepData: true });
+    const back = await node({
+      seeds: [left[0]!.hostname, rSeed.hostname],
+      dataDir: rNode.dataDir,
+      nodeId: rNode.nodeId,
+    });
+    const all = [...left, rSeed, back];
+    await waitFor(
+      'everyone on the most-work tip',
+      () => all.every((n) => n.chain.tip.hash === leftTip.hash),
+      20_000,
+    );
+    await waitFor('everyone knows everyone', () => everyoneKnowsEveryone(all));
+    expect(reorgs[0]).toEqual([2]);
+    // The losing branch's transaction is back in the loser's mempool.
+    await waitFor('tx returned to the mempool', () => rSeed.mempool.has(txid(tx)));
+  });
+});
