@@ -55,15 +55,19 @@ function record<K extends keyof MinerEvents>(m: Miner, event: K): MinerEvents[K]
   return seen;
 }
 
-/** Regtest with a harder (but still test-sized) difficulty: about 65,536 hashes per block. */
-function hardParams(): NetworkParams {
+/**
+ * Regtest at a harder difficulty (0x1f00ffff: about 65,536 hashes a block;
+ * 0x1e0fffff: about a million), so a miner at 1 % intensity is still
+ * searching its first template seconds later.
+ */
+function hardParams(bits = 0x1f00ffff, overrides: Partial<NetworkParams> = {}): NetworkParams {
   const base = NETWORKS.regtest;
-  const bits = 0x1f00ffff;
   const h76 = encodeHeader({ ...base.genesis.header, bits }).subarray(0, 76);
   const { nonce } = searchNonces(headerMidstate(h76), h76.subarray(64), targetToBytes(bits), 0, 2 ** 32);
   const header = { ...base.genesis.header, bits, nonce: nonce as number };
   return {
     ...base,
+    ...overrides,
     powLimitBits: bits,
     genesis: { header, txs: base.genesis.txs },
     genesisHash: blockHashOf(header),
@@ -155,15 +159,19 @@ describe('continuous mining', () => {
   });
 
   it('folds newly accepted transactions into a fresh template', async () => {
-    const params = hardParams();
-    const { mempool, miner: m, blocks } = await setup(params, 11, 1);
+    // One premined block is spendable at once; a find by the 1 % miner within the test is unlikely.
+    const params = hardParams(0x1e0fffff, { coinbaseMaturity: 1 });
+    const { chain, mempool, miner: m, blocks } = await setup(params, 1, 1);
     const templates = record(m, 'template');
+    // Behave as the node does, so an unlikely find cannot stall the miner.
+    m.on('mined', ({ block }) => void chain.processBlock(block));
     m.start();
     await expect.poll(() => templates.length, { timeout: 30_000, interval: 10 }).toBeGreaterThan(0);
     expect(templates.at(-1)?.txs).toBe(0);
     const c1 = coinbaseInput(blocks[0] as Block, alice);
     await mempool.accept(spendTx([c1], [payTo(bob, c1.value - 5000n)]));
-    await expect.poll(() => templates.at(-1)?.txs, { timeout: 10_000, interval: 20 }).toBe(1);
-    expect(templates.at(-1)?.reward).toBe(blockSubsidy(12, params) + 5000n);
+    // The refresh comes about a second after the template started; the old one would run for 30 s.
+    await expect.poll(() => templates.at(-1)?.txs, { timeout: 8_000, interval: 20 }).toBe(1);
+    expect(templates.at(-1)?.reward).toBe(blockSubsidy(chain.height + 1, params) + 5000n);
   });
 });
