@@ -193,6 +193,28 @@ describe('chain: reorganisation', () => {
   });
 });
 
+describe('chain: invalidateBlock', () => {
+  it('disconnects the block and its descendants and moves to the best remaining branch', async () => {
+    const { chain, dir } = await openChain();
+    const b = new ChainBuilder(params);
+    const main = b.chain(b.genesis, 5, { payTo: alice.script });
+    for (const blk of main) await chain.processBlock(blk);
+    const side = b.chain(main[1] as TestBlock, 2, { tag: 8, payTo: bob.script });
+    for (const blk of side) expect((await chain.processBlock(blk)).status).toBe('side-chain');
+    const disconnected: number[] = [];
+    chain.on('disconnect', (e) => disconnected.push(e.height));
+    await chain.invalidateBlock(main[2]?.hash as string);
+    expect(disconnected).toEqual([5, 4, 3]);
+    expect(chain.tip.hash).toBe(side[1]?.hash);
+    expect(chain.getEntry(main[4]?.hash as string)?.status).toBe('failed-child');
+    expect(await checkConsistency(chain)).toEqual([]);
+    const again = await reopen(chain, dir);
+    expect(again.tip.hash).toBe(side[1]?.hash);
+    expect(await rejectCode(again.processBlock(b.block(main[4] as TestBlock)))).toBe('bad-blk-prev-invalid');
+    expect(await checkConsistency(again)).toEqual([]);
+  });
+});
+
 describe('chain: orphans', () => {
   it('connects blocks that arrive in reverse order once the missing parent arrives', async () => {
     const { chain } = await openChain();

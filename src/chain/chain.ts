@@ -101,7 +101,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     const dir = join(opts.dataDir, 'chain');
     await mkdir(dir, { recursive: true });
     const store = await ChainStore.open(dir);
-    const scripts = ScriptChecker.create(opts.scriptThreads);
+    const scripts = new ScriptChecker(opts.scriptThreads);
     const chain = new Chain(
       opts.params,
       store,
@@ -154,15 +154,15 @@ export class Chain extends EventEmitter<ChainEvents> {
     } else if (toDisplayHex(net) !== this.params.genesisHash) {
       throw new Error(`chain store belongs to another network (genesis ${toDisplayHex(net)})`);
     }
-    for await (const stored of this.store.indexEntries()) {
+    await this.store.forEachIndexEntry((stored) => {
       this.index.add(fromStored(stored, toDisplayHex(stored.hash) === this.params.genesisHash));
-    }
+    });
     const tipBytes = (await this.store.getTip()) ?? genesisBytes;
     const tip = this.index.get(toDisplayHex(tipBytes));
     if (!tip) throw new Error('chain store is corrupt: tip not in block index');
     this.index.setActive(tip);
     for (const e of this.index.all()) this.index.addCandidate(e);
-    for await (const { txid, vout, coin } of this.store.coins()) this.utxo.set(outpointKey(txid, vout), coin);
+    await this.store.forEachCoin(({ txid, vout, coin }) => this.utxo.set(outpointKey(txid, vout), coin));
     // A crash between the steps of a reorg leaves a valid but not best tip: finish the job.
     await this.activateBestChain();
   }
@@ -320,6 +320,27 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   // ---- block processing ------------------------------------------------------
+
+  /**
+   * Operator override, as Bitcoin's `invalidateblock`: marks a block and its
+   * descendants invalid (persisted), disconnecting them if they are on the
+   * best chain, and moves to the best remaining chain.
+   */
+  invalidateBlock(hash: string): Promise<void> {
+    return this.enqueue(async () => {
+      const entry = this.index.get(hash);
+      if (!entry) throw new Error(`unknown block ${hash}`);
+      if (entry.height === 0) throw new Error('cannot invalidate the genesis block');
+      const startTip = this.tip;
+      while (this.index.onBestChain(entry)) await this.disconnectTip();
+      const batch = new StoreBatch();
+      for (const e of this.index.invalidate(entry)) batch.putIndex(toStored(e));
+      await this.store.write(batch);
+      // Branches lighter than the old tip were never candidates; now they may be the best.
+      for (const e of this.index.all()) this.index.addCandidate(e);
+      await this.activateBestChain(startTip);
+    });
+  }
 
   /** Runs `fn` after every earlier state change: the chain has exactly one writer. */
   private enqueue<T>(fn: () => Promise<T>): Promise<T> {
@@ -489,8 +510,7 @@ export class Chain extends EventEmitter<ChainEvents> {
    * descendants and the choice is made again, which returns to the old branch
    * when nothing better is left.
    */
-  private async activateBestChain(): Promise<void> {
-    const startTip = this.tip;
+  private async activateBestChain(startTip = this.tip): Promise<void> {
     for (let target = this.index.bestCandidate(); target; target = this.index.bestCandidate()) {
       const fork = this.index.forkPoint(target);
       while (this.tip !== fork) await this.disconnectTip();

@@ -16,19 +16,20 @@ export interface ScriptJob {
  * Signature checks of a block, all or nothing, batched over the worker pool.
  * The pool only answers yes or no; on "no" the failing input is looked up
  * again on this thread (a rare path) to throw its precise reject code (DER,
- * high-S, wrong key...).
+ * high-S, wrong key...). The pool starts with the first block that has
+ * inputs, so opening the chain does not compete with thread start-up.
  */
 export class ScriptChecker {
-  private constructor(private readonly verifier: ScriptVerifier) {}
+  private verifier: ScriptVerifier | undefined;
+  private closed = false;
 
   /** `threads` undefined: up to two workers, as many as there are cores. */
-  static create(threads?: number): ScriptChecker {
-    return new ScriptChecker(
-      ScriptVerifier.create({ threads: threads ?? Math.min(2, availableParallelism()) }),
-    );
-  }
+  constructor(private readonly threads = Math.min(2, availableParallelism())) {}
 
   async verifyAll(jobs: readonly ScriptJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    if (this.closed) throw new Error('script checker is closed');
+    this.verifier ??= ScriptVerifier.create({ threads: this.threads });
     if (await this.verifier.verifyAll(jobs)) return;
     for (const job of jobs) {
       const check = prepareP2pkhInput(job.tx, job.inputIndex, job.prevScriptPubKey);
@@ -43,7 +44,8 @@ export class ScriptChecker {
     throw new ValidationError('bad-txns-script-verify-failed', 'script verification failed');
   }
 
-  close(): Promise<void> {
-    return this.verifier.close();
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.verifier?.close();
   }
 }

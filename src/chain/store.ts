@@ -213,15 +213,29 @@ export class ChainStore {
     return own(await this.db.get(metaKey('net')));
   }
 
-  async *indexEntries(): AsyncGenerator<StoredIndexEntry> {
-    for await (const [k, v] of this.db.iterator(range(P_INDEX)))
-      yield decodeIndexEntry(own(k.subarray(1, 33)) as Uint8Array, own(v) as Uint8Array);
+  /** Calls `fn` for every index entry (start-up: entries come in large batches, not one await each). */
+  forEachIndexEntry(fn: (e: StoredIndexEntry) => void): Promise<void> {
+    return this.scan(P_INDEX, (k, v) =>
+      fn(decodeIndexEntry(own(k.subarray(1, 33)) as Uint8Array, own(v) as Uint8Array)),
+    );
   }
 
-  async *coins(): AsyncGenerator<StoredCoin> {
-    for await (const [k, v] of this.db.iterator(range(P_COIN))) {
+  /** Calls `fn` for every coin of the UTXO set. */
+  forEachCoin(fn: (c: StoredCoin) => void): Promise<void> {
+    return this.scan(P_COIN, (k, v) => {
       const vout = new DataView(k.buffer, k.byteOffset, k.byteLength).getUint32(33, false);
-      yield { txid: own(k.subarray(1, 33)) as Uint8Array, vout, coin: decodeCoin(own(v) as Uint8Array) };
+      fn({ txid: own(k.subarray(1, 33)) as Uint8Array, vout, coin: decodeCoin(own(v) as Uint8Array) });
+    });
+  }
+
+  private async scan(prefix: number, fn: (k: Uint8Array, v: Uint8Array) => void): Promise<void> {
+    const it = this.db.iterator(range(prefix));
+    try {
+      for (let batch = await it.nextv(4096); batch.length > 0; batch = await it.nextv(4096)) {
+        for (const [k, v] of batch) fn(k, v);
+      }
+    } finally {
+      await it.close();
     }
   }
 }
