@@ -101,6 +101,24 @@ describe('chain: connect and disconnect', () => {
     expect(await checkConsistency(chain)).toEqual([]);
   });
 
+  it('verifies a block with many inputs over the worker pool, naming the failure', async () => {
+    const { chain } = await openChain();
+    const b = new ChainBuilder(params);
+    const blocks = b.chain(b.genesis, 30, { payTo: alice.script });
+    for (const blk of blocks) await chain.processBlock(blk);
+    const inputs = blocks.slice(0, 20).map((blk) => coinbaseInput(blk, alice));
+    const big = spendTx(inputs, [payTo(bob, 20n * 50n * 100_000_000n)]);
+    // Input 4 carries input 3's signature: right key, wrong digest.
+    const swapped = big.inputs.map((input, i) =>
+      i === 4 ? { ...input, scriptSig: big.inputs[3]!.scriptSig } : input,
+    );
+    const bad = b.block(blocks[29] as TestBlock, { txs: [{ ...big, inputs: swapped }], tag: 1 });
+    await expect(chain.processBlock(bad)).rejects.toMatchObject({ code: 'bad-txns-script-verify-failed' });
+    const good = b.block(blocks[29] as TestBlock, { txs: [big] });
+    expect((await chain.processBlock(good)).status).toBe('connected');
+    expect(balance(chain, bob.script)).toBe(20n * 50n * 100_000_000n);
+  });
+
   it('restores the exact state after reopening the store', async () => {
     const { chain, dir } = await openChain();
     const b = new ChainBuilder(params);
