@@ -43,6 +43,8 @@ export interface MinerEvents {
   mined: [{ block: Block; hash: string }];
   /** The continuous miner started searching a new template. */
   template: [{ height: number; prevHash: string; txs: number; reward: bigint }];
+  /** A proof-of-work thread died; mining resumes with fresh threads. */
+  workerFailed: [{ error: Error }];
 }
 
 /** New transactions are folded into the template at most this often. */
@@ -51,7 +53,7 @@ const TEMPLATE_REFRESH_MS = 1000;
 const TEMPLATE_MAX_AGE_MS = 30_000;
 /** After emitting a block, how long to wait for the node to make it the tip before mining on regardless. */
 const MINED_TIP_WAIT_MS = 10_000;
-/** Pause before retrying after a template could not be built. */
+/** Pause before retrying after a template could not be built or a worker failed. */
 const TEMPLATE_RETRY_MS = 1000;
 /** Nonces `generate` tries on the calling thread before starting workers: regtest needs about two. */
 const INLINE_NONCES = 65_536;
@@ -185,9 +187,12 @@ export class Miner extends EventEmitter<MinerEvents> {
       let outcome;
       try {
         outcome = await this.workers.mine(header76, targetToBytes(block.header.bits), this.duty);
-      } catch {
-        // A crashed worker: the pool starts fresh threads with the next template.
-        outcome = { kind: 'aborted' } as const;
+      } catch (err) {
+        // A crashed worker: the pool starts fresh threads with the next template, after a pause
+        // so a worker that cannot start at all does not turn into a spawn loop.
+        this.emit('workerFailed', { error: err instanceof Error ? err : new Error(String(err)) });
+        await this.tipMovedFrom(tipBefore, TEMPLATE_RETRY_MS);
+        continue;
       } finally {
         clearTimeout(maxAge);
       }
