@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { z } from 'zod';
+import { addressToScript, getNetwork, ValidationError } from '../core/index.js';
 import type { LogFormat, LogLevel } from '../obs/logger.js';
 
 /** The whole node configuration: read from the environment once, validated once, passed down typed. */
@@ -111,8 +112,25 @@ export function loadConfig(env: Env, opts: { isTTY?: boolean } = {}): NodeConfig
     'host:port that other nodes can reach, e.g. 10.0.0.5:3000',
     `${formatHost(podIp ?? firstExternalAddress())}:${port}`,
   );
+  const network = read(env, 'NETWORK', z.enum(['demo', 'regtest']), 'demo or regtest', 'demo');
+  const params = getNetwork(network);
+  const minerAddress = read(
+    env,
+    'MINER_ADDRESS',
+    z.string().refine((s) => {
+      try {
+        addressToScript(s, params);
+        return true;
+      } catch (err) {
+        if (err instanceof ValidationError) return false;
+        throw err;
+      }
+    }),
+    `a Base58Check address of the ${network} network`,
+    undefined as string | undefined,
+  );
   return {
-    network: read(env, 'NETWORK', z.enum(['demo', 'regtest']), 'demo or regtest', 'demo'),
+    network,
     port,
     bindHost: read(
       env,
@@ -125,13 +143,7 @@ export function loadConfig(env: Env, opts: { isTTY?: boolean } = {}): NodeConfig
     seedHosts,
     dataDir: read(env, 'DATA_DIR', z.string().min(1), 'a directory path', '/data'),
     minerEnabled: read(env, 'MINER_ENABLED', boolean, 'true or false', false),
-    minerAddress: read(
-      env,
-      'MINER_ADDRESS',
-      z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{25,40}$/),
-      'a Base58Check address of this network',
-      undefined as string | undefined,
-    ),
+    minerAddress,
     miningIntensity: read(env, 'MINING_INTENSITY', integer(1, 100), 'percent of one core, 1-100', 10),
     minerThreads: read(env, 'MINER_THREADS', integer(1, 64), 'a number of worker threads, 1-64', 1),
     adminToken: read(

@@ -16,7 +16,7 @@ import { Miner } from '../miner/index.js';
 import { createLogger, type Logger } from '../obs/logger.js';
 import { createMetrics, type Metrics } from '../obs/metrics.js';
 import { P2P } from '../p2p/index.js';
-import { ConfigError, type NodeConfig } from './config.js';
+import type { NodeConfig } from './config.js';
 import { NodeError } from './errors.js';
 import { loadIdentity } from './identity.js';
 import { VERSION } from './version.js';
@@ -81,7 +81,7 @@ export class ChainmeshNode {
     const params = getNetwork(config.network);
     const identity = await loadIdentity(config.dataDir);
     const payoutScript = config.minerAddress
-      ? payoutScriptFor(config.minerAddress, params)
+      ? addressToScript(config.minerAddress, params)
       : p2pkhScript(hash160(publicKeyOf(identity.minerKey)));
     const logger =
       opts.logger ??
@@ -94,7 +94,7 @@ export class ChainmeshNode {
     const p2p = new P2P(
       {
         self: { nodeId: identity.nodeId, hostname: config.advertiseAddr, network: params.genesisHash },
-        seeds: config.seedHosts,
+        seeds: [...config.seedHosts],
         dataDir: config.dataDir,
         maxPeers: config.maxPeers,
         gossipIntervalMs: config.gossipIntervalMs,
@@ -295,21 +295,6 @@ export class ChainmeshNode {
     clearTimeout(forceClose);
     await this.chain.close();
     this.logger.info('stopped');
-  }
-}
-
-function payoutScriptFor(address: string, params: NetworkParams): Uint8Array {
-  try {
-    return addressToScript(address, params);
-  } catch (err) {
-    if (err instanceof ValidationError) {
-      throw new ConfigError(
-        'MINER_ADDRESS',
-        address,
-        `an address of the ${params.name} network (${err.code})`,
-      );
-    }
-    throw err;
   }
 }
 
