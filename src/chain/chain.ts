@@ -339,6 +339,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       // Branches lighter than the old tip were never candidates; now they may be the best.
       for (const e of this.index.all()) this.index.addCandidate(e);
       await this.activateBestChain(startTip);
+      this.touched = new Map();
     });
   }
 
@@ -353,6 +354,12 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   processBlock(block: Block): Promise<ProcessBlockResult> {
+    // Relay delivers most blocks several times: answer a known valid one without waiting for the queue.
+    const hash = blockHashOf(block.header);
+    const known = this.index.get(hash);
+    if (known && !isFailed(known) && !this.closed) {
+      return Promise.resolve({ status: 'duplicate', hash, height: known.height });
+    }
     return this.enqueue(() => this.processSerial(block));
   }
 
