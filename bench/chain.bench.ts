@@ -56,6 +56,7 @@ function buildChain(): TestBlock[] {
 }
 
 async function reopenChild(dir: string): Promise<void> {
+  const baseline = process.memoryUsage().rss / (1024 * 1024);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const chain = await Chain.open({ dataDir: dir, params });
@@ -67,7 +68,9 @@ async function reopenChild(dir: string): Promise<void> {
     // CPU time shows the real cost when other processes share the cores.
     note: `height ${chain.height}, ${chain.utxoCount} coins, ${round((cpu.user + cpu.system) / 1000, 0)} ms CPU`,
   });
-  report('RSS after loading (10k blocks)', round(rss, 1), 'MiB');
+  report('RSS after loading (10k blocks)', round(rss, 1), 'MiB', {
+    note: `${round(baseline, 1)} MiB before opening (runtime + modules)`,
+  });
   await chain.close();
 }
 
