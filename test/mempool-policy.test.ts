@@ -1,14 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Transaction } from '../src/core/types.js';
-import { compareFeeRate, LowestFeeRateHeap, type Rated } from '../src/mempool/fee-order.js';
+import { compareFeeRate, feeRateKey, Heap, LowestFeeRateHeap, type Rated } from '../src/mempool/fee-order.js';
 import { minimumFee } from '../src/mempool/policy.js';
 import { selectByFeeRate, type Selectable } from '../src/mempool/select.js';
 
 const dummyTx = (n: number): Transaction => ({ version: n, inputs: [], outputs: [], locktime: 0 });
 
+type RatedSpec = Rated & { fee: bigint; size: number };
+
+function rated(fee: bigint, size: number, seq: number): RatedSpec {
+  return { fee, size, seq, rate: feeRateKey(fee, size) };
+}
+
 function entry(txid: string, fee: bigint, size: number, seq: number, parents: string[] = []): Selectable {
-  return { txid, tx: dummyTx(seq), fee, size, seq, parents: new Set(parents) };
+  return { txid, tx: dummyTx(seq), ...rated(fee, size, seq), parents: new Set(parents) };
 }
 
 describe('minimum fee', () => {
@@ -23,9 +29,9 @@ describe('minimum fee', () => {
 
 describe('fee-rate comparison', () => {
   it('orders by fee per byte exactly, ties broken toward the older entry', () => {
-    const a: Rated = { fee: 1000n, size: 250, seq: 1 }; // 4/byte
-    const b: Rated = { fee: 999n, size: 250, seq: 2 };
-    const c: Rated = { fee: 2000n, size: 500, seq: 3 }; // 4/byte, newer than a
+    const a = rated(1000n, 250, 1); // 4/byte
+    const b = rated(999n, 250, 2);
+    const c = rated(2000n, 500, 3); // 4/byte, newer than a
     expect(compareFeeRate(b, a)).toBeLessThan(0);
     expect(compareFeeRate(c, a)).toBeLessThan(0);
     expect(compareFeeRate(a, c)).toBeGreaterThan(0);
@@ -48,7 +54,7 @@ describe('fee-rate comparison', () => {
         (specs) => {
           const live = new Set<Rated>();
           const heap = new LowestFeeRateHeap<Rated>((r) => live.has(r));
-          const all = specs.map((s, seq) => ({ fee: s.fee, size: s.size, seq }));
+          const all = specs.map((s, seq) => rated(s.fee, s.size, seq));
           for (const r of all) {
             live.add(r);
             heap.push(r);
@@ -71,7 +77,7 @@ describe('fee-rate comparison', () => {
     const heap = new LowestFeeRateHeap<Rated>((r) => live.has(r));
     const all: Rated[] = [];
     for (let i = 0; i < 5000; i++) {
-      const r = { fee: BigInt((i * 7919) % 10_007), size: 100 + ((i * 31) % 400), seq: i };
+      const r = rated(BigInt((i * 7919) % 10_007), 100 + ((i * 31) % 400), i);
       all.push(r);
       live.add(r);
       heap.push(r);
@@ -87,6 +93,20 @@ describe('fee-rate comparison', () => {
       live.delete(expected);
       heap.noteRemoved();
     }
+  });
+});
+
+describe('heap', () => {
+  it('pops in order after heapify and pushes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer()), fc.array(fc.integer()), (initial, pushed) => {
+        const heap = new Heap<number>((a, b) => a < b, [...initial]);
+        for (const p of pushed) heap.push(p);
+        const out: number[] = [];
+        for (let x = heap.pop(); x !== undefined; x = heap.pop()) out.push(x);
+        expect(out).toEqual([...initial, ...pushed].sort((a, b) => a - b));
+      }),
+    );
   });
 });
 

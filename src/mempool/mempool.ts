@@ -6,7 +6,7 @@ import { verifyTxScripts } from '../core/sighash.js';
 import { isCoinbase, txHash, txid as txidOf, txSize } from '../core/tx.js';
 import type { Block, Coin, Transaction } from '../core/types.js';
 import { checkTransaction, checkTxInputs } from '../core/validation.js';
-import { compareFeeRate, LowestFeeRateHeap } from './fee-order.js';
+import { compareFeeRate, feeRateKey, LowestFeeRateHeap } from './fee-order.js';
 import { DEFAULT_MIN_FEE_RATE, minimumFee } from './policy.js';
 import { selectByFeeRate } from './select.js';
 
@@ -42,6 +42,7 @@ interface Entry {
   readonly tx: Transaction;
   readonly fee: bigint;
   readonly size: number;
+  readonly rate: bigint;
   /** Admission time, unix ms. */
   readonly time: number;
   readonly seq: number;
@@ -223,6 +224,7 @@ export class Mempool extends EventEmitter<MempoolEvents> {
       tx,
       fee,
       size,
+      rate: feeRateKey(fee, size),
       time: this.now(),
       seq: this.seq++,
       spent,

@@ -1,9 +1,11 @@
 import type { Transaction } from '../core/types.js';
-import { compareFeeRate, type Rated } from './fee-order.js';
+import { compareFeeRate, Heap, type Rated } from './fee-order.js';
 
 export interface Selectable extends Rated {
   readonly txid: string;
   readonly tx: Transaction;
+  readonly fee: bigint;
+  readonly size: number;
   /** Txids of unconfirmed parents held in the same pool. */
   readonly parents: ReadonlySet<string>;
 }
@@ -22,7 +24,8 @@ export function selectByFeeRate(
   entries: Iterable<Selectable>,
   maxBytes: number,
 ): { txs: Transaction[]; fees: bigint; bytes: number } {
-  const sorted = [...entries].sort((a, b) => compareFeeRate(b, a));
+  // A heap rather than a full sort: a block takes a few thousand of a pool that may hold a hundred thousand.
+  const best = new Heap<Selectable>((a, b) => compareFeeRate(a, b) > 0, [...entries]);
   const included = new Set<string>();
   const waiting = new Map<string, Selectable[]>();
   const missing = new Map<Selectable, number>();
@@ -50,7 +53,7 @@ export function selectByFeeRate(
     }
   };
 
-  for (const e of sorted) {
+  for (let e = best.pop(); e !== undefined; e = best.pop()) {
     if (bytes + MIN_TX_BYTES > maxBytes) break;
     let absent = 0;
     for (const p of e.parents) {
