@@ -156,6 +156,8 @@ describe('chain: reorganisation', () => {
     expect(again.getEntry(bad.hash)?.status).toBe('invalid');
     expect(again.getEntry(b3.hash)?.status).toBe('failed-child');
     expect(await rejectCode(again.processBlock(b4))).toBe('bad-blk-prev-invalid');
+    // The reject code of the invalid block itself survives the restart.
+    expect(await rejectCode(again.processBlock(bad))).toBe('bad-blk-cb-amount');
     expect(await checkConsistency(again)).toEqual([]);
     // A valid heavier branch from b1 still wins.
     const c = b.chain(b1, 2, { tag: 3 });

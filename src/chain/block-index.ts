@@ -1,4 +1,5 @@
 import { fromDisplayHex, toDisplayHex } from '../core/bytes.js';
+import type { RejectCode } from '../core/errors.js';
 import type { BlockHeader } from '../core/types.js';
 import type { BlockStatus, StoredIndexEntry } from './store.js';
 
@@ -22,6 +23,8 @@ export interface BlockIndexEntry {
    * 'invalid': failed validation. 'failed-child': descends from an invalid block.
    */
   status: BlockStatus;
+  /** Reject code of an 'invalid' block. */
+  reason?: RejectCode | undefined;
 }
 
 export function isFailed(e: BlockIndexEntry): boolean {
@@ -36,6 +39,7 @@ export function toStored(e: BlockIndexEntry): StoredIndexEntry {
     status: e.status,
     seq: e.seq,
     chainWork: e.chainWork,
+    reason: e.reason,
   };
 }
 
@@ -48,6 +52,7 @@ export function fromStored(s: StoredIndexEntry, genesis: boolean): BlockIndexEnt
     prevHash: genesis ? '' : toDisplayHex(s.header.prevHash),
     seq: s.seq,
     status: s.status,
+    ...(s.reason ? { reason: s.reason } : {}),
   };
 }
 
@@ -179,9 +184,10 @@ export class BlockIndex {
   }
 
   /** Marks `e` invalid and every descendant failed-child; returns all entries whose status changed. */
-  invalidate(e: BlockIndexEntry): BlockIndexEntry[] {
+  invalidate(e: BlockIndexEntry, reason?: RejectCode): BlockIndexEntry[] {
     const changed: BlockIndexEntry[] = [];
     e.status = 'invalid';
+    e.reason = reason;
     this.candidates.delete(e);
     changed.push(e);
     const stack = [...this.childrenOf(e)];

@@ -80,8 +80,6 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly orphans: OrphanPool;
   /** Accepted blocks extending the tip, written together with their connect batch. */
   private readonly unsaved = new Map<string, Block>();
-  /** Reject codes of blocks found invalid in this process, to answer resubmissions. */
-  private readonly invalidReasons = new Map<string, RejectCode>();
   /** Blocks connected/disconnected during the current processBlock, for its reorg summary. */
   private touched = new Map<string, Block>();
   private closed = false;
@@ -367,9 +365,8 @@ export class Chain extends EventEmitter<ChainEvents> {
     const hash = blockHashOf(block.header);
     const known = this.index.get(hash);
     if (known || this.orphans.has(hash)) {
-      const reason = this.invalidReasons.get(hash);
       if (known && isFailed(known)) {
-        const code = reason ?? 'bad-blk-prev-invalid';
+        const code = known.reason ?? 'bad-blk-prev-invalid';
         this.emit('rejected', { hash, code });
         throw new ValidationError(code, `block ${hash} is known to be invalid`);
       }
@@ -416,7 +413,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     }
     if (entry.status === 'invalid') {
       // markInvalid already reported it.
-      const code = this.invalidReasons.get(hash) ?? 'bad-blk-prev-invalid';
+      const code = entry.reason ?? 'bad-blk-prev-invalid';
       throw new ValidationError(code, `block ${hash} is invalid (${code})`);
     }
     return entry;
@@ -546,8 +543,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   private async markInvalid(entry: BlockIndexEntry, block: Block, code: RejectCode): Promise<void> {
-    this.invalidReasons.set(entry.hash, code);
-    const changed = this.index.invalidate(entry);
+    const changed = this.index.invalidate(entry, code);
     const batch = new StoreBatch();
     if (this.unsaved.delete(entry.hash)) batch.putBlock(fromDisplayHex(entry.hash), encodeBlock(block));
     for (const e of changed) batch.putIndex(toStored(e));

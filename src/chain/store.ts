@@ -1,6 +1,7 @@
 import { ClassicLevel } from 'classic-level';
 import { ByteReader, ByteWriter } from '../core/encoding.js';
 import type { BlockHeader, Coin } from '../core/types.js';
+import { REJECT_CODES, type RejectCode } from '../core/errors.js';
 import { decodeHeader, encodeHeader } from '../core/block.js';
 
 /*
@@ -8,7 +9,8 @@ import { decodeHeader, encodeHeader } from '../core/block.js';
  * internal byte order, vouts big-endian so that a txid's outputs sort together.
  *
  *   b <hash32>            raw block
- *   i <hash32>            index entry: header(80) height(u32) status(u8) seq(u32) chainWork(big-endian, rest)
+ *   i <hash32>            index entry: header(80) height(u32) status(u8) seq(u32) reject code(u8, 0xff none)
+ *                         chainWork(big-endian, rest)
  *   r <hash32>            undo data of a connected block
  *   u <txid32> <vout BE>  coin: value(u64) height(u32) flags(u8) scriptPubKey(rest)
  *   t <txid32>            tx location on the best chain: block hash32, tx position(u32)
@@ -33,6 +35,8 @@ export interface StoredIndexEntry {
   /** Order of first receipt: breaks chain-work ties in favour of the block seen first. */
   readonly seq: number;
   readonly chainWork: bigint;
+  /** Why an 'invalid' block failed, so a resubmission gets the same answer after a restart. */
+  readonly reason?: RejectCode | undefined;
 }
 
 export interface StoredCoin {
@@ -73,8 +77,9 @@ function bytesToBigint(b: Uint8Array): bigint {
 }
 
 export function encodeIndexEntry(e: Omit<StoredIndexEntry, 'hash'>): Uint8Array {
-  const w = new ByteWriter(80 + 9 + 32);
-  w.bytes(encodeHeader(e.header)).u32(e.height).u8(STATUS_CODES.indexOf(e.status)).u32(e.seq);
+  const w = new ByteWriter(80 + 10 + 32);
+  const reason = e.reason === undefined ? 0xff : REJECT_CODES.indexOf(e.reason);
+  w.bytes(encodeHeader(e.header)).u32(e.height).u8(STATUS_CODES.indexOf(e.status)).u32(e.seq).u8(reason);
   w.bytes(bigintToBytes(e.chainWork));
   return w.finish().slice();
 }
@@ -86,7 +91,8 @@ export function decodeIndexEntry(hash: Uint8Array, raw: Uint8Array): StoredIndex
   const status = STATUS_CODES[view.getUint8(84)];
   if (status === undefined) throw new Error('corrupt index entry: unknown status');
   const seq = view.getUint32(85, true);
-  return { hash, header, height, status, seq, chainWork: bytesToBigint(raw.subarray(89)) };
+  const reason = REJECT_CODES[view.getUint8(89)];
+  return { hash, header, height, status, seq, reason, chainWork: bytesToBigint(raw.subarray(90)) };
 }
 
 export function encodeCoin(c: Coin): Uint8Array {
