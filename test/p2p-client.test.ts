@@ -105,8 +105,13 @@ describe('peer client', () => {
   it('turns garbage into a bad-response failure', async () => {
     const notJson = await serve((_req, res) => res.end('<html>hello</html>'));
     expect((await failure(newClient().knownNodes(notJson))).reason).toBe('bad-response');
-    const wrongShape = await serve((_req, res) => json(res, 200, [{ hostname: 1 }]));
+    const wrongShape = await serve((_req, res) => json(res, 200, { peers: [] }));
     expect((await failure(client.knownNodes(wrongShape))).reason).toBe('bad-response');
+    // One bad entry is dropped, the rest of the list is kept.
+    const mixed = await serve((_req, res) =>
+      json(res, 200, [{ hostname: 1 }, goodReply.peers[0], { ...goodReply.peers[0], hostname: 'x:99999' }]),
+    );
+    expect(await client.knownNodes(mixed)).toEqual(goodReply.peers);
     const partial = await serve((_req, res) => json(res, 200, { ...goodReply, tipHash: 'xyz' }));
     expect((await failure(client.advertise(partial, advertisement))).reason).toBe('bad-response');
     const huge = await serve((_req, res) => json(res, 200, Array(100_000).fill(goodReply.peers[0])));

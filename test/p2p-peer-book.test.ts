@@ -42,6 +42,15 @@ describe('peer book', () => {
     expect(b.size).toBe(0);
   });
 
+  it('never stores an address no one could dial', () => {
+    const b = book();
+    for (const hostname of ['nohost', 'a:0', 'a:70000', 'a b:1', 'http://x:1', ':1']) {
+      expect(b.learn({ nodeId: id(1), hostname, lastSeen: clock })).toBe(false);
+      expect(b.markContact({ nodeId: id(1), hostname })).toBe(false);
+    }
+    expect(b.learn({ nodeId: id(1), hostname: '[fd00::1]:3000', lastSeen: clock })).toBe(true);
+  });
+
   it('moves a node id that reappears at a new address, and gives an address to its new owner', () => {
     const b = book();
     b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });

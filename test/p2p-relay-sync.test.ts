@@ -187,6 +187,33 @@ describe('sync', () => {
     expect((await late.metrics.syncing.get()).values[0]?.value).toBe(0);
   });
 
+  it('a peer that stalls during sync is abandoned and the next best one is used', async () => {
+    const fast = { p2p: { requestTimeoutMs: 250 } };
+    const seed = await node(fast);
+    const blocks = builder.chain(seed.chain.tip, 30);
+    for (const b of blocks) await seed.chain.processBlock(b);
+    const late = await node(fast);
+    const network = late.params.genesisHash;
+    // A silent peer claims far more work than anyone: it is tried first...
+    const liar = {
+      hostname: await silentPeer(),
+      nodeId: 'c0'.repeat(16),
+      network,
+      chainWork: 'ff'.repeat(20),
+    };
+    late.p2p.handleAdvertisement(liar);
+    expect(late.p2p.syncing).toBe(true);
+    // ...while an honest peer with the real chain is known as well.
+    const work = seed.chain.tip.chainWork.toString(16);
+    late.p2p.handleAdvertisement({ hostname: seed.hostname, nodeId: seed.nodeId, network, chainWork: work });
+    await waitFor('synced from the honest peer', () => late.chain.tip.hash === blocks[29]!.hash, 20_000);
+    const failures = await late.metrics.peerRequestFailures.get();
+    expect(
+      failures.values.find((v) => v.labels.kind === 'sync' && v.labels.reason === 'timeout')?.value,
+    ).toBe(1);
+    await waitFor('sync over', () => !late.p2p.syncing);
+  });
+
   it('an orphan block from a peer triggers a locator download from that peer', async () => {
     // Gossip is slowed so that the orphan is the only news of the longer chain.
     const [a, b] = await cluster(2, { p2p: { gossipIntervalMs: 600_000 } });

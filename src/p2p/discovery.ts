@@ -73,7 +73,9 @@ export class Discovery {
 
   start(): void {
     if (this.opts.seeds.length === 0) this.markJoined('alone by design');
-    this.joining = this.joinLoop().finally(() => (this.joining = undefined));
+    this.joining = this.joinLoop()
+      .catch((err: unknown) => void this.opts.logger.error('join failed', { error: String(err) }))
+      .finally(() => (this.joining = undefined));
     this.scheduleGossip();
   }
 
@@ -190,6 +192,7 @@ export class Discovery {
     try {
       reply = await this.opts.client.advertise(host, this.advertisement(known?.nodeId));
     } catch (err) {
+      if (this.stopped) return undefined;
       const e = err instanceof PeerRequestError ? err : undefined;
       if (e?.reason === 'wrong-network') {
         logger.warn('peer on another network refused', { hostname: host });

@@ -16,6 +16,7 @@ import { Sync } from './sync.js';
 import {
   decodeChainWork,
   encodeChainWork,
+  isHostPort,
   MAX_SYNC_BLOCKS,
   type AdvertisementBody,
   type AdvertisementReply,
@@ -166,7 +167,7 @@ export class P2P {
     this.relay.stop();
     this.client.close();
     await this.sync.idle();
-    await this.book.flush();
+    await this.book.close();
   }
 
   get joined(): boolean {
@@ -212,6 +213,7 @@ export class P2P {
         `this node is on network ${self.network}, not ${body.network}`,
       );
     }
+    if (!isHostPort(body.hostname)) throw new NodeError('bad-request', 'hostname must be host:port');
     if (this.book.isSelf(body)) throw new NodeError('peer-self', 'a node does not advertise to itself');
     this.assertNotBanned({ nodeId: body.nodeId });
     this.assertNotBanned(from.nodeId === undefined ? undefined : { nodeId: from.nodeId });
@@ -305,7 +307,11 @@ export class P2P {
         peer: from?.nodeId,
       });
       this.relay.relayBlock(hash, toHex(encodeBlock(block)), from?.nodeId);
-      for (const orphan of result.connectedOrphans ?? []) void this.relayStored(orphan, from?.nodeId);
+      for (const orphan of result.connectedOrphans ?? []) {
+        this.relayStored(orphan, from?.nodeId).catch((err: unknown) =>
+          this.logger.warn('relay of a connected orphan failed', { hash: orphan, error: String(err) }),
+        );
+      }
     } else if (result.status === 'orphan') {
       this.logger.debug('orphan block, syncing', {
         hash,

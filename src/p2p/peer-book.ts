@@ -2,7 +2,7 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../obs/logger.js';
-import { peerInfoSchema, type PeerInfo } from './wire.js';
+import { isHostPort, peerInfoSchema, type PeerInfo } from './wire.js';
 
 export type PeerState = 'live' | 'backoff';
 
@@ -68,6 +68,7 @@ export class PeerBook {
   private saveTimer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
   private dirty = false;
+  private closed = false;
 
   constructor(
     private readonly opts: {
@@ -95,6 +96,11 @@ export class PeerBook {
   getByHost(hostname: string): PeerEntry | undefined {
     const id = this.byHost.get(hostname);
     return id === undefined ? undefined : this.byId.get(id);
+  }
+
+  /** Never stored: the node itself, and addresses no one could dial. */
+  private refuses(p: { nodeId: string; hostname: string }): boolean {
+    return this.isSelf(p) || !isHostPort(p.hostname);
   }
 
   isSelf(p: { nodeId?: string; hostname?: string }): boolean {
@@ -138,7 +144,7 @@ export class PeerBook {
     p: { nodeId: string; hostname: string },
     chain?: { height?: number; chainWork?: bigint; tipHash?: string },
   ): boolean {
-    if (this.isSelf(p)) return false;
+    if (this.refuses(p)) return false;
     const now = this.opts.now();
     const entry = this.place(p.nodeId, p.hostname, now);
     entry.lastSeen = now;
@@ -156,7 +162,7 @@ export class PeerBook {
 
   /** Hearsay from another peer's sample. Returns true if the book changed. */
   learn(info: PeerInfo): boolean {
-    if (this.isSelf(info)) return false;
+    if (this.refuses(info)) return false;
     const now = this.opts.now();
     const lastSeen = Math.min(info.lastSeen, now + MAX_CLOCK_SKEW_MS);
     const droppedAt = this.tombstones.get(info.nodeId);
@@ -179,6 +185,12 @@ export class PeerBook {
     if (chain.height !== undefined) e.height = chain.height;
     if (chain.chainWork !== undefined) e.chainWork = chain.chainWork;
     if (chain.tipHash !== undefined) e.tipHash = chain.tipHash;
+  }
+
+  /** Its chain claim did not hold up (sync stalled or failed): not a sync candidate until it reports again. */
+  forgetChainInfo(nodeId: string): void {
+    const e = this.byId.get(nodeId);
+    if (e) delete e.chainWork;
   }
 
   /** A request to this peer failed for a liveness reason (timeout, refused, garbage). */
@@ -309,8 +321,14 @@ export class PeerBook {
     return loaded;
   }
 
+  /** Final write; later changes (late answers of aborted requests) are not saved. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
   private scheduleSave(): void {
-    if (!this.file) return;
+    if (!this.file || this.closed) return;
     this.dirty = true;
     if (this.saveTimer) return;
     this.saveTimer = setTimeout(() => {

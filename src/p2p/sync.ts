@@ -58,10 +58,12 @@ export class Sync {
     if (this.stopped || this.opts.bans.isBanned(peer.nodeId)) return;
     if (reason === 'orphan') this.requested.set(peer.nodeId, peer);
     if (this.running) return;
-    this.running = this.run().finally(() => {
-      this.running = undefined;
-      this.opts.metrics.syncing.set(0);
-    });
+    this.running = this.run()
+      .catch((err: unknown) => void this.opts.logger.error('sync failed', { error: String(err) }))
+      .finally(() => {
+        this.running = undefined;
+        this.opts.metrics.syncing.set(0);
+      });
   }
 
   /** Resolves when the current sync (if any) has ended. */
@@ -85,6 +87,7 @@ export class Sync {
       tried.add(peer.nodeId);
       this.requested.delete(peer.nodeId);
       const outcome = await this.syncFrom(peer);
+      if (outcome === 'failed') this.opts.book.forgetChainInfo(peer.nodeId);
       logger.debug('sync from peer ended', { peer: peer.nodeId, outcome, height: chain.tip.height });
       peer = this.next(tried);
     }
@@ -127,6 +130,7 @@ export class Sync {
       try {
         reply = await client.syncBlocks(peer.hostname, locator, limit, this.opts.timeoutMs);
       } catch (err) {
+        if (this.stopped) return 'failed';
         if (err instanceof PeerRequestError && err.isLiveness) book.recordFailure(peer.nodeId);
         logger.info('sync peer abandoned', {
           peer: peer.nodeId,
@@ -137,6 +141,7 @@ export class Sync {
       const before = last;
       let fresh = 0;
       for (const hex of reply.blocks) {
+        if (this.stopped) return 'failed';
         let hash: string | undefined;
         try {
           const block = decodeBlock(fromHex(hex));

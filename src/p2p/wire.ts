@@ -17,11 +17,16 @@ export const MAX_SYNC_BLOCKS = 500;
 export const MAX_LOCATOR = 64;
 
 const nodeId = z.string().regex(/^[0-9a-f]{32}$/);
-const hostPort = z
-  .string()
-  .min(3)
-  .max(260)
-  .regex(/^[^\s/?#@]+:\d{1,5}$/);
+const HOST_PORT = /^[^\s/?#@]{1,253}:(\d{1,5})$/;
+
+/** `host:port` as peers advertise themselves (a name, IPv4, or bracketed IPv6, and a port 1–65535). */
+export function isHostPort(s: string): boolean {
+  const m = HOST_PORT.exec(s);
+  const port = Number(m?.[1]);
+  return m !== null && port >= 1 && port <= 65535;
+}
+
+const hostPort = z.string().max(260).refine(isHostPort, 'host:port');
 const hash = z.string().regex(/^[0-9a-f]{64}$/);
 const chainWork = z.string().regex(/^[0-9a-f]{1,64}$/);
 const hex = z.string().regex(/^(?:[0-9a-f]{2})*$/);
@@ -41,10 +46,22 @@ export const advertisementReplySchema = z.object({
   height: z.number().int().nonnegative(),
   tipHash: hash,
   chainWork,
-  peers: z.array(peerInfoSchema).max(MAX_SAMPLE * 4),
+  // One bad entry must not spoil the rest of a sample (nor gossip with its sender): filtered, not refused.
+  peers: z
+    .array(z.unknown())
+    .max(MAX_SAMPLE * 4)
+    .transform((items) => items.flatMap((p) => validPeerInfo(p))),
 });
 
-export const knownNodesReplySchema = z.array(peerInfoSchema).max(10_000);
+export const knownNodesReplySchema = z
+  .array(z.unknown())
+  .max(10_000)
+  .transform((items) => items.flatMap((p) => validPeerInfo(p)));
+
+function validPeerInfo(p: unknown): z.infer<typeof peerInfoSchema>[] {
+  const r = peerInfoSchema.safeParse(p);
+  return r.success ? [r.data] : [];
+}
 
 export const blockReplySchema = z.object({ status: z.string(), hash });
 
