@@ -60,6 +60,7 @@ export class ChainmeshNode {
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
   private restartListener: (() => void) | undefined;
+  private minerSampler: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly config: NodeConfig,
@@ -164,8 +165,23 @@ export class ChainmeshNode {
       metrics.mempoolTransactions.set(mempool.count);
       metrics.mempoolBytes.set(mempool.bytes);
     };
-    mempool.on('accepted', updateMempool);
+    mempool.on('accepted', ({ source }: { source?: string }) => {
+      // API and peer admissions are counted where they arrive; the mempool itself reports re-admissions.
+      if (source === 'reorg') metrics.txAccepted.inc({ source: 'reorg' });
+      updateMempool();
+    });
     mempool.on('removed', updateMempool);
+    miner.on('workerFailed', ({ error }: { error: Error }) => {
+      logger.warn('mining worker failed; restarting', { error: error.message });
+    });
+    let hashesCounted = 0;
+    this.minerSampler = setInterval(() => {
+      const total = miner.hashesTotal;
+      metrics.minerHashes.inc(total - hashesCounted);
+      hashesCounted = total;
+      metrics.minerHashesPerSecond.set(miner.hashesPerSecond);
+    }, 1000);
+    this.minerSampler.unref();
     miner.on('mined', ({ block, hash }: { block: Block; hash: string }) => {
       void this.acceptMinedBlock(block, hash);
     });
@@ -289,6 +305,7 @@ export class ChainmeshNode {
       this.server.closeIdleConnections();
     });
     const forceClose = setTimeout(() => this.server?.closeAllConnections(), 1000);
+    clearInterval(this.minerSampler);
     await this.miner.stop();
     await this.p2p.stop();
     await Promise.race([closed, new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS / 2))]);
