@@ -1,19 +1,29 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+type OneShot = (algorithm: string, data: Uint8Array, outputEncoding: 'buffer') => Buffer;
+
+// crypto.hash (Node ≥ 20.12) skips the Hash object and is ~3× faster for small
+// inputs like headers and merkle nodes; older Node 20 releases fall back.
+const oneShot = (crypto as unknown as { hash?: OneShot }).hash;
+
+function digest(algorithm: 'sha256' | 'ripemd160', data: Uint8Array): Buffer {
+  return oneShot ? oneShot(algorithm, data, 'buffer') : crypto.createHash(algorithm).update(data).digest();
+}
 
 export function sha256(data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(data).digest());
+  return new Uint8Array(digest('sha256', data));
 }
 
 /** Bitcoin's double SHA-256, used for txids, block hashes, merkle nodes and checksums. */
 export function sha256d(data: Uint8Array): Uint8Array {
-  return sha256(createHash('sha256').update(data).digest());
+  return new Uint8Array(digest('sha256', digest('sha256', data)));
 }
 
 export function ripemd160(data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('ripemd160').update(data).digest());
+  return new Uint8Array(digest('ripemd160', data));
 }
 
 /** RIPEMD-160(SHA-256(x)): the 20-byte key hash inside P2PKH scripts and addresses. */
 export function hash160(data: Uint8Array): Uint8Array {
-  return ripemd160(createHash('sha256').update(data).digest());
+  return new Uint8Array(digest('ripemd160', digest('sha256', data)));
 }

@@ -1,4 +1,4 @@
-import { bytesEqual, concatBytes, fromDisplayHex, toDisplayHex } from './bytes.js';
+import { bytesEqual, fromDisplayHex, toDisplayHex } from './bytes.js';
 import { ValidationError } from './errors.js';
 import { sha256d } from './hash.js';
 
@@ -14,13 +14,16 @@ export function computeMerkleRoot(hashes: readonly Uint8Array[]): { root: Uint8A
   if (hashes.length === 0) return { root: ZERO_HASH.slice(), mutated: false };
   let level = hashes.slice();
   let mutated = false;
+  const pair = new Uint8Array(64);
   while (level.length > 1) {
     const next: Uint8Array[] = [];
     for (let i = 0; i < level.length; i += 2) {
       const left = level[i] as Uint8Array;
       const right = level[i + 1];
       if (right !== undefined && bytesEqual(left, right)) mutated = true;
-      next.push(sha256d(concatBytes(left, right ?? left)));
+      pair.set(left, 0);
+      pair.set(right ?? left, 32);
+      next.push(sha256d(pair));
     }
     level = next;
   }

@@ -72,6 +72,7 @@ export function writeTx(w: ByteWriter, tx: Transaction): void {
   w.u32(tx.locktime);
 }
 
+/** Legacy serialization. Memoized: the returned bytes are shared and must not be mutated (copy with slice). */
 export function encodeTx(tx: Transaction): Uint8Array {
   let raw = encodedCache.get(tx);
   if (!raw) {
