@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../src/core/params.js';
 import { NodeError } from '../src/node/errors.js';
+import { createLogger } from '../src/obs/logger.js';
+import { resolveSeeds } from '../src/p2p/discovery.js';
 import { everyoneKnowsEveryone, startTestNode, waitFor, type TestNode } from './helpers/p2p-app.js';
 
+const logger = createLogger({ nodeId: 'test', level: 'error', format: 'json', silent: true });
 const running: TestNode[] = [];
 const rawServers: Server[] = [];
 
@@ -163,6 +166,21 @@ describe('discovery', () => {
     );
     const seed = await node({ port: seedPort, dataDir: seedDir });
     await waitFor('joined after the seed came up', () => a.p2p.joined && seed.p2p.knownCount === 1);
+  });
+
+  it('a node whose seed list names itself is alone by design, and lists nobody', async () => {
+    const placeholder = await node();
+    await stopKeeping(placeholder);
+    const solo = await node({ port: placeholder.port, seeds: [placeholder.hostname] });
+    await waitFor('joined alone', () => solo.p2p.joined);
+    expect(solo.p2p.knownCount).toBe(0);
+  });
+
+  it('seed names resolve to one seed per address', async () => {
+    const seeds = await resolveSeeds(['localhost:3000', '10.1.2.3:4', '[::1]:5'], logger);
+    expect(seeds).toContain('127.0.0.1:3000');
+    expect(seeds).toContain('10.1.2.3:4');
+    expect(seeds).toContain('[::1]:5');
   });
 
   it('a dead peer is backed off, then dropped', async () => {

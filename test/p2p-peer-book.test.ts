@@ -99,6 +99,17 @@ describe('peer book', () => {
     expect(b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock + 1 })).toBe(true);
   });
 
+  it('drops a backed-off peer not heard from for too long', () => {
+    const b = book({ tuning: { failuresBeforeBackoff: 1, dropAfterMs: 60_000 } });
+    b.markContact({ nodeId: id(1), hostname: '10.0.1.1:3000' });
+    b.markContact({ nodeId: id(2), hostname: '10.0.1.2:3000' });
+    b.recordFailure(id(1));
+    clock += 60_001;
+    b.pruneStale();
+    expect(b.get(id(1))).toBeUndefined();
+    expect(b.get(id(2))).toBeDefined(); // live peers stay, however old
+  });
+
   it('a successful contact clears failures', () => {
     const b = book({ tuning: { failuresBeforeBackoff: 2 } });
     b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
@@ -123,10 +134,13 @@ describe('peer book', () => {
     const b = book();
     for (let i = 1; i <= 20; i++) b.markContact({ nodeId: id(i), hostname: `10.0.1.${i}:3000` });
     b.recordFailure(id(5));
+    b.learn({ nodeId: id(30), hostname: '10.0.1.30:3000', lastSeen: clock });
     const s = b.sample(8, id(1));
     expect(s).toHaveLength(8);
     expect(new Set(s.map((p) => p.nodeId)).size).toBe(8);
-    expect(s.some((p) => p.nodeId === id(1) || p.nodeId === id(5))).toBe(false);
+    // Never the excluded one, a failing one, or one only heard of.
+    expect(s.some((p) => [id(1), id(5), id(30)].includes(p.nodeId))).toBe(false);
+    expect(b.sample(100)).toHaveLength(19);
     expect(pick([1, 2, 3], 10, Math.random).sort()).toEqual([1, 2, 3]);
   });
 

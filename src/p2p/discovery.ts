@@ -103,6 +103,7 @@ export class Discovery {
   async gossipOnce(): Promise<void> {
     const { book, bans, metrics } = this.opts;
     metrics.gossipRounds.inc();
+    book.pruneStale();
     const pool = book.contactable().filter((p) => !bans.isBanned(p.nodeId));
     // Every other round probes hearsay (peers never reached directly), so that
     // unreachable addresses are found out and new peers learn about us early.

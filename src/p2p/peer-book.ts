@@ -30,6 +30,8 @@ export interface PeerBookTuning {
   backoffBaseMs: number;
   backoffMaxMs: number;
   saveDebounceMs: number;
+  /** A backed-off peer not heard from for this long is dropped even if rarely retried. */
+  dropAfterMs: number;
 }
 
 export const DEFAULT_PEER_BOOK_TUNING: PeerBookTuning = {
@@ -38,6 +40,7 @@ export const DEFAULT_PEER_BOOK_TUNING: PeerBookTuning = {
   backoffBaseMs: 2_000,
   backoffMaxMs: 5 * 60_000,
   saveDebounceMs: 500,
+  dropAfterMs: 15 * 60_000,
 };
 
 export const PEERS_FILE = 'peers.json';
@@ -133,9 +136,13 @@ export class PeerBook {
     });
   }
 
-  /** A random sample of live peers as they travel on the wire. */
+  /**
+   * A random sample of live peers as they travel on the wire. Only peers this
+   * node has reached itself: hearsay is passed on once verified, so a dead
+   * address does not keep circulating.
+   */
   sample(n: number, excludeNodeId?: string): PeerInfo[] {
-    const pool = this.entries().filter((e) => e.failures === 0 && e.nodeId !== excludeNodeId);
+    const pool = this.entries().filter((e) => e.contacted && e.failures === 0 && e.nodeId !== excludeNodeId);
     return pick(pool, n, this.opts.random).map(toInfo);
   }
 
@@ -185,6 +192,14 @@ export class PeerBook {
     if (chain.height !== undefined) e.height = chain.height;
     if (chain.chainWork !== undefined) e.chainWork = chain.chainWork;
     if (chain.tipHash !== undefined) e.tipHash = chain.tipHash;
+  }
+
+  /** Drops backed-off peers whose last contact is older than `dropAfterMs`. */
+  pruneStale(): void {
+    const cutoff = this.opts.now() - this.tuning.dropAfterMs;
+    for (const e of this.entries()) {
+      if (this.state(e) === 'backoff' && e.lastSeen < cutoff) this.remove(e.nodeId, 'not seen for too long');
+    }
   }
 
   /** Its chain claim did not hold up (sync stalled or failed): not a sync candidate until it reports again. */
