@@ -1,0 +1,245 @@
+/**
+ * Real `chainmesh node` processes on loopback (regtest): discovery time and
+ * messages per join for N = 10, 20, 40, and block propagation p50/p99 for 10
+ * and 20 processes. One cluster grows 10 → 20 → 40 (start-up of node processes
+ * dominates the run time on two cores).
+ *
+ * bench-timeout-s: 400
+ *
+ * Propagation is timed by the nodes themselves: every node logs
+ * `block connected` (debug level) with a millisecond timestamp, all processes
+ * share this machine's clock, and a round's time is the last node's connect
+ * time minus the generating node's — no polling interval in the measurement.
+ *
+ * Messages per join: after the cluster has settled, the background rate of
+ * chainmesh_p2p_messages_sent_total (summed over all nodes) is measured; then
+ * one more node joins through the seed, and the bench counts what it sent until
+ * every node lists it, and what the whole network sent in that window beyond
+ * the background rate.
+ */
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import {
+  admin,
+  freePort,
+  request,
+  stopAll,
+  tempDir,
+  ADMIN_TOKEN,
+  type NodeProcess,
+} from '../test/helpers/processes.js';
+import { counterSum, launchNode, onLogLines, percentile, withDeadline } from './helpers-cluster.js';
+import { report, round } from './lib.js';
+
+const GOSSIP_INTERVAL_MS = 1000;
+const JOIN_FANOUT = 8;
+const RELAY_FANOUT = 8;
+const PROPAGATION_ROUNDS = 20;
+const KNOWLEDGE_POLL_MS = 250;
+const BACKGROUND_WINDOW_MS = 4000;
+const MESSAGES = 'chainmesh_p2p_messages_sent_total';
+
+interface Member {
+  proc: NodeProcess;
+  nodeId: string;
+  /** block hash → unix ms at which this node logged `block connected`. */
+  connected: Map<string, number>;
+}
+
+const root = tempDir('chainmesh-bench-cluster-');
+const running = new Set<NodeProcess>();
+
+function env(port: number, dataDir: string, seeds: string[]): Record<string, string> {
+  return {
+    PORT: String(port),
+    BIND_HOST: '127.0.0.1',
+    ADVERTISE_ADDR: `127.0.0.1:${port}`,
+    SEED_HOSTS: seeds.join(','),
+    DATA_DIR: dataDir,
+    NETWORK: 'regtest',
+    ADMIN_TOKEN,
+    LOG_FORMAT: 'json',
+    // debug: `block connected` lines are the propagation clock
+    LOG_LEVEL: 'debug',
+    GOSSIP_INTERVAL_MS: String(GOSSIP_INTERVAL_MS),
+    JOIN_FANOUT: String(JOIN_FANOUT),
+    RELAY_FANOUT: String(RELAY_FANOUT),
+    PEER_TIMEOUT_MS: '2000',
+    MAX_PEERS: '64',
+  };
+}
+
+async function startMember(name: string, seeds: string[]): Promise<Member> {
+  const port = await freePort();
+  const dataDir = join(root, name);
+  const connected = new Map<string, number>();
+  const proc = await launchNode({
+    name,
+    port,
+    dataDir,
+    env: env(port, dataDir, seeds),
+    timeoutMs: 60_000,
+    spawned: (p) => {
+      running.add(p);
+      onLogLines(p, (line) => {
+        if (line.message === 'block connected' && typeof line.fields.hash === 'string') {
+          connected.set(line.fields.hash, line.at);
+        }
+      });
+    },
+  });
+  const info = await request(`${proc.url}/info`);
+  if (info.status !== 200) throw new Error(`${name} /info: ${info.status}`);
+  return { proc, nodeId: String((info.body as { nodeId: string }).nodeId), connected };
+}
+
+async function knownIds(m: Member): Promise<Set<string>> {
+  const res = await request(`${m.proc.url}/known_node_request`);
+  if (res.status !== 200 || !Array.isArray(res.body)) return new Set();
+  return new Set((res.body as Array<{ nodeId: string }>).map((p) => p.nodeId));
+}
+
+/** Polls every node's known-node list until `done` holds for all; returns ms since `since`. */
+async function untilKnown(
+  members: Member[],
+  expected: (m: Member) => string[],
+  since: number,
+): Promise<number> {
+  for (;;) {
+    const lists = await Promise.all(members.map(knownIds));
+    const allKnow = members.every((m, i) => expected(m).every((id) => lists[i]?.has(id)));
+    if (allKnow) return performance.now() - since;
+    await new Promise((r) => setTimeout(r, KNOWLEDGE_POLL_MS));
+  }
+}
+
+async function networkMessages(members: Member[]): Promise<number> {
+  const counts = await Promise.all(members.map((m) => counterSum(m.proc, MESSAGES)));
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Grows the cluster to n nodes (a seed first when empty, then the missing ones
+ * at once, all seeded by the first node); discovery is timed from the moment
+ * every new process answers /healthz (process start-up on a loaded 2-core
+ * machine is reported separately, it is not the protocol's doing).
+ */
+async function growCluster(members: Member[], n: number): Promise<void> {
+  if (members.length === 0) members.push(await startMember('seed', []));
+  const seedAddr = `127.0.0.1:${(members[0] as Member).proc.port}`;
+  const spawnedAt = performance.now();
+  const added = n - members.length;
+  const base = members.length;
+  members.push(
+    ...(await withDeadline(
+      `start-up of ${added} nodes`,
+      90_000,
+      Promise.all(Array.from({ length: added }, (_, i) => startMember(`node${base + i}`, [seedAddr]))),
+    )),
+  );
+  const healthyAt = performance.now();
+  const everyone = (m: Member) => members.filter((o) => o !== m).map((o) => o.nodeId);
+  const ms = await withDeadline(`discovery N=${n}`, 60_000, untilKnown(members, everyone, healthyAt));
+  report(`discovery N=${n}: every node knows every other`, round(ms, 0), 'ms', {
+    ...(n === 10 ? { max: 5000 } : {}),
+    note: `from the ${added} new processes all answering /healthz (their start-up took ${round(healthyAt - spawnedAt, 0)} ms), polls every ${KNOWLEDGE_POLL_MS} ms; gossip every ${GOSSIP_INTERVAL_MS} ms`,
+  });
+}
+
+async function propagation(members: Member[]): Promise<void> {
+  const n = members.length;
+  const times: number[] = [];
+  for (let r = 0; r < PROPAGATION_ROUNDS; r++) {
+    const origin = members[Math.floor(Math.random() * n)] as Member;
+    const res = await admin(origin.proc, '/admin/generate', { count: 1 });
+    if (res.status !== 200)
+      throw new Error(`generate on ${origin.proc.name}: ${res.status} ${JSON.stringify(res.body)}`);
+    const hash = String((res.body as { hashes: string[] }).hashes[0]);
+    await withDeadline(
+      `propagation N=${n} round ${r + 1}`,
+      10_000,
+      (async () => {
+        while (!members.every((m) => m.connected.has(hash))) await new Promise((r2) => setTimeout(r2, 10));
+      })(),
+    );
+    const t0 = origin.connected.get(hash) as number;
+    times.push(Math.max(...members.map((m) => m.connected.get(hash) as number)) - t0);
+    // let relays of this block settle before the next one
+    await new Promise((r2) => setTimeout(r2, 150 + Math.random() * 150));
+  }
+  times.sort((a, b) => a - b);
+  const note = `${PROPAGATION_ROUNDS} blocks, each generated on a random node; from its 'block connected' log line to the last node's (ms timestamps)`;
+  report(`block propagation N=${n} p50`, percentile(times, 50), 'ms', { max: 1000, note });
+  report(`block propagation N=${n} p99`, percentile(times, 99), 'ms', {
+    max: 1000,
+    note: `max of ${times.length}`,
+  });
+}
+
+/** One more node joins through the seed; it stays in the cluster afterwards. */
+async function joinCost(members: Member[]): Promise<void> {
+  const n = members.length;
+  const seed = members[0] as Member;
+  const bgStart = await networkMessages(members);
+  const bgT0 = performance.now();
+  await new Promise((r) => setTimeout(r, BACKGROUND_WINDOW_MS));
+  const bgEnd = await networkMessages(members);
+  const bgRate = (bgEnd - bgStart) / (performance.now() - bgT0); // per ms
+
+  const before = await networkMessages(members);
+  const t0 = performance.now();
+  const joiner = await startMember(`joiner${n}`, [`127.0.0.1:${seed.proc.port}`]);
+  const knownMs = await withDeadline(
+    `join N=${n}`,
+    40_000,
+    untilKnown(members, () => [joiner.nodeId], t0),
+  );
+  const elapsed = performance.now() - t0;
+  const [after, joinerSent] = await Promise.all([
+    networkMessages(members),
+    counterSum(joiner.proc, MESSAGES),
+  ]);
+  const excess = after - before - bgRate * elapsed;
+  report(`join N=${n}+1: messages sent by the joiner`, joinerSent, 'msgs', {
+    note: `until all ${n} know it (${round(knownMs, 0)} ms from spawn); join fan-out ${JOIN_FANOUT}, gossip 1 per ${GOSSIP_INTERVAL_MS} ms; all-to-all would be ≥ ${n}`,
+  });
+  report(`join N=${n}+1: network-wide messages beyond background`, round(excess, 0), 'msgs', {
+    note: `${after - before} sent by the ${n} others in ${round(elapsed / 1000, 1)} s minus background ${round(bgRate * 1000, 1)}/s; all-to-all would be ~${n * n}`,
+  });
+  members.push(joiner);
+}
+
+async function main(): Promise<void> {
+  report('machine load average (1 min) at start', round(os.loadavg()[0] ?? 0, 1), '', {
+    note: `${os.cpus().length} cores shared with whatever else runs`,
+  });
+  const members: Member[] = [];
+  for (const n of [10, 20, 40]) {
+    await growCluster(members, n);
+    if (n <= 20) await propagation(members);
+    await joinCost(members);
+  }
+}
+
+const killAll = () => {
+  for (const p of running) if (p.exitCode === null) p.child.kill('SIGKILL');
+};
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    killAll();
+    rmSync(root, { recursive: true, force: true });
+    process.exit(1);
+  });
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exitCode = 1;
+} finally {
+  await stopAll(running);
+  rmSync(root, { recursive: true, force: true });
+}
