@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import secp256k1 from 'secp256k1';
 import { describe, expect, it } from 'vitest';
 import { decodeBlock } from '../src/core/block.js';
@@ -217,5 +218,20 @@ describe('P2PKH signing and strict rules', () => {
       expect(verifyP2pkhInput(raw.subarray(0, n), 0, script)).toBe(false);
     expect(verifyP2pkhInput(raw, -1, script)).toBe(false);
     expect(verifyP2pkhInput(raw, 0, new Uint8Array(0))).toBe(false);
+  });
+});
+
+describe('verifyP2pkhInput under mutation (property)', () => {
+  it('any byte change to a real signed spend makes it fail, and nothing throws', () => {
+    const good = fromHex(p2pkh.tx);
+    const script = decodeTx(fromHex(p2pkh.prevTx)).outputs[0]!.scriptPubKey;
+    fc.assert(
+      fc.property(fc.nat(good.length - 1), fc.integer({ min: 1, max: 255 }), (i, delta) => {
+        const raw = good.slice();
+        raw[i] = (raw[i]! + delta) & 0xff;
+        expect(verifyP2pkhInput(raw, 0, script)).toBe(false);
+      }),
+      { numRuns: 1500 },
+    );
   });
 });

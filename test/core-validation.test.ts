@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeBlock, headerHash } from '../src/core/block.js';
 import { fromHex } from '../src/core/bytes.js';
@@ -271,6 +272,32 @@ describe('checkTxInputs', () => {
     );
     expect(codeOf(() => checkTxInputs(spend(funding, 0, 5001n), lookup, 200, params))).toBe(
       'bad-txns-in-belowout',
+    );
+  });
+});
+
+describe('validation never throws anything but ValidationError', () => {
+  it('on mutations of a real transaction (property)', () => {
+    const good = fromHex(loadVectors<{ tx: string }>('p2pkh-txs.json').tx);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (edits) => {
+          const raw = good.slice();
+          for (const [i, b] of edits) raw[i] = b;
+          try {
+            const tx = decodeTx(raw);
+            checkTransaction(tx);
+            checkTxInputs(tx, () => undefined, 100, params);
+          } catch (err) {
+            expect(err).toBeInstanceOf(ValidationError);
+          }
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });
