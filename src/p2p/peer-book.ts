@@ -205,7 +205,9 @@ export class PeerBook {
   /** Its chain claim did not hold up (sync stalled or failed): not a sync candidate until it reports again. */
   forgetChainInfo(nodeId: string): void {
     const e = this.byId.get(nodeId);
-    if (e) delete e.chainWork;
+    if (!e) return;
+    delete e.chainWork;
+    delete e.height; // nor does it count as the best peer height (readiness)
   }
 
   /** A request to this peer failed for a liveness reason (timeout, refused, garbage). */

@@ -66,12 +66,13 @@ export class Relay {
 
   relayTransactions(txHexes: string[], exceptNodeId?: string): void {
     if (this.stopped || txHexes.length === 0) return;
-    for (const hex of txHexes) {
-      for (const peer of this.targets(exceptNodeId)) {
-        let queue = this.txQueues.get(peer.nodeId);
-        if (!queue) this.txQueues.set(peer.nodeId, (queue = []));
-        if (queue.length < MAX_QUEUED_TXS_PER_PEER) queue.push(hex);
-      }
+    // One draw of peers per submission: a batch travels together.
+    for (const peer of this.targets(exceptNodeId)) {
+      let queue = this.txQueues.get(peer.nodeId);
+      if (!queue) this.txQueues.set(peer.nodeId, (queue = []));
+      const room = MAX_QUEUED_TXS_PER_PEER - queue.length;
+      for (const hex of room >= txHexes.length ? txHexes : txHexes.slice(0, Math.max(0, room)))
+        queue.push(hex);
     }
     // A short delay turns a burst of submissions into one request per peer.
     this.txTimer ??= setTimeout(() => this.flushTransactions(), TX_FLUSH_MS);
