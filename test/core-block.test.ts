@@ -54,6 +54,7 @@ describe('blocks: real Bitcoin data', () => {
     const raw = fromHex(b.hex);
     const block = decodeBlock(raw);
     expect(toHex(encodeBlock(block))).toBe(b.hex);
+    expect(blockSize(block)).toBe(raw.length);
     if (b.hash) expect(blockHashOf(block.header)).toBe(b.hash);
     if (b.prevHash) expect(toDisplayHex(block.header.prevHash)).toBe(b.prevHash);
     if (b.txids) expect(block.txs.map(txid)).toEqual(b.txids);

@@ -121,6 +121,12 @@ describe('ByteReader', () => {
     expect(codeOf(() => new ByteReader(fromHex('00')).u32())).toBe('bad-encoding-truncated');
   });
 
+  it('a writer grows from any initial size', () => {
+    const w = new ByteWriter(0);
+    for (let i = 0; i < 300; i++) w.u8(i & 0xff);
+    expect(w.finish().length).toBe(300);
+  });
+
   it('returns copies that do not alias the input', () => {
     const buf = fromHex('0102');
     const got = new ByteReader(buf).bytes(2);

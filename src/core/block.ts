@@ -1,9 +1,9 @@
 import { toDisplayHex } from './bytes.js';
-import { ByteReader, ByteWriter } from './encoding.js';
+import { ByteReader, ByteWriter, varintSize } from './encoding.js';
 import { ValidationError } from './errors.js';
 import { sha256d } from './hash.js';
 import { hashMeetsTarget } from './pow.js';
-import { MIN_TX_BYTES, readTx, writeTx } from './tx.js';
+import { MIN_TX_BYTES, readTx, txSize, writeTx } from './tx.js';
 import type { Block, BlockHeader } from './types.js';
 
 export const HEADER_BYTES = 80;
@@ -72,8 +72,15 @@ export function decodeBlock(raw: Uint8Array): Block {
   return { header, txs };
 }
 
+/** Serialized size in bytes, without building the serialization. */
+export function blockSize(b: Block): number {
+  let n = HEADER_BYTES + varintSize(b.txs.length);
+  for (const tx of b.txs) n += txSize(tx);
+  return n;
+}
+
 export function encodeBlock(b: Block): Uint8Array {
-  const w = new ByteWriter(HEADER_BYTES + 256 * b.txs.length + 16);
+  const w = new ByteWriter(blockSize(b));
   writeHeader(w, b.header);
   w.varint(b.txs.length);
   for (const tx of b.txs) writeTx(w, tx);

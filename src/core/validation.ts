@@ -1,4 +1,4 @@
-import { encodeBlock, headerHash } from './block.js';
+import { blockSize, headerHash } from './block.js';
 import { bytesEqual, toHex } from './bytes.js';
 import {
   blockSubsidy,
@@ -83,7 +83,7 @@ export function checkHeaderPow(header: BlockHeader, params: Pick<NetworkParams, 
 export function checkBlock(block: Block, params: NetworkParams): void {
   checkHeaderPow(block.header, params);
   if (block.txs.length === 0) throw new ValidationError('bad-blk-length', 'block has no transactions');
-  if (encodeBlock(block).length > params.maxBlockBytes) throw new ValidationError('bad-blk-length');
+  if (blockSize(block) > params.maxBlockBytes) throw new ValidationError('bad-blk-length');
 
   const hashes = block.txs.map(txHash);
   const { root, mutated } = computeMerkleRoot(hashes);
