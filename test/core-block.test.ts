@@ -6,6 +6,7 @@ import {
   encodeBlock,
   encodeHeader,
   blockHashOf,
+  blockSize,
   headerHash,
 } from '../src/core/block.js';
 import { fromHex, toDisplayHex, toHex } from '../src/core/bytes.js';
