@@ -134,13 +134,16 @@ describe('peer book', () => {
     const b = book();
     for (let i = 1; i <= 20; i++) b.markContact({ nodeId: id(i), hostname: `10.0.1.${i}:3000` });
     b.recordFailure(id(5));
-    b.learn({ nodeId: id(30), hostname: '10.0.1.30:3000', lastSeen: clock });
+    b.learn({ nodeId: id(30), hostname: '10.0.1.30:3000', lastSeen: clock - 60_000 });
+    clock += 1;
+    b.learn({ nodeId: id(31), hostname: '10.0.1.31:3000', lastSeen: clock - 1000 });
     const s = b.sample(8, id(1));
     expect(s).toHaveLength(8);
     expect(new Set(s.map((p) => p.nodeId)).size).toBe(8);
-    // Never the excluded one, a failing one, or one only heard of.
+    // Never the excluded one, a failing one, or stale hearsay; fresh hearsay and the newest entries first.
     expect(s.some((p) => [id(1), id(5), id(30)].includes(p.nodeId))).toBe(false);
-    expect(b.sample(100)).toHaveLength(19);
+    expect(s[0]?.nodeId).toBe(id(31));
+    expect(b.sample(100)).toHaveLength(20);
     expect(pick([1, 2, 3], 10, Math.random).sort()).toEqual([1, 2, 3]);
   });
 

@@ -8,7 +8,7 @@ import { pick, type PeerBook } from './peer-book.js';
 import { decodeChainWork, type AdvertisementBody, type AdvertisementReply } from './wire.js';
 
 /** Peers carried by one advertisement or its reply. */
-export const GOSSIP_SAMPLE = 12;
+export const GOSSIP_SAMPLE = 24;
 
 const MAX_GOSSIP_IN_FLIGHT = 4;
 

@@ -17,6 +17,8 @@ export interface PeerEntry {
   retryAt: number;
   /** We (or it) completed at least one handshake directly. */
   contacted: boolean;
+  /** When this entry entered the book (unix ms): the newest peers are the news worth gossiping. */
+  addedAt: number;
   height?: number;
   chainWork?: bigint;
   tipHash?: string;
@@ -45,6 +47,7 @@ export const DEFAULT_PEER_BOOK_TUNING: PeerBookTuning = {
 
 export const PEERS_FILE = 'peers.json';
 const MAX_TOMBSTONES = 4096;
+const HEARSAY_FRESH_MS = 30_000;
 // Peers may run slightly fast clocks; a claim from the far future must not pin an entry forever.
 const MAX_CLOCK_SKEW_MS = 60_000;
 
@@ -137,13 +140,21 @@ export class PeerBook {
   }
 
   /**
-   * A random sample of live peers as they travel on the wire. Only peers this
-   * node has reached itself: hearsay is passed on once verified, so a dead
-   * address does not keep circulating.
+   * A sample of live peers as they travel on the wire: half the newest
+   * entries (so that a join spreads in a few rounds), half random. Hearsay is
+   * passed on only while fresh, so a dead address stops circulating soon after
+   * its last contact.
    */
   sample(n: number, excludeNodeId?: string): PeerInfo[] {
-    const pool = this.entries().filter((e) => e.contacted && e.failures === 0 && e.nodeId !== excludeNodeId);
-    return pick(pool, n, this.opts.random).map(toInfo);
+    const freshSince = this.opts.now() - HEARSAY_FRESH_MS;
+    const pool = this.entries()
+      .filter(
+        (e) => e.failures === 0 && e.nodeId !== excludeNodeId && (e.contacted || e.lastSeen >= freshSince),
+      )
+      .sort((a, b) => b.addedAt - a.addedAt);
+    const newest = pool.slice(0, Math.ceil(n / 2));
+    const rest = pick(pool.slice(newest.length), n - newest.length, this.opts.random);
+    return [...newest, ...rest].map(toInfo);
   }
 
   /** A handshake with this peer succeeded (we reached it, or it reached us). */
@@ -266,7 +277,15 @@ export class PeerBook {
       entry.retryAt = 0;
     }
     if (!entry) {
-      entry = { nodeId, hostname, lastSeen, failures: 0, retryAt: 0, contacted: false };
+      entry = {
+        nodeId,
+        hostname,
+        lastSeen,
+        failures: 0,
+        retryAt: 0,
+        contacted: false,
+        addedAt: this.opts.now(),
+      };
       this.byId.set(nodeId, entry);
     }
     this.byHost.set(hostname, nodeId);
