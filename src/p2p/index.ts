@@ -290,9 +290,9 @@ export class P2P {
     try {
       result = await this.processOnce(block, hash);
     } catch (err) {
-      if (isValidationError(err)) {
-        this.metrics.blocksRejected.inc({ reason: err.code });
-        this.logger.info('block rejected', { hash, code: err.code, peer: from?.nodeId });
+      // The chain counts and logs the rejection; this layer charges the sender.
+      if (isValidationError(err) && from) {
+        this.logger.info('invalid block from peer', { hash, code: err.code, peer: from.nodeId });
         this.penalize(from, 'block', err.code);
       }
       throw err;

@@ -161,7 +161,6 @@ export class Sync {
           }
         } catch (err) {
           if (!isValidationError(err)) throw err;
-          metrics.blocksRejected.inc({ reason: err.code });
           if (this.opts.bans.misbehaving(peer.nodeId, misbehaviourPoints('block', err.code))) {
             this.opts.onBanned(peer.nodeId, err.code);
           }
