@@ -4,7 +4,8 @@
  * each node's JSON log lines, so that block arrival is timed by the node itself
  * rather than by how fast the bench happens to poll, and Prometheus counter sums.
  */
-import { request, spawnNode, tryJson, waitFor, type NodeProcess } from '../test/helpers/processes.js';
+import { spawn } from 'node:child_process';
+import { MAIN, request, tryJson, waitFor, type NodeProcess } from '../test/helpers/processes.js';
 
 export interface LogLine {
   message: string;
@@ -39,19 +40,41 @@ export function onLogLines(node: NodeProcess, onLine: (line: LogLine) => void): 
 }
 
 /**
- * Spawns a node and waits for /healthz, like startNode, but returns as soon as
- * the process is spawned through `spawned` so log listeners attach before the
- * first line is written.
+ * Spawns a node (with extra Node.js flags such as --cpu-prof, which
+ * NODE_OPTIONS refuses) and waits for /healthz; `spawned` runs first so that
+ * log listeners see the first line.
  */
 export async function launchNode(opts: {
   name: string;
   port: number;
   dataDir: string;
   env: Record<string, string>;
+  execArgv?: string[];
   spawned?: (node: NodeProcess) => void;
   timeoutMs: number;
 }): Promise<NodeProcess> {
-  const node = spawnNode(opts.name, opts.port, opts.dataDir, opts.env);
+  const child = spawn(process.execPath, [...(opts.execArgv ?? []), MAIN, 'node'], {
+    env: { PATH: process.env.PATH ?? '', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const node: NodeProcess = {
+    name: opts.name,
+    port: opts.port,
+    url: `http://127.0.0.1:${opts.port}`,
+    dataDir: opts.dataDir,
+    env: opts.env,
+    child,
+    output: '',
+    exitCode: null,
+  };
+  const keepTail = (chunk: Buffer) => {
+    node.output = (node.output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout.on('data', keepTail);
+  child.stderr.on('data', keepTail);
+  child.on('exit', (code, signal) => {
+    node.exitCode = code ?? (signal ? 128 : 1);
+  });
   opts.spawned?.(node);
   await waitFor(
     `${opts.name} answers /healthz`,

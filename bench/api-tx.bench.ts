@@ -1,0 +1,428 @@
+/**
+ * Transactions accepted per second through the HTTP API of one real node
+ * process (regtest), load from this process over keep-alive HTTP: one
+ * transaction per POST /transactions, then batches of {txs}. Every transaction
+ * is a pre-signed, independent 1-in/1-out spend of a confirmed output, so the
+ * timed phases measure admission only. Then, with a second node connected,
+ * how long a block generated on the first takes to reach the second while the
+ * batched load runs, and the node's CPU profile (V8 --cpu-prof) restricted to
+ * the single-transaction phase.
+ *
+ * bench-timeout-s: 300
+ */
+import { rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { join } from 'node:path';
+import {
+  encodeAddress,
+  encodeTx,
+  getNetwork,
+  hash160,
+  p2pkhScript,
+  publicKeyOf,
+  sha256,
+  signP2pkhInput,
+  toHex,
+  txHash,
+  fromDisplayHex,
+  type Transaction,
+} from '../src/core/index.js';
+import {
+  admin,
+  freePort,
+  request,
+  stopNode,
+  tempDir,
+  ADMIN_TOKEN,
+  type NodeProcess,
+} from '../test/helpers/processes.js';
+import { launchNode, onLogLines, withDeadline } from './helpers-cluster.js';
+import { loadProfiles, monotonicUs, summarize, type ProfileSummary } from './helpers-profile.js';
+import { report, round } from './lib.js';
+
+const params = getNetwork('regtest');
+const SPLIT_OUTPUTS = 2000;
+const SINGLE_POOL = 36_000;
+const BATCH_POOL = 60_000;
+const SPEND_FEE = 1000n;
+const SINGLE_CONCURRENCY = 32;
+const BATCH_SIZE = 250;
+const BATCH_CONCURRENCY = 4;
+const PHASE_MS = 10_000;
+
+const priv = sha256(new TextEncoder().encode('chainmesh api-tx bench key'));
+const keyHash = hash160(publicKeyOf(priv));
+const ownScript = p2pkhScript(keyHash);
+const ownAddress = encodeAddress(keyHash, params);
+
+const root = tempDir('chainmesh-bench-api-tx-');
+
+const running = new Set<NodeProcess>();
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+interface Member {
+  proc: NodeProcess;
+  connected: Map<string, number>;
+}
+
+async function start(name: string, seeds: string[], execArgv: string[] = []): Promise<Member> {
+  const port = await freePort();
+  const dataDir = join(root, name);
+  const connected = new Map<string, number>();
+  const proc = await launchNode({
+    name,
+    port,
+    dataDir,
+    timeoutMs: 60_000,
+    execArgv,
+    env: {
+      PORT: String(port),
+      BIND_HOST: '127.0.0.1',
+      ADVERTISE_ADDR: `127.0.0.1:${port}`,
+      SEED_HOSTS: seeds.join(','),
+      DATA_DIR: dataDir,
+      NETWORK: 'regtest',
+      ADMIN_TOKEN,
+      LOG_FORMAT: 'json',
+      // debug: `block connected` lines time the relay
+      LOG_LEVEL: 'debug',
+      GOSSIP_INTERVAL_MS: '1000',
+      MEMPOOL_MAX_BYTES: String(256 * 1024 * 1024),
+    },
+    spawned: (p) => {
+      running.add(p);
+      onLogLines(p, (line) => {
+        if (line.message === 'block connected' && typeof line.fields.hash === 'string')
+          connected.set(line.fields.hash, line.at);
+      });
+    },
+  });
+  return { proc, connected };
+}
+
+/** One POST over the keep-alive agent; resolves with the status and the parsed body. */
+function post(node: NodeProcess, path: string, body: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: node.port,
+        path,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON: kept as text for the error message
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function info(node: NodeProcess): Promise<{ height: number; mempool: number; tipHash: string }> {
+  const res = await request(`${node.url}/info`);
+  if (res.status !== 200) throw new Error(`${node.name} /info: ${res.status}`);
+  return res.body as { height: number; mempool: number; tipHash: string };
+}
+
+async function generate(node: NodeProcess, count: number): Promise<string[]> {
+  const res = await admin(node, '/admin/generate', { count, address: ownAddress });
+  if (res.status !== 200) throw new Error(`generate: ${res.status} ${JSON.stringify(res.body)}`);
+  return (res.body as { hashes: string[] }).hashes;
+}
+
+/** Coinbases of our key, fanned out into `outputs` small confirmed coins: returns [txHash, vout, value]. */
+async function fund(node: NodeProcess, outputs: number): Promise<Array<[Uint8Array, number, bigint]>> {
+  const splits = Math.ceil(outputs / SPLIT_OUTPUTS);
+  await generate(node, splits + params.coinbaseMaturity);
+  const res = await request(`${node.url}/utxo/${ownAddress}`);
+  if (res.status !== 200) throw new Error(`utxo: ${res.status}`);
+  const coins = (
+    res.body as { utxos: Array<{ txid: string; vout: number; value: string; mature: boolean }> }
+  ).utxos
+    .filter((u) => u.mature)
+    .slice(0, splits);
+  if (coins.length < splits) throw new Error(`only ${coins.length} mature coinbases, need ${splits}`);
+  const out: Array<[Uint8Array, number, bigint]> = [];
+  const splitHexes: string[] = [];
+  for (const coin of coins) {
+    const fee = 100_000n; // ~68 kB at 1 base unit per byte, with room
+    const each = (BigInt(coin.value) - fee) / BigInt(SPLIT_OUTPUTS);
+    let tx: Transaction = {
+      version: 1,
+      inputs: [
+        {
+          prevTxid: fromDisplayHex(coin.txid),
+          prevVout: coin.vout,
+          scriptSig: new Uint8Array(0),
+          sequence: 0xffffffff,
+        },
+      ],
+      outputs: Array.from({ length: SPLIT_OUTPUTS }, () => ({ value: each, scriptPubKey: ownScript })),
+      locktime: 0,
+    };
+    tx = signP2pkhInput(tx, 0, ownScript, priv);
+    const hash = txHash(tx);
+    for (let vout = 0; vout < SPLIT_OUTPUTS; vout++) out.push([hash, vout, each]);
+    splitHexes.push(toHex(encodeTx(tx)));
+  }
+  for (let i = 0; i < splitHexes.length; i += 10) {
+    const res2 = await post(node, '/transactions', JSON.stringify({ txs: splitHexes.slice(i, i + 10) }));
+    const results = (res2.body as { results?: Array<{ error?: string; message?: string }> }).results ?? [];
+    const failed = results.find((r) => r.error);
+    if (res2.status !== 200 || failed)
+      throw new Error(`split rejected: ${res2.status} ${JSON.stringify(failed ?? res2.body)}`);
+  }
+  // Blocks of ≤ 1 MB take ~14 splits each: mine until the mempool is empty.
+  for (let i = 0; (await info(node)).mempool > 0; i++) {
+    if (i > splits) throw new Error('splits do not get mined');
+    await generate(node, 1);
+  }
+  return out.slice(0, outputs);
+}
+
+function signSpends(coins: Array<[Uint8Array, number, bigint]>): string[] {
+  return coins.map(([prevTxid, prevVout, value]) => {
+    const tx: Transaction = {
+      version: 1,
+      inputs: [{ prevTxid, prevVout, scriptSig: new Uint8Array(0), sequence: 0xffffffff }],
+      outputs: [{ value: value - SPEND_FEE, scriptPubKey: ownScript }],
+      locktime: 0,
+    };
+    return toHex(encodeTx(signP2pkhInput(tx, 0, ownScript, priv)));
+  });
+}
+
+interface LoadResult {
+  accepted: number;
+  rejected: number;
+  requests: number;
+  ms: number;
+  /** status → count of requests that were not 200. */
+  other: Map<string, number>;
+}
+
+/** `concurrency` workers take the next request body from `bodies` until it is empty or `ms` passed. */
+async function load(
+  node: NodeProcess,
+  bodies: string[],
+  concurrency: number,
+  ms: number,
+  acceptedIn: (status: number, body: unknown) => [number, number],
+): Promise<LoadResult> {
+  const result: LoadResult = { accepted: 0, rejected: 0, requests: 0, ms: 0, other: new Map() };
+  let next = 0;
+  const t0 = performance.now();
+  const deadline = t0 + ms;
+  const worker = async () => {
+    while (next < bodies.length && performance.now() < deadline) {
+      const body = bodies[next++] as string;
+      const res = await post(node, '/transactions', body);
+      result.requests++;
+      const [ok, bad] = acceptedIn(res.status, res.body);
+      result.accepted += ok;
+      result.rejected += bad;
+      if (res.status !== 200) {
+        const key = `${res.status} ${(res.body as { error?: string }).error ?? ''}`;
+        result.other.set(key, (result.other.get(key) ?? 0) + 1);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  result.ms = performance.now() - t0;
+  return result;
+}
+
+function reportProfile(label: string, summary: ProfileSummary, functions: number, modules: number): void {
+  summary.functions.slice(0, functions).forEach((f, i) => {
+    report(`${label} #${i + 1} ${f.name.split(' ')[0] ?? ''}`, round(f.percent, 1), '%', {
+      note: `${f.name}${f.via ? ` ← ${f.via}` : ''}`,
+    });
+  });
+  summary.modules.slice(0, modules).forEach((m, i) => {
+    report(`${label} by module #${i + 1} ${m.name}`, round(m.percent, 1), '%');
+  });
+}
+
+async function main(): Promise<void> {
+  report('machine load average (1 min) at start', round(os.loadavg()[0] ?? 0, 1), '', {
+    note: `${os.cpus().length} cores shared with whatever else runs`,
+  });
+  const a = await start('a', [], ['--cpu-prof', `--cpu-prof-dir=${join(root, 'prof-a')}`]);
+
+  const t0 = performance.now();
+  const coins = await withDeadline('funding', 120_000, fund(a.proc, SINGLE_POOL + BATCH_POOL));
+  const fundMs = performance.now() - t0;
+  const t1 = performance.now();
+  const singles = signSpends(coins.slice(0, SINGLE_POOL));
+  const batched = signSpends(coins.slice(SINGLE_POOL));
+  console.log(
+    `funded ${coins.length} coins in ${round(fundMs / 1000, 1)} s, signed them in ${round((performance.now() - t1) / 1000, 1)} s`,
+  );
+
+  // Single: one transaction per request.
+  const before = (await info(a.proc)).mempool;
+  const profFrom = monotonicUs();
+  const single = await withDeadline(
+    'single-tx load',
+    PHASE_MS + 30_000,
+    load(
+      a.proc,
+      singles.map((hex) => JSON.stringify({ tx: hex })),
+      SINGLE_CONCURRENCY,
+      PHASE_MS,
+      (status) => (status === 200 ? [1, 0] : [0, 1]),
+    ),
+  );
+  const profTo = monotonicUs();
+  const afterSingle = (await info(a.proc)).mempool;
+  const singleRate = (single.accepted * 1000) / single.ms;
+  report('POST /transactions {tx}: accepted', round(singleRate, 0), 'tx/s', {
+    min: 3000,
+    note: `${single.accepted} accepted in ${round(single.ms / 1000, 1)} s at concurrency ${SINGLE_CONCURRENCY}; mempool +${afterSingle - before}${single.other.size ? `; non-200: ${JSON.stringify([...single.other])}` : ''}; node under --cpu-prof`,
+  });
+  if (afterSingle - before !== single.accepted) {
+    throw new Error(`mempool grew by ${afterSingle - before} but ${single.accepted} were accepted`);
+  }
+
+  // A second node, connected to the first, for the batched phase and relay.
+  const b = await start(
+    'b',
+    [`127.0.0.1:${a.proc.port}`],
+    ['--cpu-prof', `--cpu-prof-dir=${join(root, 'prof-b')}`],
+  );
+  const aInfo = await info(a.proc);
+  await withDeadline(
+    'second node syncs',
+    60_000,
+    (async () => {
+      while ((await info(b.proc)).tipHash !== aInfo.tipHash) await new Promise((r) => setTimeout(r, 100));
+    })(),
+  );
+  await withDeadline(
+    'second node listed as a peer',
+    30_000,
+    (async () => {
+      for (;;) {
+        const peers = await request(`${a.proc.url}/known_node_request`);
+        if (Array.isArray(peers.body) && peers.body.length > 0) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })(),
+  );
+
+  // Batched, with one block generated on the first node a few seconds in.
+  const batchBodies: string[] = [];
+  for (let i = 0; i < batched.length; i += BATCH_SIZE) {
+    batchBodies.push(JSON.stringify({ txs: batched.slice(i, i + BATCH_SIZE) }));
+  }
+  const beforeBatch = (await info(a.proc)).mempool;
+  let relay: { generateMs: number; hash: string; fromUs: number } | undefined;
+  const batchFrom = monotonicUs();
+  const relayProbe = (async () => {
+    await new Promise((r) => setTimeout(r, 2000));
+    const fromUs = monotonicUs();
+    const g0 = performance.now();
+    const [hash] = await generate(a.proc, 1);
+    relay = { generateMs: performance.now() - g0, hash: hash as string, fromUs };
+  })();
+  const batch = await withDeadline(
+    'batched load',
+    PHASE_MS + 30_000,
+    load(a.proc, batchBodies, BATCH_CONCURRENCY, PHASE_MS, (status, body) => {
+      if (status !== 200) return [0, BATCH_SIZE];
+      const results = (body as { results: Array<{ txid?: string }> }).results;
+      const ok = results.filter((r) => r.txid !== undefined).length;
+      return [ok, results.length - ok];
+    }),
+  );
+  const batchTo = monotonicUs();
+  await relayProbe;
+  const probe = relay as unknown as { generateMs: number; hash: string; fromUs: number };
+  const afterBatch = (await info(a.proc)).mempool;
+  const batchRate = (batch.accepted * 1000) / batch.ms;
+  const mined = await request(`${a.proc.url}/block/${probe.hash}`);
+  const minedTxs = Array.isArray((mined.body as { txs?: unknown[] }).txs)
+    ? (mined.body as { txs: unknown[] }).txs.length - 1
+    : 0;
+  report(`POST /transactions {txs: ${BATCH_SIZE}}: accepted`, round(batchRate, 0), 'tx/s', {
+    min: 10_000,
+    note: `${batch.accepted} accepted (${batch.rejected} rejected) in ${round(batch.ms / 1000, 1)} s, ${BATCH_CONCURRENCY} requests in flight; mempool ${afterBatch - beforeBatch >= 0 ? '+' : ''}${afterBatch - beforeBatch} (+${batch.accepted} − ${minedTxs} mined in the probe block); relaying to a second node`,
+  });
+  if (afterBatch - beforeBatch !== batch.accepted - minedTxs) {
+    throw new Error(
+      `mempool changed by ${afterBatch - beforeBatch}, expected ${batch.accepted} − ${minedTxs}`,
+    );
+  }
+
+  await withDeadline(
+    'probe block reaches the second node',
+    30_000,
+    (async () => {
+      while (!b.connected.has(probe.hash)) await new Promise((r) => setTimeout(r, 10));
+    })(),
+  );
+  const relayTo = monotonicUs();
+  const relayMs = (b.connected.get(probe.hash) as number) - (a.connected.get(probe.hash) as number);
+  report('block relay under batched load: connected on 1st → connected on 2nd', relayMs, 'ms', {
+    max: 1000,
+    note: `block of ${minedTxs} txs generated on the loaded node (generate call took ${round(probe.generateMs, 0)} ms); from the nodes' 'block connected' log timestamps`,
+  });
+
+  // Profiles are written when the nodes exit.
+  await Promise.all([stopNode(a.proc), stopNode(b.proc)]);
+  const profA = loadProfiles(join(root, 'prof-a'));
+  const single1 = summarize(profA, profFrom, profTo, 8);
+  report('CPU profile, single-tx phase: node busy time', round(single1.busyMs, 0), 'ms', {
+    note: `${round(single.ms, 0)} ms wall; every thread, idle left out; rows below: self time as % of busy`,
+  });
+  reportProfile('CPU single-tx', single1, 8, 5);
+  const batch1 = summarize(profA, batchFrom, batchTo, 5);
+  report('CPU profile, batched phase: node busy time', round(batch1.busyMs, 0), 'ms', {
+    note: `${round(batch.ms, 0)} ms wall, includes generating the probe block`,
+  });
+  reportProfile('CPU batched', batch1, 5, 5);
+  const relay1 = summarize(loadProfiles(join(root, 'prof-b')), probe.fromUs, relayTo, 5);
+  report('CPU profile, 2nd node from generate until it connects: busy', round(relay1.busyMs, 0), 'ms', {
+    note: `${round((relayTo - probe.fromUs) / 1000, 0)} ms wall`,
+  });
+  reportProfile('CPU 2nd node', relay1, 5, 3);
+}
+
+const killAll = () => {
+  for (const p of running) if (p.exitCode === null) p.child.kill('SIGKILL');
+};
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    killAll();
+    rmSync(root, { recursive: true, force: true });
+    process.exit(1);
+  });
+}
+
+try {
+  await main();
+} catch (err) {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exitCode = 1;
+} finally {
+  await Promise.all([...running].map((p) => stopNode(p, 'SIGKILL')));
+  agent.destroy();
+  rmSync(root, { recursive: true, force: true });
+}
