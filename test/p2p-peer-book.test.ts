@@ -137,7 +137,7 @@ describe('peer book', () => {
     b.learn({ nodeId: id(30), hostname: '10.0.1.30:3000', lastSeen: clock - 60_000 });
     clock += 1;
     b.learn({ nodeId: id(31), hostname: '10.0.1.31:3000', lastSeen: clock - 1000 });
-    const s = b.sample(8, id(1));
+    const s = b.sample(8, (n) => n === id(1));
     expect(s).toHaveLength(8);
     expect(new Set(s.map((p) => p.nodeId)).size).toBe(8);
     // Never the excluded one, a failing one, or stale hearsay; fresh hearsay and the newest entries first.

@@ -149,6 +149,12 @@ describe('relay', () => {
     });
     expect(await counter(a!, 'peersBanned')).toBe(1);
     expect(a!.p2p.knownNodes().some((p) => p.nodeId === b!.nodeId)).toBe(false);
+    const gossip = a!.p2p.handleAdvertisement({
+      hostname: c!.hostname,
+      nodeId: c!.nodeId,
+      network: c!.params.genesisHash,
+    });
+    expect(gossip.peers.some((p) => p.nodeId === b!.nodeId)).toBe(false);
     const refused = await post(
       a!,
       '/new_node_advertisement',

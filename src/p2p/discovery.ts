@@ -95,7 +95,8 @@ export class Discovery {
       network: self.network,
       height: chain.height,
       chainWork: chain.chainWork,
-      peers: book.sample(GOSSIP_SAMPLE, excludeNodeId),
+      // Not the receiver itself, nor anyone banned here.
+      peers: book.sample(GOSSIP_SAMPLE, (id) => id === excludeNodeId || this.opts.bans.isBanned(id)),
     };
   }
 

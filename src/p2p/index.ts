@@ -235,7 +235,7 @@ export class P2P {
       height: tip.height,
       tipHash: tip.hash,
       chainWork: encodeChainWork(tip.chainWork),
-      peers: this.book.sample(GOSSIP_SAMPLE, body.nodeId),
+      peers: this.book.sample(GOSSIP_SAMPLE, (id) => id === body.nodeId || this.bans.isBanned(id)),
     };
   }
 

@@ -145,12 +145,10 @@ export class PeerBook {
    * passed on only while fresh, so a dead address stops circulating soon after
    * its last contact.
    */
-  sample(n: number, excludeNodeId?: string): PeerInfo[] {
+  sample(n: number, skip: (nodeId: string) => boolean = () => false): PeerInfo[] {
     const freshSince = this.opts.now() - HEARSAY_FRESH_MS;
     const pool = this.entries()
-      .filter(
-        (e) => e.failures === 0 && e.nodeId !== excludeNodeId && (e.contacted || e.lastSeen >= freshSince),
-      )
+      .filter((e) => e.failures === 0 && (e.contacted || e.lastSeen >= freshSince) && !skip(e.nodeId))
       .sort((a, b) => b.addedAt - a.addedAt);
     const newest = pool.slice(0, Math.ceil(n / 2));
     const rest = pick(pool.slice(newest.length), n - newest.length, this.opts.random);
