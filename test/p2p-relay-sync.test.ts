@@ -172,16 +172,18 @@ describe('relay', () => {
 
 describe('sync', () => {
   it('a late joiner catches up by locator in batches of 500, from one peer only', async () => {
-    const seed = await node();
+    // Generous deadlines: a loaded machine must not turn a slow batch into a switch of peers.
+    const patient = { p2p: { requestTimeoutMs: 5000 } };
+    const seed = await node(patient);
     const blocks = builder.chain(seed.chain.tip, 1100);
     for (const b of blocks) await seed.chain.processBlock(b);
     const tip = blocks[blocks.length - 1]!.hash;
     // An early member syncs from the seed as soon as it sees the seed's chain work.
-    const early = await node({ seeds: [seed.hostname] });
+    const early = await node({ ...patient, seeds: [seed.hostname] });
     await waitFor('early member synced', () => early.chain.tip.hash === tip && !early.p2p.syncing, 60_000);
     const servedBefore = [seed, early].map((n) => n.served.get('/sync/blocks') ?? 0);
 
-    const late = await node({ seeds: [seed.hostname] });
+    const late = await node({ ...patient, seeds: [seed.hostname] });
     await waitFor('late joiner synced', () => late.chain.tip.hash === tip && !late.p2p.syncing, 60_000);
     const served = [seed, early].map((n, i) => (n.served.get('/sync/blocks') ?? 0) - servedBefore[i]!);
     const requests = await counter(late, 'messagesSent', 'sync');
