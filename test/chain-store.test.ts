@@ -74,9 +74,9 @@ describe('orphan pool', () => {
 
   it('finds the missing root of an orphan chain and hands children over once', () => {
     const pool = new OrphanPool(10);
-    pool.add('c', 'b', block(3));
-    pool.add('b', 'a', block(2));
-    pool.add('b2', 'a', block(22));
+    pool.add('c', 'b', block(3), 100);
+    pool.add('b', 'a', block(2), 100);
+    pool.add('b2', 'a', block(22), 100);
     expect(pool.rootOf('c')).toBe('a');
     expect(pool.rootOf('b2')).toBe('a');
     expect(pool.takeChildren('a').map((o) => o.hash)).toEqual(['b', 'b2']);
@@ -88,11 +88,24 @@ describe('orphan pool', () => {
 
   it('evicts the oldest orphan when full', () => {
     const pool = new OrphanPool(2);
-    pool.add('x', 'p', block(1));
-    pool.add('y', 'p', block(2));
-    pool.add('z', 'q', block(3));
+    pool.add('x', 'p', block(1), 100);
+    pool.add('y', 'p', block(2), 100);
+    pool.add('z', 'q', block(3), 100);
     expect(pool.has('x')).toBe(false);
     expect(pool.size).toBe(2);
     expect(pool.takeChildren('p').map((o) => o.hash)).toEqual(['y']);
+    expect(pool.bytes).toBe(100);
+  });
+
+  it('evicts the oldest orphans when their total size would exceed the byte bound', () => {
+    const pool = new OrphanPool(100, 1000);
+    pool.add('x', 'p', block(1), 400);
+    pool.add('y', 'p', block(2), 400);
+    pool.add('z', 'q', block(3), 400);
+    expect(pool.has('x')).toBe(false);
+    expect(pool.bytes).toBe(800);
+    // A single block above the bound is still kept (alone), so a large orphan can connect later.
+    pool.add('big', 'r', block(4), 5000);
+    expect([pool.size, pool.bytes, pool.has('big')]).toEqual([1, 5000, true]);
   });
 });

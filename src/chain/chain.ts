@@ -428,7 +428,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       if (block.header.prevHash.every((b) => b === 0)) {
         throw new ValidationError('bad-blk-genesis', 'a second genesis block');
       }
-      this.orphans.add(hash, prevHash, block);
+      // Cheap: transaction encodings are memoized since checkBlock serialized them.
+      this.orphans.add(hash, prevHash, block, encodeBlock(block).length);
       return 'orphan';
     }
     if (isFailed(parent)) throw new ValidationError('bad-blk-prev-invalid', `parent ${prevHash} is invalid`);

@@ -4,18 +4,27 @@ interface Orphan {
   readonly hash: string;
   readonly parent: string;
   readonly block: Block;
+  readonly bytes: number;
 }
 
 /**
  * Blocks whose parent is not yet known, held until the parent connects. Bounded
- * by count; when full the oldest orphan goes first (Map iteration order is
- * insertion order), so a flood of junk cannot grow memory.
+ * by count and by serialized size; when full the oldest orphan goes first (Map
+ * iteration order is insertion order), so a flood of junk cannot grow memory.
  */
 export class OrphanPool {
   private readonly byHash = new Map<string, Orphan>();
   private readonly byParent = new Map<string, Set<string>>();
+  private totalBytes = 0;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly maxBytes = 32 * 1024 * 1024,
+  ) {}
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
 
   get size(): number {
     return this.byHash.size;
@@ -25,14 +34,19 @@ export class OrphanPool {
     return this.byHash.has(hash);
   }
 
-  add(hash: string, parent: string, block: Block): void {
+  /** `bytes`: the block's serialized size. */
+  add(hash: string, parent: string, block: Block, bytes: number): void {
     if (this.byHash.has(hash)) return;
-    while (this.byHash.size >= this.limit) {
+    while (
+      this.byHash.size > 0 &&
+      (this.byHash.size >= this.limit || this.totalBytes + bytes > this.maxBytes)
+    ) {
       const oldest = this.byHash.keys().next();
       if (oldest.done) break;
       this.remove(oldest.value);
     }
-    this.byHash.set(hash, { hash, parent, block });
+    this.byHash.set(hash, { hash, parent, block, bytes });
+    this.totalBytes += bytes;
     let children = this.byParent.get(parent);
     if (!children) {
       children = new Set();
@@ -70,6 +84,7 @@ export class OrphanPool {
     const orphan = this.byHash.get(hash);
     if (!orphan) return;
     this.byHash.delete(hash);
+    this.totalBytes -= orphan.bytes;
     const siblings = this.byParent.get(orphan.parent);
     siblings?.delete(hash);
     if (siblings?.size === 0) this.byParent.delete(orphan.parent);
