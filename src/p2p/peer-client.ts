@@ -37,6 +37,7 @@ export class PeerRequestError extends Error {
 }
 
 const SMALL_REPLY_BYTES = 1 << 20;
+const IDLE_SOCKET_MS = 4_000;
 // 500 blocks of hex with headroom over the ~8 MB (binary) cap of a sync reply.
 const SYNC_REPLY_BYTES = 40 << 20;
 
@@ -59,7 +60,14 @@ export class PeerClient {
       maxSocketsPerPeer?: number;
     },
   ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: opts.maxSocketsPerPeer ?? 4, maxFreeSockets: 2 });
+    // Idle sockets are closed by us (4 s) before a peer's server does (Node's default is 5 s),
+    // so a request never goes out on a connection the other side is closing.
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: opts.maxSocketsPerPeer ?? 4,
+      maxFreeSockets: 2,
+      timeout: IDLE_SOCKET_MS,
+    });
     this.headers = {
       'content-type': 'application/json',
       accept: 'application/json',

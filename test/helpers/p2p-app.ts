@@ -170,7 +170,7 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<TestNod
     const s = app.listen(opts.port ?? 0, '127.0.0.1', () => resolve(s));
     s.once('error', reject);
   });
-  server.keepAliveTimeout = 1000;
+  server.keepAliveTimeout = 10_000;
   const port = (server.address() as AddressInfo).port;
   const hostname = `127.0.0.1:${port}`;
 
