@@ -11,6 +11,7 @@
  * bench-timeout-s: 300
  */
 import { rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +51,7 @@ const SINGLE_CONCURRENCY = 32;
 const BATCH_SIZE = 250;
 const BATCH_CONCURRENCY = 4;
 const PHASE_MS = 10_000;
+const CONTROL_MS = 3000;
 
 const priv = sha256(new TextEncoder().encode('chainmesh api-tx bench key'));
 const keyHash = hash160(publicKeyOf(priv));
@@ -59,6 +61,7 @@ const ownAddress = encodeAddress(keyHash, params);
 const root = tempDir('chainmesh-bench-api-tx-');
 
 const running = new Set<NodeProcess>();
+const controls = new Set<ChildProcess>();
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 interface Member {
@@ -102,7 +105,11 @@ async function start(name: string, seeds: string[], execArgv: string[] = []): Pr
 }
 
 /** One POST over the keep-alive agent; resolves with the status and the parsed body. */
-function post(node: NodeProcess, path: string, body: string): Promise<{ status: number; body: unknown }> {
+function post(
+  node: { port: number },
+  path: string,
+  body: string,
+): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -213,13 +220,15 @@ interface LoadResult {
   rejected: number;
   requests: number;
   ms: number;
+  /** CPU of this (load-generating) process, in cores. */
+  clientCpu?: number;
   /** status → count of requests that were not 200. */
   other: Map<string, number>;
 }
 
 /** `concurrency` workers take the next request body from `bodies` until it is empty or `ms` passed. */
 async function load(
-  node: NodeProcess,
+  node: { port: number },
   bodies: string[],
   concurrency: number,
   ms: number,
@@ -227,6 +236,7 @@ async function load(
 ): Promise<LoadResult> {
   const result: LoadResult = { accepted: 0, rejected: 0, requests: 0, ms: 0, other: new Map() };
   let next = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + ms;
   const worker = async () => {
@@ -245,7 +255,40 @@ async function load(
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   result.ms = performance.now() - t0;
+  const used = process.cpuUsage(cpu0);
+  result.clientCpu = (used.user + used.system) / 1000 / result.ms;
   return result;
+}
+
+/**
+ * What the HTTP layer alone gives on this machine right now, with the same
+ * client and bodies: an echo server (helpers-echo-server.ts) in its own process.
+ */
+async function controlRate(kind: 'express' | 'http', body: string): Promise<number> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'helpers-echo-server.ts'), kind, String(port)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  controls.add(child);
+  try {
+    await withDeadline(
+      `${kind} control server start`,
+      30_000,
+      new Promise<void>((resolve) => child.stdout.on('data', () => resolve())),
+    );
+    const bodies = new Array<string>(1_000_000).fill(body);
+    const r = await load({ port }, bodies, SINGLE_CONCURRENCY, CONTROL_MS, (status) =>
+      status === 200 ? [1, 0] : [0, 1],
+    );
+    return (r.accepted * 1000) / r.ms;
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    controls.delete(child);
+  }
 }
 
 function reportProfile(label: string, summary: ProfileSummary, functions: number, modules: number): void {
@@ -257,7 +300,25 @@ function reportProfile(label: string, summary: ProfileSummary, functions: number
   summary.modules.slice(0, modules).forEach((m, i) => {
     report(`${label} by module #${i + 1} ${m.name}`, round(m.percent, 1), '%');
   });
+  for (const e of summary.entries) {
+    report(`${label} under ${e.name}`, round(e.percent, 1), '%', {
+      note: 'inclusive time, innermost of the listed functions',
+    });
+  }
 }
+
+/** Where a node's time goes, by the service call it is made in (see reportProfile). */
+const ENTRIES = [
+  'receiveTransactions', // mempool admission (API and relayed batches)
+  'connectTip', // block connect: every input script checked again
+  'verifyPacked', // the chain's script-check worker threads
+  'receiveBlock',
+  'generate',
+  'selectForBlock',
+  'jsonParser',
+  'sendTransactions',
+  'sendBlock',
+];
 
 async function main(): Promise<void> {
   report('machine load average (1 min) at start', round(os.loadavg()[0] ?? 0, 1), '', {
@@ -274,6 +335,19 @@ async function main(): Promise<void> {
   console.log(
     `funded ${coins.length} coins in ${round(fundMs / 1000, 1)} s, signed them in ${round((performance.now() - t1) / 1000, 1)} s`,
   );
+
+  // The same load against servers that do nothing but answer.
+  const sample = JSON.stringify({ tx: singles[0] });
+  for (const kind of ['http', 'express'] as const) {
+    report(
+      `control: bare ${kind === 'http' ? 'node:http' : 'express 5 + express.json'} echo, same client`,
+      round(await controlRate(kind, sample), 0),
+      'req/s',
+      {
+        note: `no validation, own process, ${CONTROL_MS / 1000} s at concurrency ${SINGLE_CONCURRENCY}: the HTTP ceiling of this machine now (the issue measured ~50 k and ~7.6 k elsewhere)`,
+      },
+    );
+  }
 
   // Single: one transaction per request.
   const before = (await info(a.proc)).mempool;
@@ -294,7 +368,7 @@ async function main(): Promise<void> {
   const singleRate = (single.accepted * 1000) / single.ms;
   report('POST /transactions {tx}: accepted', round(singleRate, 0), 'tx/s', {
     min: 3000,
-    note: `${single.accepted} accepted in ${round(single.ms / 1000, 1)} s at concurrency ${SINGLE_CONCURRENCY}; mempool +${afterSingle - before}${single.other.size ? `; non-200: ${JSON.stringify([...single.other])}` : ''}; node under --cpu-prof`,
+    note: `${single.accepted} accepted in ${round(single.ms / 1000, 1)} s at concurrency ${SINGLE_CONCURRENCY}; mempool +${afterSingle - before}${single.other.size ? `; non-200: ${JSON.stringify([...single.other])}` : ''}; node under --cpu-prof; the load generator used ${round(single.clientCpu ?? 0, 2)} core`,
   });
   if (afterSingle - before !== single.accepted) {
     throw new Error(`mempool grew by ${afterSingle - before} but ${single.accepted} were accepted`);
@@ -362,7 +436,7 @@ async function main(): Promise<void> {
     : 0;
   report(`POST /transactions {txs: ${BATCH_SIZE}}: accepted`, round(batchRate, 0), 'tx/s', {
     min: 10_000,
-    note: `${batch.accepted} accepted (${batch.rejected} rejected) in ${round(batch.ms / 1000, 1)} s, ${BATCH_CONCURRENCY} requests in flight; mempool ${afterBatch - beforeBatch >= 0 ? '+' : ''}${afterBatch - beforeBatch} (+${batch.accepted} − ${minedTxs} mined in the probe block); relaying to a second node`,
+    note: `${batch.accepted} accepted (${batch.rejected} rejected) in ${round(batch.ms / 1000, 1)} s, ${BATCH_CONCURRENCY} requests in flight; mempool ${afterBatch - beforeBatch >= 0 ? '+' : ''}${afterBatch - beforeBatch} (+${batch.accepted} − ${minedTxs} mined in the probe block); relaying to a second node; the load generator used ${round(batch.clientCpu ?? 0, 2)} core`,
   });
   if (afterBatch - beforeBatch !== batch.accepted - minedTxs) {
     throw new Error(
@@ -387,17 +461,17 @@ async function main(): Promise<void> {
   // Profiles are written when the nodes exit.
   await Promise.all([stopNode(a.proc), stopNode(b.proc)]);
   const profA = loadProfiles(join(root, 'prof-a'));
-  const single1 = summarize(profA, profFrom, profTo, 8);
+  const single1 = summarize(profA, profFrom, profTo, 8, ENTRIES);
   report('CPU profile, single-tx phase: node busy time', round(single1.busyMs, 0), 'ms', {
     note: `${round(single.ms, 0)} ms wall; every thread, idle left out; rows below: self time as % of busy`,
   });
   reportProfile('CPU single-tx', single1, 8, 5);
-  const batch1 = summarize(profA, batchFrom, batchTo, 5);
+  const batch1 = summarize(profA, batchFrom, batchTo, 5, ENTRIES);
   report('CPU profile, batched phase: node busy time', round(batch1.busyMs, 0), 'ms', {
     note: `${round(batch.ms, 0)} ms wall, includes generating the probe block`,
   });
   reportProfile('CPU batched', batch1, 5, 5);
-  const relay1 = summarize(loadProfiles(join(root, 'prof-b')), probe.fromUs, relayTo, 5);
+  const relay1 = summarize(loadProfiles(join(root, 'prof-b')), probe.fromUs, relayTo, 5, ENTRIES);
   report('CPU profile, 2nd node from generate until it connects: busy', round(relay1.busyMs, 0), 'ms', {
     note: `${round((relayTo - probe.fromUs) / 1000, 0)} ms wall`,
   });
@@ -406,6 +480,7 @@ async function main(): Promise<void> {
 
 const killAll = () => {
   for (const p of running) if (p.exitCode === null) p.child.kill('SIGKILL');
+  for (const c of controls) c.kill('SIGKILL');
 };
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

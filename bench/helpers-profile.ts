@@ -32,6 +32,8 @@ export interface ProfileSummary {
   busyMs: number;
   functions: ProfileItem[];
   modules: ProfileItem[];
+  /** Inclusive time under each of the `entries` functions (innermost one on the stack wins), plus "(other)". */
+  entries: ProfileItem[];
 }
 
 /** Microseconds on the clock of the profiles' timestamps. */
@@ -61,7 +63,14 @@ function moduleOf(url: string, functionName: string): string {
 }
 
 /** Self time over samples taken between fromUs and toUs, every thread's profile together, idle left out. */
-export function summarize(profiles: CpuProfile[], fromUs: number, toUs: number, top: number): ProfileSummary {
+export function summarize(
+  profiles: CpuProfile[],
+  fromUs: number,
+  toUs: number,
+  top: number,
+  entries: readonly string[] = [],
+): ProfileSummary {
+  const byEntry = new Map<string, number>();
   const byFunction = new Map<string, { us: number; callers: Map<string, number> }>();
   const byModule = new Map<string, number>();
   let total = 0;
@@ -80,10 +89,15 @@ export function summarize(profiles: CpuProfile[], fromUs: number, toUs: number, 
       const weight = prof.timeDeltas[i + 1] ?? prof.timeDeltas[i] ?? 0;
       const name = `${frame.functionName || '(anonymous)'}${frame.url ? ` ${shortUrl(frame.url)}:${frame.lineNumber + 1}` : ''}`;
       const callers: string[] = [];
-      for (let p = parent.get(id); p !== undefined && callers.length < 3; p = parent.get(p)) {
+      let under: string | undefined = entries.includes(frame.functionName) ? frame.functionName : undefined;
+      for (let p = parent.get(id); p !== undefined; p = parent.get(p)) {
         const f = byId.get(p)?.callFrame;
-        if (f?.functionName && !f.functionName.startsWith('(')) callers.push(f.functionName);
+        if (!f?.functionName || f.functionName.startsWith('(')) continue;
+        if (callers.length < 3) callers.push(f.functionName);
+        if (under === undefined && entries.includes(f.functionName)) under = f.functionName;
+        if (callers.length >= 3 && (under !== undefined || entries.length === 0)) break;
       }
+      byEntry.set(under ?? '(other)', (byEntry.get(under ?? '(other)') ?? 0) + weight);
       const entry = byFunction.get(name) ?? { us: 0, callers: new Map<string, number>() };
       entry.us += weight;
       const via = callers.join(' ← ');
@@ -106,5 +120,8 @@ export function summarize(profiles: CpuProfile[], fromUs: number, toUs: number, 
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
     .map(([name, us]) => ({ name, percent: pct(us) }));
-  return { busyMs: total / 1000, functions, modules };
+  const inclusive = [...byEntry.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => ({ name, percent: pct(us) }));
+  return { busyMs: total / 1000, functions, modules, entries: inclusive };
 }
