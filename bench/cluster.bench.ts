@@ -164,6 +164,8 @@ interface Round {
   maxHops: number;
   /** Nodes that got the block other than by a relay push (sync after hearing of more work). */
   notPushed: number;
+  /** Per pushed node: its connect time minus that of the peer that pushed to it. */
+  hopMs: number[];
 }
 
 function describeRound(hash: string, origin: Member, members: Member[]): Round {
@@ -184,6 +186,10 @@ function describeRound(hash: string, origin: Member, members: Member[]): Round {
     arrivals,
     maxHops: Math.max(0, ...hopCounts.map((h) => h ?? 0)),
     notPushed: hopCounts.filter((h) => h === undefined).length,
+    hopMs: others.flatMap((m) => {
+      const from = byId.get(m.relayedBy.get(hash) ?? '')?.connected.get(hash);
+      return from === undefined ? [] : [(m.connected.get(hash) as number) - from];
+    }),
   };
 }
 
@@ -214,6 +220,10 @@ async function propagation(members: Member[]): Promise<void> {
   report(`block propagation N=${n} p99`, percentile(times, 99), 'ms', {
     max: 1000,
     note: `max of ${times.length}; slowest round: ${worst.maxHops} push hops, ${worst.notPushed} node(s) not reached by a push, arrivals ${worst.arrivals.join(',')} ms`,
+  });
+  const hopMs = rounds.flatMap((r) => r.hopMs).sort((a, b) => a - b);
+  report(`block propagation N=${n}: one relay hop p50`, percentile(hopMs, 50), 'ms', {
+    note: `p90 ${percentile(hopMs, 90)} ms, p99 ${percentile(hopMs, 99)} ms over ${hopMs.length} hops: pusher's 'block connected' to the receiver's (POST /block, decode, connect, store)`,
   });
   const allHops = rounds.map((r) => r.maxHops).sort((a, b) => a - b);
   const notPushed = rounds.reduce((a, r) => a + r.notPushed, 0);
