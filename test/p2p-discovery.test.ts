@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../src/core/params.js';
@@ -13,8 +13,11 @@ const logger = createLogger({ nodeId: 'test', level: 'error', format: 'json', si
 const running: TestNode[] = [];
 const rawServers: Server[] = [];
 
+const leftovers: string[] = [];
+
 afterEach(async () => {
   await Promise.all(running.splice(0).map((n) => n.stop()));
+  await Promise.all(leftovers.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
   for (const s of rawServers.splice(0)) {
     s.closeAllConnections();
     await new Promise((r) => s.close(r));
@@ -30,6 +33,7 @@ async function node(opts: Parameters<typeof startTestNode>[0] = {}): Promise<Tes
 async function stopKeeping(n: TestNode): Promise<void> {
   running.splice(running.indexOf(n), 1);
   await n.stop({ keepData: true });
+  leftovers.push(n.dataDir);
 }
 
 async function counter(
@@ -166,6 +170,18 @@ describe('discovery', () => {
     );
     const seed = await node({ port: seedPort, dataDir: seedDir });
     await waitFor('joined after the seed came up', () => a.p2p.joined && seed.p2p.knownCount === 1);
+  });
+
+  it('a node that lost every peer starts over from its seeds', async () => {
+    const tuning = { failuresBeforeBackoff: 1, failuresBeforeDrop: 2, backoffBaseMs: 50, backoffMaxMs: 100 };
+    const seed = await node({ p2p: { tuning } });
+    const a = await node({ seeds: [seed.hostname], p2p: { tuning } });
+    await waitFor('joined', () => everyoneKnowsEveryone([seed, a]));
+    await stopKeeping(seed);
+    await waitFor('seed dropped', () => a.p2p.knownCount === 0);
+    // A fresh seed that does not know `a`: only `a` retrying its seeds brings them together.
+    const back = await node({ port: seed.port, p2p: { tuning } });
+    await waitFor('rejoined', () => everyoneKnowsEveryone([back, a]));
   });
 
   it('a node whose seed list names itself is alone by design, and lists nobody', async () => {

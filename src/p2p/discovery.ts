@@ -73,10 +73,14 @@ export class Discovery {
 
   start(): void {
     if (this.opts.seeds.length === 0) this.markJoined('alone by design');
-    this.joining = this.joinLoop()
+    this.startJoining();
+    this.scheduleGossip();
+  }
+
+  private startJoining(): void {
+    this.joining ??= this.joinLoop()
       .catch((err: unknown) => void this.opts.logger.error('join failed', { error: String(err) }))
       .finally(() => (this.joining = undefined));
-    this.scheduleGossip();
   }
 
   stop(): void {
@@ -113,9 +117,9 @@ export class Discovery {
     const [peer] = pick(from, 1, this.opts.random);
     if (peer) {
       await this.advertiseTo(peer.hostname);
-    } else if (!this.joining && this.opts.seeds.length > 0) {
-      // Everyone we knew is gone: start over from the seeds.
-      await this.joinOnce();
+    } else if (this.opts.seeds.length > 0) {
+      // Everyone we knew is gone: start over from the seeds (with backoff).
+      this.startJoining();
     }
   }
 
@@ -138,7 +142,10 @@ export class Discovery {
     for (let attempt = 0; !this.stopped; attempt++) {
       const ok = await this.joinOnce();
       if (ok) this.markJoined('handshake');
-      if (this.joinedFlag || this.stopped) return;
+      // Done when a handshake succeeded, when there is no seed to retry (only
+      // remembered peers, which gossip keeps trying), or when peers found us meanwhile.
+      if (ok || this.stopped || this.opts.seeds.length === 0) return;
+      if (this.joinedFlag && this.opts.book.contactable().length > 0) return;
       const { joinRetryBaseMs, joinRetryMaxMs } = this.tuning;
       const delay =
         Math.min(joinRetryBaseMs * 2 ** attempt, joinRetryMaxMs) * (0.75 + 0.5 * this.opts.random());
