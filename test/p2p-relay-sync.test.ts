@@ -123,6 +123,22 @@ describe('relay', () => {
     expect(elapsed).toBeLessThan(5000);
   });
 
+  it('relay is bounded by the fan-out and never goes back to the sender', async () => {
+    const [a, b] = await cluster(2);
+    const [block] = await mine(a!);
+    await waitFor('b has it', () => b!.chain.tip.hash === block!.hash);
+    await waitFor('b answered', () => (b!.served.get('/block') ?? 0) === 1);
+    // b's only peer is the sender: nothing goes back.
+    expect(await counter(b!, 'messagesSent', 'block')).toBe(0);
+    expect(a!.served.get('/block') ?? 0).toBe(0);
+
+    const nodes = await cluster(7, { p2p: { relayFanout: 3 } });
+    const before = await counter(nodes[0]!, 'messagesSent', 'block');
+    const [next] = await mine(nodes[0]!);
+    await waitFor('everywhere', () => nodes.every((n) => n.chain.tip.hash === next!.hash));
+    expect((await counter(nodes[0]!, 'messagesSent', 'block')) - before).toBe(3);
+  });
+
   it('a transaction accepted on one node reaches every mempool; resubmission is recognised', async () => {
     const nodes = await cluster(4);
     const blocks = await mine(nodes[0]!, NETWORKS.regtest.coinbaseMaturity + 1);
