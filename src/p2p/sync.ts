@@ -78,11 +78,12 @@ export class Sync {
 
   private async run(): Promise<void> {
     const { chain, logger, metrics } = this.opts;
-    metrics.syncing.set(1);
     const tried = new Set<string>();
-    const startHeight = chain.tip.height;
     let peer = this.next(tried);
-    logger.info('sync started', { peer: peer?.nodeId, height: startHeight });
+    if (!peer) return;
+    metrics.syncing.set(1);
+    const startHeight = chain.tip.height;
+    logger.info('sync started', { peer: peer.nodeId, hostname: peer.hostname, height: startHeight });
     while (peer && !this.stopped) {
       tried.add(peer.nodeId);
       this.requested.delete(peer.nodeId);
@@ -94,7 +95,7 @@ export class Sync {
     logger.info('sync finished', {
       height: chain.tip.height,
       hash: chain.tip.hash,
-      downloaded: chain.tip.height - startHeight,
+      gained: chain.tip.height - startHeight,
     });
   }
 
