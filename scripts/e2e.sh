@@ -36,7 +36,7 @@ quiet() {
 cleanup() {
   log "cleanup: ${COMPOSE[*]} down -v (project $PROJECT)"
   docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" | xargs -r docker unpause >/dev/null 2>&1
-  compose down -v --remove-orphans --timeout 5 >/dev/null 2>&1
+  compose --profile monitoring down -v --remove-orphans --timeout 5 >/dev/null 2>&1
   # Whatever `down` missed (it should be nothing; step 6 reports it) must not outlive the test.
   docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" | xargs -r docker rm -f >/dev/null 2>&1
   sort -u "$VOLUMES_SEEN" | xargs -r docker volume rm >/dev/null 2>&1
@@ -47,12 +47,15 @@ trap 'exit 130' INT TERM
 
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 export SEED_PORT="${SEED_PORT:-$(free_port)}"
+export PROMETHEUS_PORT="${PROMETHEUS_PORT:-$(free_port)}"
+PROM="http://127.0.0.1:$PROMETHEUS_PORT"
 
 containers() { # containers [service]: running and stopped containers of the project, by name
   local filter=(--filter "label=com.docker.compose.project=$PROJECT")
   [ -n "${1:-}" ] && filter+=(--filter "label=com.docker.compose.service=$1")
   docker ps -a "${filter[@]}" --format '{{.Names}}' | sort
 }
+nodes_of_chain() { containers seed; containers node; } # every chainmesh container, not monitoring
 ip_of() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
 health_of() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1"; }
 record_volumes() {
@@ -94,7 +97,7 @@ wait_until() {
 
 all_healthy() {
   local c n=0 bad=""
-  for c in $(containers); do
+  for c in $(nodes_of_chain); do
     n=$((n + 1))
     [ "$(health_of "$c")" = healthy ] || bad="$bad $c=$(health_of "$c")"
   done
@@ -105,7 +108,7 @@ all_healthy() {
 # Every running node lists every other running node (by container address) and not itself.
 all_know_each_other() {
   local names c o peers missing=""
-  names=$(containers | while read -r c; do [ "$(docker inspect -f '{{.State.Running}} {{.State.Paused}}' "$c")" = "true false" ] && echo "$c"; done)
+  names=$(nodes_of_chain | while read -r c; do [ "$(docker inspect -f '{{.State.Running}} {{.State.Paused}}' "$c")" = "true false" ] && echo "$c"; done)
   # shellcheck disable=SC2086
   snapshot $names
   for c in $names; do
@@ -123,7 +126,7 @@ all_know_each_other() {
 # Every running, unpaused node reports the same tip at height >= MIN_HEIGHT.
 same_tip() {
   local names c tips heights
-  names=$(containers | while read -r c; do [ "$(docker inspect -f '{{.State.Running}} {{.State.Paused}}' "$c")" = "true false" ] && echo "$c"; done)
+  names=$(nodes_of_chain | while read -r c; do [ "$(docker inspect -f '{{.State.Running}} {{.State.Paused}}' "$c")" = "true false" ] && echo "$c"; done)
   # shellcheck disable=SC2086
   snapshot $names
   tips=$(for c in $names; do field "$c" 3; done | sort -u)
@@ -144,7 +147,7 @@ DEPARTED=""
 departed_dropped() {
   local names c peers stale=""
   [ -n "$DEPARTED" ] || { LAST_DETAIL="  no departed addresses to check"; return 1; }
-  names=$(containers | while read -r c; do [ "$(docker inspect -f '{{.State.Running}}' "$c")" = true ] && echo "$c"; done)
+  names=$(nodes_of_chain | while read -r c; do [ "$(docker inspect -f '{{.State.Running}}' "$c")" = true ] && echo "$c"; done)
   # shellcheck disable=SC2086
   snapshot $names
   for c in $names; do
@@ -163,6 +166,36 @@ node_ids() { # node_ids NAME...: "name=nodeId" lines
   for c in "$@"; do echo "$c=$(field "$c" 1)"; done
 }
 
+
+# prom_count EXPR: the value of a single-number PromQL query, or empty.
+prom_count() {
+  node -e 'fetch(process.argv[1]+"/api/v1/query?query="+encodeURIComponent(process.argv[2])).then(r=>r.json()).then(b=>{const v=b.data&&b.data.result[0];console.log(v?v.value[1]:"")},()=>console.log(""))' "$PROM" "$1"
+}
+PROM_EXPECT=0
+prometheus_sees_all() {
+  local n
+  n=$(prom_count 'count(chainmesh_node_info)')
+  LAST_DETAIL="  Prometheus scrapes ${n:-0} nodes, expected $PROM_EXPECT"
+  [ "${n:-0}" = "$PROM_EXPECT" ]
+}
+# Runs every panel query of every dashboard; prints "<with data> <total>", fails on a query error.
+dashboard_queries() {
+  node --input-type=module -e '
+    import { readdirSync, readFileSync } from "node:fs";
+    const [prom, dir, instance] = process.argv.slice(1);
+    const exprs = [];
+    const walk = (ps) => { for (const p of ps ?? []) { for (const t of p.targets ?? []) if (t.expr) exprs.push(t.expr); walk(p.panels); } };
+    for (const f of readdirSync(dir).filter((f) => f.endsWith(".json"))) walk(JSON.parse(readFileSync(`${dir}/${f}`, "utf8")).panels);
+    let withData = 0;
+    for (const e of exprs) {
+      const q = e.replaceAll("$__rate_interval", "1m").replaceAll("$__interval", "15s").replaceAll("$__range", "15m").replaceAll("$instance", instance);
+      const b = await (await fetch(`${prom}/api/v1/query?query=${encodeURIComponent(q)}`)).json();
+      if (b.status !== "success") { console.error(`query error: ${q}: ${b.error}`); process.exit(1); }
+      if (b.data.result.length > 0) withData++;
+    }
+    console.log(withData, exprs.length);
+  ' "$PROM" monitoring/grafana/dashboards "$1"
+}
 # ---------------------------------------------------------------------------
 log "project $PROJECT, ${COMPOSE[*]} ($("${COMPOSE[@]}" version --short 2>/dev/null || "${COMPOSE[@]}" version | head -1)), seed on host port $SEED_PORT"
 
@@ -206,7 +239,27 @@ else
   CONVERGED=-1
   fail "all nodes agree on one tip (height >= 2) within 90 s"
 fi
-docker stats --no-stream --format '{{.Name}} {{.MemUsage}} {{.CPUPerc}}' $(containers) | tee "$TMP/stats" | sed 's/^/  stats: /'
+docker stats --no-stream --format '{{.Name}} {{.MemUsage}} {{.CPUPerc}}' $(nodes_of_chain) | tee "$TMP/stats" | sed 's/^/  stats: /'
+
+log "step 2b: the monitoring profile's Prometheus discovers every replica by DNS"
+if quiet compose --profile monitoring up -d --no-recreate --scale node=5 prometheus; then
+  record_volumes
+  PROM_EXPECT=6
+  if wait_until 60 "Prometheus scrapes 6 nodes" prometheus_sees_all; then
+    pass "Prometheus (DNS service discovery) scrapes all 6 nodes on host port $PROMETHEUS_PORT"
+  else
+    fail "Prometheus discovers every replica"
+  fi
+  TIPS=$(prom_count 'count(count_values("tip", chainmesh_chain_tip_id))')
+  INSTANCE=$(node -e 'fetch(process.argv[1]+"/api/v1/label/instance/values").then(r=>r.json()).then(b=>console.log(b.data[0]||""))' "$PROM")
+  if RESULT=$(dashboard_queries "$INSTANCE"); then
+    pass "every dashboard query runs on the compose Prometheus ($RESULT: with data / total, instance $INSTANCE; distinct tips now ${TIPS:-?})"
+  else
+    fail "dashboard queries fail on the compose Prometheus"
+  fi
+else
+  fail "start the monitoring profile's prometheus"
+fi
 
 log "step 3: each replica keeps its own data across restart and re-creation"
 NODES=$(containers node)
@@ -270,7 +323,9 @@ wait_until 90 "all healthy before scaling" all_healthy || fail "6 containers hea
 quiet compose up -d --no-recreate --scale node=8 || fail "scale to 8"
 record_volumes
 EXPECT=9
-if wait_until 90 "9 healthy containers" all_healthy; then pass "scaled to 8: 9 containers healthy"; else fail "9 containers healthy"; fi
+if wait_until 90 "9 healthy nodes" all_healthy; then pass "scaled to 8: seed and 8 replicas healthy"; else fail "seed and 8 replicas healthy"; fi
+PROM_EXPECT=9
+if wait_until 60 "Prometheus scrapes 9 nodes" prometheus_sees_all; then pass "Prometheus follows the scale-up: 9 nodes scraped"; else fail "Prometheus follows the scale-up"; fi
 if wait_until 90 "every node knows the 8 others" all_know_each_other; then pass "every node knows the 8 others"; else fail "newcomers join every peer book"; fi
 for c in $(containers node); do echo "$c $(ip_of "$c"):3000"; done >"$TMP/addresses"
 for c in $(containers node); do docker inspect -f '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}' "$c"; done | sort >"$TMP/volumes.before"
@@ -280,7 +335,9 @@ while read -r c addr; do
   containers node | grep -qx "$c" || DEPARTED="$DEPARTED $addr"
 done <"$TMP/addresses"
 EXPECT=4
-if [ "$(echo "$DEPARTED" | wc -w)" -eq 5 ] && all_healthy; then pass "scaled to 3: 5 replicas removed, 4 containers healthy"; else fail "scale to 3 (departed: $DEPARTED)"; fi
+if [ "$(echo "$DEPARTED" | wc -w)" -eq 5 ] && all_healthy; then pass "scaled to 3: 5 replicas removed, the rest healthy"; else fail "scale to 3 (departed: $DEPARTED)"; fi
+PROM_EXPECT=4
+if wait_until 60 "Prometheus scrapes 4 nodes" prometheus_sees_all; then pass "Prometheus follows the scale-down: 4 nodes scraped"; else fail "Prometheus follows the scale-down"; fi
 # Compose (v2 and 1.29 alike) keeps the anonymous /data volumes of replicas it
 # removes when scaling down; they are the departed nodes' data, which `down -v`
 # no longer sees. Remove exactly those, as docs/DEPLOYMENT.md tells users to.
@@ -297,7 +354,7 @@ fi
 
 log "step 6: down -v leaves nothing behind"
 record_volumes
-compose down -v --remove-orphans --timeout 10 >/dev/null 2>&1 || fail "compose down -v"
+quiet compose --profile monitoring down -v --remove-orphans --timeout 10 || fail "compose down -v"
 LEFT_CONTAINERS=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" | wc -l)
 LEFT_NETWORKS=$(docker network ls -q --filter "label=com.docker.compose.project=$PROJECT" | wc -l)
 LEFT_VOLUMES=$( (docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT"; sort -u "$VOLUMES_SEEN" | while read -r v; do docker volume inspect "$v" >/dev/null 2>&1 && echo "$v"; done) | sort -u)
