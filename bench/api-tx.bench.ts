@@ -1,7 +1,9 @@
 /**
  * Transactions accepted per second through the HTTP API of one real node
  * process (regtest), load from this process over keep-alive HTTP: one
- * transaction per POST /transactions, then batches of {txs}. Every transaction
+ * transaction per POST /transactions, then batches of {txs} (alone, then
+ * relaying to a second node). Control rows: the same client against echo
+ * servers (bare node:http, express 5), the HTTP ceiling of the machine. Every transaction
  * is a pre-signed, independent 1-in/1-out spend of a confirmed output, so the
  * timed phases measure admission only. Then, with a second node connected,
  * how long a block generated on the first takes to reach the second while the
@@ -45,7 +47,8 @@ import { report, round } from './lib.js';
 const params = getNetwork('regtest');
 const SPLIT_OUTPUTS = 2000;
 const SINGLE_POOL = 36_000;
-const BATCH_POOL = 60_000;
+const BATCH_ALONE_POOL = 30_000;
+const BATCH_POOL = 36_000;
 const SPEND_FEE = 1000n;
 const SINGLE_CONCURRENCY = 32;
 const BATCH_SIZE = 250;
@@ -291,6 +294,20 @@ async function controlRate(kind: 'express' | 'http', body: string): Promise<numb
   }
 }
 
+function toBatches(hexes: string[]): string[] {
+  const bodies: string[] = [];
+  for (let i = 0; i < hexes.length; i += BATCH_SIZE)
+    bodies.push(JSON.stringify({ txs: hexes.slice(i, i + BATCH_SIZE) }));
+  return bodies;
+}
+
+function batchOutcome(status: number, body: unknown): [number, number] {
+  if (status !== 200) return [0, BATCH_SIZE];
+  const results = (body as { results: Array<{ txid?: string }> }).results;
+  const ok = results.filter((r) => r.txid !== undefined).length;
+  return [ok, results.length - ok];
+}
+
 function reportProfile(label: string, summary: ProfileSummary, functions: number, modules: number): void {
   summary.functions.slice(0, functions).forEach((f, i) => {
     report(`${label} #${i + 1} ${f.name.split(' ')[0] ?? ''}`, round(f.percent, 1), '%', {
@@ -300,7 +317,7 @@ function reportProfile(label: string, summary: ProfileSummary, functions: number
   summary.modules.slice(0, modules).forEach((m, i) => {
     report(`${label} by module #${i + 1} ${m.name}`, round(m.percent, 1), '%');
   });
-  for (const e of summary.entries) {
+  for (const e of summary.entries.filter((x) => x.percent >= 1)) {
     report(`${label} under ${e.name}`, round(e.percent, 1), '%', {
       note: 'inclusive time, innermost of the listed functions',
     });
@@ -327,11 +344,16 @@ async function main(): Promise<void> {
   const a = await start('a', [], ['--cpu-prof', `--cpu-prof-dir=${join(root, 'prof-a')}`]);
 
   const t0 = performance.now();
-  const coins = await withDeadline('funding', 120_000, fund(a.proc, SINGLE_POOL + BATCH_POOL));
+  const coins = await withDeadline(
+    'funding',
+    120_000,
+    fund(a.proc, SINGLE_POOL + BATCH_ALONE_POOL + BATCH_POOL),
+  );
   const fundMs = performance.now() - t0;
   const t1 = performance.now();
   const singles = signSpends(coins.slice(0, SINGLE_POOL));
-  const batched = signSpends(coins.slice(SINGLE_POOL));
+  const batchedAlone = signSpends(coins.slice(SINGLE_POOL, SINGLE_POOL + BATCH_ALONE_POOL));
+  const batched = signSpends(coins.slice(SINGLE_POOL + BATCH_ALONE_POOL));
   console.log(
     `funded ${coins.length} coins in ${round(fundMs / 1000, 1)} s, signed them in ${round((performance.now() - t1) / 1000, 1)} s`,
   );
@@ -374,6 +396,29 @@ async function main(): Promise<void> {
     throw new Error(`mempool grew by ${afterSingle - before} but ${single.accepted} were accepted`);
   }
 
+  // Batched on the node alone (nobody to relay to).
+  const beforeAlone = (await info(a.proc)).mempool;
+  const aloneFrom = monotonicUs();
+  const alone = await withDeadline(
+    'batched load, one node',
+    PHASE_MS + 30_000,
+    load(a.proc, toBatches(batchedAlone), BATCH_CONCURRENCY, PHASE_MS, batchOutcome),
+  );
+  const aloneTo = monotonicUs();
+  const afterAlone = (await info(a.proc)).mempool;
+  report(
+    `POST /transactions {txs: ${BATCH_SIZE}}, node alone: accepted`,
+    round((alone.accepted * 1000) / alone.ms, 0),
+    'tx/s',
+    {
+      min: 10_000,
+      note: `${alone.accepted} accepted (${alone.rejected} rejected) in ${round(alone.ms / 1000, 1)} s, ${BATCH_CONCURRENCY} requests in flight; mempool +${afterAlone - beforeAlone}; no peer`,
+    },
+  );
+  if (afterAlone - beforeAlone !== alone.accepted) {
+    throw new Error(`mempool grew by ${afterAlone - beforeAlone} but ${alone.accepted} were accepted`);
+  }
+
   // A second node, connected to the first, for the batched phase and relay.
   const b = await start(
     'b',
@@ -401,10 +446,7 @@ async function main(): Promise<void> {
   );
 
   // Batched, with one block generated on the first node a few seconds in.
-  const batchBodies: string[] = [];
-  for (let i = 0; i < batched.length; i += BATCH_SIZE) {
-    batchBodies.push(JSON.stringify({ txs: batched.slice(i, i + BATCH_SIZE) }));
-  }
+  const batchBodies = toBatches(batched);
   const beforeBatch = (await info(a.proc)).mempool;
   let relay: { generateMs: number; hash: string; fromUs: number } | undefined;
   const batchFrom = monotonicUs();
@@ -418,12 +460,7 @@ async function main(): Promise<void> {
   const batch = await withDeadline(
     'batched load',
     PHASE_MS + 30_000,
-    load(a.proc, batchBodies, BATCH_CONCURRENCY, PHASE_MS, (status, body) => {
-      if (status !== 200) return [0, BATCH_SIZE];
-      const results = (body as { results: Array<{ txid?: string }> }).results;
-      const ok = results.filter((r) => r.txid !== undefined).length;
-      return [ok, results.length - ok];
-    }),
+    load(a.proc, batchBodies, BATCH_CONCURRENCY, PHASE_MS, batchOutcome),
   );
   const batchTo = monotonicUs();
   await relayProbe;
@@ -434,10 +471,15 @@ async function main(): Promise<void> {
   const minedTxs = Array.isArray((mined.body as { txs?: unknown[] }).txs)
     ? (mined.body as { txs: unknown[] }).txs.length - 1
     : 0;
-  report(`POST /transactions {txs: ${BATCH_SIZE}}: accepted`, round(batchRate, 0), 'tx/s', {
-    min: 10_000,
-    note: `${batch.accepted} accepted (${batch.rejected} rejected) in ${round(batch.ms / 1000, 1)} s, ${BATCH_CONCURRENCY} requests in flight; mempool ${afterBatch - beforeBatch >= 0 ? '+' : ''}${afterBatch - beforeBatch} (+${batch.accepted} − ${minedTxs} mined in the probe block); relaying to a second node; the load generator used ${round(batch.clientCpu ?? 0, 2)} core`,
-  });
+  report(
+    `POST /transactions {txs: ${BATCH_SIZE}}, relaying to a 2nd node: accepted`,
+    round(batchRate, 0),
+    'tx/s',
+    {
+      min: 10_000,
+      note: `${batch.accepted} accepted (${batch.rejected} rejected) in ${round(batch.ms / 1000, 1)} s, ${BATCH_CONCURRENCY} requests in flight; mempool ${afterBatch - beforeBatch >= 0 ? '+' : ''}${afterBatch - beforeBatch} (+${batch.accepted} − ${minedTxs} mined in the probe block); relaying to a second node; the load generator used ${round(batch.clientCpu ?? 0, 2)} core`,
+    },
+  );
   if (afterBatch - beforeBatch !== batch.accepted - minedTxs) {
     throw new Error(
       `mempool changed by ${afterBatch - beforeBatch}, expected ${batch.accepted} − ${minedTxs}`,
@@ -466,11 +508,16 @@ async function main(): Promise<void> {
     note: `${round(single.ms, 0)} ms wall; every thread, idle left out; rows below: self time as % of busy`,
   });
   reportProfile('CPU single-tx', single1, 8, 5);
-  const batch1 = summarize(profA, batchFrom, batchTo, 5, ENTRIES);
-  report('CPU profile, batched phase: node busy time', round(batch1.busyMs, 0), 'ms', {
+  const alone1 = summarize(profA, aloneFrom, aloneTo, 5, ENTRIES);
+  report('CPU profile, batched phase, node alone: busy time', round(alone1.busyMs, 0), 'ms', {
+    note: `${round(alone.ms, 0)} ms wall`,
+  });
+  reportProfile('CPU batched alone', alone1, 5, 3);
+  const batch1 = summarize(profA, batchFrom, batchTo, 0, ENTRIES);
+  report('CPU profile, batched phase relaying to a 2nd node: busy time', round(batch1.busyMs, 0), 'ms', {
     note: `${round(batch.ms, 0)} ms wall, includes generating the probe block`,
   });
-  reportProfile('CPU batched', batch1, 5, 5);
+  reportProfile('CPU batched+relay', batch1, 0, 0);
   const relay1 = summarize(loadProfiles(join(root, 'prof-b')), probe.fromUs, relayTo, 5, ENTRIES);
   report('CPU profile, 2nd node from generate until it connects: busy', round(relay1.busyMs, 0), 'ms', {
     note: `${round((relayTo - probe.fromUs) / 1000, 0)} ms wall`,
