@@ -26,10 +26,15 @@ const NODE_STATUS: Record<NodeErrorCode, number> = {
 /** Consensus rejections that mean "already have it / conflicts", not "malformed". */
 const CONFLICT_CODES = new Set(['txn-already-known', 'txn-mempool-conflict']);
 
+/** HTTP status of a consensus or policy rejection. */
+export function statusForReject(code: string): number {
+  return CONFLICT_CODES.has(code) ? 409 : 400;
+}
+
 /** The one place where errors become HTTP statuses. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ValidationError) {
-    return { status: CONFLICT_CODES.has(err.code) ? 409 : 400, code: err.code, message: err.message };
+    return { status: statusForReject(err.code), code: err.code, message: err.message };
   }
   if (err instanceof NodeError)
     return { status: NODE_STATUS[err.code], code: err.code, message: err.message };

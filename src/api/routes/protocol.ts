@@ -1,7 +1,8 @@
 import { Router, type Request } from 'express';
-import { decodeBlock, decodeTx, fromHex, toHex } from '../../core/index.js';
+import { decodeBlock, decodeTx, fromHex, isValidationError, toHex } from '../../core/index.js';
 import { NodeError } from '../../node/errors.js';
 import type { ChainmeshNode } from '../../node/node.js';
+import { statusForReject } from '../errors.js';
 import { advertisementBody, blockBody, syncBody, transactionsBody } from '../validate.js';
 
 const NODE_ID = /^[0-9a-f]{32}$/;
@@ -10,7 +11,9 @@ const NODE_ID = /^[0-9a-f]{32}$/;
  * Who is calling: peers identify themselves with headers; a request from
  * another network is refused before anything is read or stored.
  */
-function sender(req: Request, node: ChainmeshNode): { nodeId: string; hostname?: string } | undefined {
+type Sender = { nodeId: string; hostname?: string } | undefined;
+
+function sender(req: Request, node: ChainmeshNode): Sender {
   const network = req.get('x-chainmesh-network');
   if (network !== undefined && network !== node.params.genesisHash) {
     throw new NodeError(
@@ -27,6 +30,17 @@ function sender(req: Request, node: ChainmeshNode): { nodeId: string; hostname?:
 /** The tutorial's protocol routes and the sync route, all thin over the P2P layer. */
 export function protocolRoutes(node: ChainmeshNode): Router {
   const router = Router();
+
+  /** Malformed bytes from a peer count against it, like invalid blocks do. */
+  const decodeFrom = <T>(from: Sender, kind: 'block' | 'tx', decode: () => T): T => {
+    node.p2p.assertNotBanned(from);
+    try {
+      return decode();
+    } catch (err) {
+      if (isValidationError(err)) node.p2p.penalize(from, kind, err.code);
+      throw err;
+    }
+  };
 
   router.post('/new_node_advertisement', (req, res) => {
     const from = sender(req, node);
@@ -48,7 +62,10 @@ export function protocolRoutes(node: ChainmeshNode): Router {
   router.post('/block', async (req, res) => {
     const from = sender(req, node);
     const { block } = blockBody.parse(req.body);
-    const result = await node.p2p.receiveBlock(decodeBlock(fromHex(block)), from);
+    const result = await node.p2p.receiveBlock(
+      decodeFrom(from, 'block', () => decodeBlock(fromHex(block))),
+      from,
+    );
     res.json({ status: result.status, hash: result.hash, height: result.height ?? null });
   });
 
@@ -56,7 +73,8 @@ export function protocolRoutes(node: ChainmeshNode): Router {
     const from = sender(req, node);
     const body = transactionsBody.parse(req.body);
     if ('tx' in body) {
-      const [result] = await node.p2p.receiveTransactions([decodeTx(fromHex(body.tx))], from);
+      const tx = decodeFrom(from, 'tx', () => decodeTx(fromHex(body.tx)));
+      const [result] = await node.p2p.receiveTransactions([tx], from);
       if (result && 'error' in result) {
         res.status(
           result.error === 'txn-already-known' || result.error === 'txn-mempool-conflict' ? 409 : 400,
@@ -66,14 +84,14 @@ export function protocolRoutes(node: ChainmeshNode): Router {
       return;
     }
     // A batch decodes every element first: one malformed transaction rejects the request and stores nothing.
-    const txs = body.txs.map((hex) => decodeTx(fromHex(hex)));
+    const txs = decodeFrom(from, 'tx', () => body.txs.map((hex) => decodeTx(fromHex(hex))));
     res.json({ results: await node.p2p.receiveTransactions(txs, from) });
   });
 
   router.post('/sync/blocks', async (req, res) => {
-    sender(req, node);
+    const from = sender(req, node);
     const { locator, limit } = syncBody.parse(req.body);
-    const { blocks, more } = await node.p2p.serveSync(locator, limit ?? 500);
+    const { blocks, more } = await node.p2p.serveSync(locator, limit ?? 500, from);
     res.json({ blocks: blocks.map(toHex), more });
   });
 
