@@ -136,6 +136,16 @@ describe('bad input', () => {
     expect(res.body.error).toBe('admin-disabled');
   });
 
+  it('a peer that sends a malformed block is banned and then refused', async () => {
+    const peer = { 'x-chainmesh-node-id': 'e'.repeat(32), 'x-chainmesh-addr': '127.0.0.1:9' };
+    const bad = await request(`${node.url}/block`, { body: { block: '00'.repeat(81) }, headers: peer });
+    expect(bad.status).toBe(400);
+    const refused = await request(`${node.url}/transactions`, { body: { tx: '00' }, headers: peer });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toBe('peer-banned');
+    expect((await request(`${node.url}/metrics`)).body).toMatch(/^chainmesh_p2p_peers_banned_total 1$/m);
+  });
+
   it('leaves the node healthy and its state unchanged', async () => {
     expect((await request(`${node.url}/healthz`)).status).toBe(200);
     const after = await info(node);
