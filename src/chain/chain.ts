@@ -12,6 +12,7 @@ import type { Block, Coin, Transaction } from '../core/types.js';
 import { checkBlock, checkBlockHeaderContext, checkTxInputs } from '../core/validation.js';
 import { BlockIndex, fromStored, isFailed, toStored, type BlockIndexEntry } from './block-index.js';
 import { OrphanPool } from './orphans.js';
+import { VerifiedScripts } from './script-cache.js';
 import { ScriptChecker, type ScriptJob } from './script-check.js';
 import { ChainStore, StoreBatch } from './store.js';
 import { decodeUndo, encodeUndo } from './undo.js';
@@ -83,6 +84,8 @@ export class Chain extends EventEmitter<ChainEvents> {
   /** Blocks connected/disconnected during the current processBlock, for its reorg summary. */
   private touched = new Map<string, Block>();
   private closed = false;
+  /** Signatures the mempool already checked; block connection skips them. */
+  readonly verifiedScripts = new VerifiedScripts();
 
   private constructor(
     readonly params: NetworkParams,
@@ -245,6 +248,14 @@ export class Chain extends EventEmitter<ChainEvents> {
       out.push(this.index.atHeight(h)?.hash as string);
     }
     return out;
+  }
+
+  /**
+   * Checks signatures over the worker pool without touching chain state (the
+   * mempool uses it for batches): true iff all verify.
+   */
+  verifyScripts(jobs: readonly ScriptJob[]): Promise<boolean> {
+    return this.scripts.allValid(jobs);
   }
 
   getCoin(prevTxid: Uint8Array, vout: number): Coin | undefined {
@@ -577,6 +588,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       } else {
         fees += checkTxInputs(tx, lookup, height, params);
         const rawTx = encodeTx(tx);
+        const verified = this.verifiedScripts.has(id);
         for (let n = 0; n < tx.inputs.length; n++) {
           const input = tx.inputs[n] as Transaction['inputs'][number];
           const coin = lookup(input.prevTxid, input.prevVout) as Coin;
@@ -586,7 +598,7 @@ export class Chain extends EventEmitter<ChainEvents> {
             vout: input.prevVout,
             coin: null,
           });
-          jobs.push({ tx, rawTx, inputIndex: n, prevScriptPubKey: coin.scriptPubKey });
+          if (!verified) jobs.push({ tx, rawTx, inputIndex: n, prevScriptPubKey: coin.scriptPubKey });
         }
       }
       const coinbase = i === 0;

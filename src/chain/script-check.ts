@@ -26,11 +26,16 @@ export class ScriptChecker {
   /** `threads` undefined: up to two workers, as many as there are cores. */
   constructor(private readonly threads = Math.min(2, availableParallelism())) {}
 
-  async verifyAll(jobs: readonly ScriptJob[]): Promise<void> {
-    if (jobs.length === 0) return;
+  /** True iff every job verifies; says nothing about which failed. */
+  async allValid(jobs: readonly ScriptJob[]): Promise<boolean> {
+    if (jobs.length === 0) return true;
     if (this.closed) throw new Error('script checker is closed');
     this.verifier ??= ScriptVerifier.create({ threads: this.threads });
-    if (await this.verifier.verifyAll(jobs)) return;
+    return this.verifier.verifyAll(jobs);
+  }
+
+  async verifyAll(jobs: readonly ScriptJob[]): Promise<void> {
+    if (await this.allValid(jobs)) return;
     for (const job of jobs) {
       const check = prepareP2pkhInput(job.tx, job.inputIndex, job.prevScriptPubKey);
       if (check instanceof ValidationError) throw check;

@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events';
 import { toDisplayHex, toHex } from '../core/bytes.js';
 import { ValidationError } from '../core/errors.js';
 import type { NetworkParams } from '../core/params.js';
+import type { ScriptJob } from '../chain/script-check.js';
 import { verifyTxScripts } from '../core/sighash.js';
-import { isCoinbase, txHash, txid as txidOf, txSize } from '../core/tx.js';
+import { encodeTx, isCoinbase, txHash, txid as txidOf, txSize } from '../core/tx.js';
 import type { Block, Coin, Transaction } from '../core/types.js';
 import { checkTransaction, checkTxInputs } from '../core/validation.js';
 import { compareFeeRate, feeRateKey, LowestFeeRateHeap } from './fee-order.js';
@@ -15,6 +16,9 @@ export interface MempoolChain {
   readonly params: NetworkParams;
   readonly height: number;
   getCoin(prevTxid: Uint8Array, vout: number): Coin | undefined;
+  /** Shared with block connection, which skips signatures verified here. */
+  readonly verifiedScripts: { has(txHash: Uint8Array): boolean; add(txHash: Uint8Array): void };
+  verifyScripts(jobs: readonly ScriptJob[]): Promise<boolean>;
   on(event: 'connect' | 'disconnect', listener: (ev: { block: Block }) => void): unknown;
   on(event: 'tip', listener: () => void): unknown;
   off(event: 'connect' | 'disconnect' | 'tip', listener: (...args: never[]) => void): unknown;
@@ -179,6 +183,32 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     return { incoming, outgoing };
   }
 
+  /**
+   * Verifies the signatures of a batch over the chain's worker pool ahead of
+   * admission, so admitting each transaction afterwards skips that work.
+   * Transactions spending coins not known yet (parents later in the batch)
+   * are left to the inline check; if any signature fails, nothing is
+   * recorded and admission finds the culprit with its precise code.
+   */
+  async preverify(txs: readonly Transaction[]): Promise<void> {
+    const jobs: ScriptJob[] = [];
+    const hashes: Uint8Array[] = [];
+    for (const tx of txs) {
+      const hash = txHash(tx);
+      if (isCoinbase(tx) || this.chain.verifiedScripts.has(hash) || this.pool.has(txidOf(tx))) continue;
+      const coins = tx.inputs.map((input) => this.coinFor(input.prevTxid, input.prevVout));
+      if (coins.some((coin) => coin === undefined)) continue;
+      const rawTx = encodeTx(tx);
+      coins.forEach((coin, inputIndex) =>
+        jobs.push({ tx, rawTx, inputIndex, prevScriptPubKey: (coin as Coin).scriptPubKey }),
+      );
+      hashes.push(hash);
+    }
+    if (jobs.length > 0 && (await this.chain.verifyScripts(jobs))) {
+      for (const hash of hashes) this.chain.verifiedScripts.add(hash);
+    }
+  }
+
   private admit(tx: Transaction, source?: 'reorg'): { txid: string; fee: bigint } {
     // Cheapest checks first: a relayed duplicate costs one hash and a map lookup.
     const id = txidOf(tx);
@@ -214,10 +244,13 @@ export class Mempool extends EventEmitter<MempoolEvents> {
       );
     }
     const spent = tx.inputs.map((input) => this.coinFor(input.prevTxid, input.prevVout) as Coin);
-    verifyTxScripts(
-      tx,
-      spent.map((c) => c.scriptPubKey),
-    );
+    if (!this.chain.verifiedScripts.has(hash)) {
+      verifyTxScripts(
+        tx,
+        spent.map((c) => c.scriptPubKey),
+      );
+      this.chain.verifiedScripts.add(hash);
+    }
 
     const entry: Entry = {
       txid: id,

@@ -23,5 +23,7 @@ export interface ChainPort {
 
 export interface MempoolPort {
   accept(tx: Transaction): Promise<{ txid: string }>;
+  /** Batch signature checks over worker threads before the one-by-one admission. */
+  preverify(txs: readonly Transaction[]): Promise<void>;
   has(txid: string): boolean;
 }

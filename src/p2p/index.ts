@@ -23,6 +23,11 @@ import {
   type PeerInfo,
 } from './wire.js';
 
+/** Transactions admitted between yields to the event loop while processing a batch. */
+const YIELD_EVERY_TXS = 50;
+/** Below this, a batch's signatures are cheaper to check inline than to ship to workers. */
+const PREVERIFY_MIN_TXS = 8;
+
 export type { ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
 export type { AdvertisementBody, AdvertisementReply, PeerInfo } from './wire.js';
 export { HEADER_ADDR, HEADER_NETWORK, HEADER_NODE_ID } from './wire.js';
@@ -341,7 +346,10 @@ export class P2P {
     this.assertNotBanned(from);
     const results: TxResult[] = [];
     const accepted: string[] = [];
-    for (const tx of txs) {
+    if (txs.length >= PREVERIFY_MIN_TXS) await this.mempool.preverify(txs);
+    for (const [i, tx] of txs.entries()) {
+      // Admission is synchronous CPU work: let a waiting block or request in between slices of a batch.
+      if (i > 0 && i % YIELD_EVERY_TXS === 0) await new Promise((resolve) => setImmediate(resolve));
       const id = txid(tx);
       if (this.seenTxs.has(id) || this.mempool.has(id)) {
         results.push({ error: 'txn-already-known', message: 'transaction already known' });

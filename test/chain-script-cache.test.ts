@@ -1,0 +1,120 @@
+import { rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Chain } from '../src/chain/index.js';
+import { VerifiedScripts } from '../src/chain/script-cache.js';
+import { NETWORKS } from '../src/core/params.js';
+import { txHash } from '../src/core/tx.js';
+import type { Transaction } from '../src/core/types.js';
+import { Mempool } from '../src/mempool/index.js';
+import {
+  ChainBuilder,
+  coinbaseInput,
+  payTo,
+  spendTx,
+  tempDataDir,
+  testKey,
+  type TestBlock,
+} from './helpers/chain-builder.js';
+
+const params = NETWORKS.regtest;
+const COIN = 100_000_000n;
+const alice = testKey(1);
+const bob = testKey(2);
+const NOW_MS = (params.genesis.header.time + 100_000) * 1000;
+
+describe('VerifiedScripts', () => {
+  it('is bounded, forgetting the oldest first', () => {
+    const cache = new VerifiedScripts(2);
+    const ids = [1, 2, 3].map((n) => new Uint8Array(32).fill(n));
+    for (const id of ids) cache.add(id);
+    expect(cache.size).toBe(2);
+    expect(ids.map((id) => cache.has(id))).toEqual([false, true, true]);
+  });
+});
+
+describe('signatures checked once', () => {
+  let dir: string;
+  let chain: Chain;
+  let mempool: Mempool;
+  const b = new ChainBuilder(params);
+  let funding: TestBlock;
+  let tip: TestBlock;
+
+  beforeAll(async () => {
+    dir = await tempDataDir();
+    chain = await Chain.open({ dataDir: dir, params, now: () => NOW_MS });
+    mempool = new Mempool(chain, { maxBytes: 1_000_000 });
+    funding = b.block(b.genesis, { payTo: alice.script });
+    const rest = b.chain(funding, params.coinbaseMaturity, { payTo: bob.script });
+    for (const blk of [funding, ...rest]) await chain.processBlock(blk);
+    tip = rest.at(-1) as TestBlock;
+  });
+
+  afterAll(async () => {
+    await chain.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the mempool records transactions whose signatures verified, and only those', async () => {
+    const good = spendTx([coinbaseInput(funding, alice)], [payTo(bob, 10n * COIN)]);
+    const other = spendTx([coinbaseInput(funding, alice)], [payTo(bob, 11n * COIN)]);
+    const forged: Transaction = { ...good, inputs: other.inputs };
+    await expect(mempool.accept(forged)).rejects.toMatchObject({ code: 'bad-txns-script-verify-failed' });
+    expect(chain.verifiedScripts.has(txHash(forged))).toBe(false);
+    await mempool.accept(good);
+    expect(chain.verifiedScripts.has(txHash(good))).toBe(true);
+  });
+
+  it('block connection trusts the record instead of verifying again', async () => {
+    // Proven with a transaction whose signature is wrong: only a skipped check lets its block connect.
+    const good = spendTx([coinbaseInput(funding, alice)], [payTo(bob, 12n * COIN)]);
+    const other = spendTx([coinbaseInput(funding, alice)], [payTo(bob, 13n * COIN)]);
+    const forged: Transaction = { ...good, inputs: other.inputs };
+    const rejectedBlock = b.block(tip, { txs: [forged], tag: 1 });
+    await expect(chain.processBlock(rejectedBlock)).rejects.toMatchObject({
+      code: 'bad-txns-script-verify-failed',
+    });
+    chain.verifiedScripts.add(txHash(forged));
+    const trusted = b.block(tip, { txs: [forged], tag: 2 });
+    expect((await chain.processBlock(trusted)).status).toBe('connected');
+  });
+});
+
+describe('batch pre-verification', () => {
+  let dir: string;
+  let chain: Chain;
+  let mempool: Mempool;
+  const b = new ChainBuilder(params);
+  let coinbases: TestBlock[];
+
+  beforeAll(async () => {
+    dir = await tempDataDir();
+    chain = await Chain.open({ dataDir: dir, params, now: () => NOW_MS });
+    mempool = new Mempool(chain, { maxBytes: 1_000_000 });
+    coinbases = b.chain(b.genesis, 3, { payTo: alice.script });
+    const rest = b.chain(coinbases.at(-1) as TestBlock, params.coinbaseMaturity, { payTo: bob.script });
+    for (const blk of [...coinbases, ...rest]) await chain.processBlock(blk);
+  });
+
+  afterAll(async () => {
+    await chain.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('records a batch whose signatures all verify over the workers', async () => {
+    const txs = coinbases.slice(0, 2).map((blk) => spendTx([coinbaseInput(blk, alice)], [payTo(bob, COIN)]));
+    await mempool.preverify(txs);
+    expect(txs.map((tx) => chain.verifiedScripts.has(txHash(tx)))).toEqual([true, true]);
+  });
+
+  it('records nothing when one signature fails, leaving the culprit to admission', async () => {
+    const good = spendTx([coinbaseInput(coinbases[2] as TestBlock, alice)], [payTo(bob, 2n * COIN)]);
+    const other = spendTx([coinbaseInput(coinbases[2] as TestBlock, alice)], [payTo(bob, 3n * COIN)]);
+    const forged: Transaction = { ...good, inputs: other.inputs };
+    const fresh = spendTx([coinbaseInput(coinbases[2] as TestBlock, alice)], [payTo(bob, 4n * COIN)]);
+    await mempool.preverify([fresh, forged]);
+    expect(chain.verifiedScripts.has(txHash(fresh))).toBe(false);
+    expect(chain.verifiedScripts.has(txHash(forged))).toBe(false);
+    await expect(mempool.accept(forged)).rejects.toMatchObject({ code: 'bad-txns-script-verify-failed' });
+  });
+});
