@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { advertisementBody, blockBody, syncBody, transactionsBody } from '../../src/api/validate.js';
 import { Chain } from '../../src/chain/chain.js';
 import { decodeBlock } from '../../src/core/block.js';
 import { fromHex, toHex } from '../../src/core/bytes.js';
@@ -30,30 +31,6 @@ import {
   type P2POptions,
   type PeerSender,
 } from '../../src/p2p/index.js';
-
-const hash = z.string().regex(/^[0-9a-f]{64}$/);
-const hex = z.string().regex(/^(?:[0-9a-f]{2})+$/);
-const peerInfo = z.object({
-  hostname: z.string(),
-  nodeId: z.string().regex(/^[0-9a-f]{32}$/),
-  lastSeen: z.number(),
-});
-const advertisementBody = z.object({
-  hostname: z.string().min(3),
-  nodeId: z.string().regex(/^[0-9a-f]{32}$/),
-  network: hash,
-  height: z.number().int().nonnegative().optional(),
-  chainWork: z
-    .string()
-    .regex(/^[0-9a-f]{1,64}$/)
-    .optional(),
-  peers: z.array(peerInfo).max(64).optional(),
-});
-const transactionsBody = z.union([z.object({ tx: hex }), z.object({ txs: z.array(hex).min(1).max(1000) })]);
-const syncBody = z.object({
-  locator: z.array(hash).min(1).max(64),
-  limit: z.number().int().min(1).max(500).optional(),
-});
 
 export interface TestNode {
   readonly nodeId: string;
@@ -137,7 +114,7 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<TestNod
   });
   app.post('/block', async (req, res) => {
     const from = sender(req);
-    const { block } = z.object({ block: hex }).parse(req.body);
+    const { block } = blockBody.parse(req.body);
     const result = await live().receiveBlock(decodeBlock(fromHex(block)), from);
     res.json({ status: result.status, hash: result.hash, height: result.height ?? null });
   });
