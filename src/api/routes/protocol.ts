@@ -75,11 +75,7 @@ export function protocolRoutes(node: ChainmeshNode): Router {
     if ('tx' in body) {
       const tx = decodeFrom(from, 'tx', () => decodeTx(fromHex(body.tx)));
       const [result] = await node.p2p.receiveTransactions([tx], from);
-      if (result && 'error' in result) {
-        res.status(
-          result.error === 'txn-already-known' || result.error === 'txn-mempool-conflict' ? 409 : 400,
-        );
-      }
+      if (result && 'error' in result) res.status(statusForReject(result.error));
       res.json(result);
       return;
     }
