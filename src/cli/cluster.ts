@@ -104,7 +104,7 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
     const table = renderTable(members, rows);
     process.stdout.write(interactive ? `\x1b[H\x1b[J${table}` : `${table}\n`);
     if (opts.durationSec !== undefined && Date.now() - started >= opts.durationSec * 1000) break;
-    await new Promise((r) => setTimeout(r, interactive ? 1000 : 5000));
+    await new Promise((r) => setTimeout(r, interactive ? 1000 : 2000));
   }
   await stopAll();
 }
