@@ -24,11 +24,15 @@ ENV NODE_ENV=production \
     LOG_FORMAT=json
 WORKDIR /app
 COPY package.json package-lock.json ./
-# classic-level and secp256k1 load prebuilt linux-x64 binaries from their own
-# tarballs at runtime, so no compiler is needed; the check fails the build if
-# either native module (not secp256k1's pure-JS fallback) cannot load.
+# classic-level and secp256k1 load prebuilt binaries shipped in their own
+# tarballs, so no compiler is needed. Prebuilds for other platforms are dropped
+# (~5 MB); the last check fails the build if either native module (rather than
+# secp256k1's pure-JS fallback) cannot load on this platform.
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
+ && node -e "const fs=require('fs'),keep=process.platform+'-'+process.arch; \
+      for (const m of ['classic-level','secp256k1']) { const d='node_modules/'+m+'/prebuilds'; \
+        for (const e of fs.readdirSync(d)) if (e !== keep) fs.rmSync(d+'/'+e, { recursive: true }); }" \
  && node -e "require('classic-level'); require('secp256k1/bindings')"
 COPY --from=build /app/dist ./dist
 # The data directory must exist and belong to the runtime user before VOLUME:
