@@ -17,7 +17,9 @@ build: node_modules
 	$(NPM) run build
 
 test: build
-	npx vitest run
+	@mkdir -p .tmp
+	npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json; \
+	  status=$$?; node scripts/test-summary.mjs .tmp/vitest.json; exit $$status
 
 lint: node_modules
 	npx tsc --noEmit -p tsconfig.json

@@ -5,7 +5,7 @@ import {
   MAIN,
   admin,
   cleanup,
-  freePort,
+  freePortBlock,
   request,
   startNode,
   stopAll,
@@ -24,7 +24,7 @@ describe('chainmesh cluster', () => {
   afterAll(() => cleanup(dir));
 
   it('starts a seed and N nodes that find each other, shows them, and stops them all on Ctrl-C', async () => {
-    const basePort = await freePort();
+    const basePort = await freePortBlock(4);
     const child = spawn(
       process.execPath,
       [

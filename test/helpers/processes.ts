@@ -20,6 +20,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+async function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `count` consecutive free ports (for `chainmesh cluster --base-port`), taken
+ * below the kernel's ephemeral range so ports handed out to other tests
+ * cannot land inside the block.
+ */
+export async function freePortBlock(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 10_000);
+    const ports = Array.from({ length: count }, (_, i) => base + i);
+    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
+  }
+  throw new Error(`no block of ${count} free ports found`);
+}
+
 export function tempDir(prefix = 'chainmesh-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
