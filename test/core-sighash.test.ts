@@ -14,6 +14,7 @@ import {
   sighashOf,
   signP2pkhInput,
   verifyP2pkhInput,
+  verifyTxInput,
   verifyTxScripts,
 } from '../src/core/sighash.js';
 import { decodeTx, encodeTx } from '../src/core/tx.js';
@@ -86,15 +87,21 @@ describe('P2PKH verification: real transactions', () => {
     expect(verifyP2pkhInput(tampered, 0, prev.outputs[0]!.scriptPubKey)).toBe(false);
   });
 
-  it('rejects a real uncompressed-key spend (policy: compressed keys only)', () => {
+  it('a real uncompressed-key spend verifies under Bitcoin rules, not under chainmesh rules', () => {
     // block 100000 tx 1 spends with a 65-byte key; the spent script is the P2PKH of that key
     const tx = decodeTx(fromHex(blocks.txs[1]!.hex));
     const { pubkey } = parseP2pkhScriptSig(tx.inputs[0]!.scriptSig)!;
     expect(pubkey.length).toBe(65);
-    expect(verifyP2pkhInput(fromHex(blocks.txs[1]!.hex), 0, p2pkhScript(hash160(pubkey)))).toBe(false);
+    const script = p2pkhScript(hash160(pubkey));
+    expect(verifyP2pkhInput(fromHex(blocks.txs[1]!.hex), 0, script)).toBe(true);
+    expect(verifyTxInput(tx, 0, script)).toBe(false);
+    // one changed byte anywhere in the signed data breaks it
+    const tampered = fromHex(blocks.txs[1]!.hex);
+    tampered[tampered.length - 5]! ^= 1;
+    expect(verifyP2pkhInput(tampered, 0, script)).toBe(false);
   });
 
-  it('real testnet compressed-key spends: low-S ones verify, high-S ones are rejected but valid once normalised', () => {
+  it('real testnet compressed-key spends all verify under Bitcoin rules; chainmesh rules refuse the high-S ones', () => {
     const block = decodeBlock(fromHex(blocks.realTxSource.hex));
     let low = 0;
     let high = 0;
@@ -110,7 +117,8 @@ describe('P2PKH verification: real transactions', () => {
         const digest = sighashOf(tx, i, prevScript, 1);
         const normalised = secp256k1.signatureNormalize(compact.slice());
         expect(secp256k1.ecdsaVerify(normalised, digest, parts.pubkey)).toBe(true);
-        expect(verifyP2pkhInput(raw, i, prevScript)).toBe(isLowS(compact));
+        expect(verifyP2pkhInput(raw, i, prevScript)).toBe(true);
+        expect(verifyTxInput(tx, i, prevScript)).toBe(isLowS(compact));
         if (isLowS(compact)) low++;
         else high++;
       });
@@ -164,7 +172,7 @@ describe('P2PKH signing and strict rules', () => {
     expect(verifyP2pkhInput(withScriptSig(s), 0, script)).toBe(false);
   });
 
-  it('rejects the high-S twin of a valid signature', () => {
+  it('rejects the high-S twin of a valid signature under chainmesh rules', () => {
     const compact = parseStrictDer(parts.sig.subarray(0, -1))!;
     // s' = n - s: same signature mathematically, the malleated form
     const n = BigInt('0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141');
@@ -179,7 +187,9 @@ describe('P2PKH signing and strict rules', () => {
     const check = prepareP2pkhInput(decodeTx(withScriptSig(scriptSig)), 0, script);
     expect(check).toBeInstanceOf(ValidationError);
     expect((check as ValidationError).code).toBe('bad-txns-sig-highs');
-    expect(verifyP2pkhInput(withScriptSig(scriptSig), 0, script)).toBe(false);
+    expect(verifyTxInput(decodeTx(withScriptSig(scriptSig)), 0, script)).toBe(false);
+    // Bitcoin accepts the malleated twin (low-S is policy there, not consensus).
+    expect(verifyP2pkhInput(withScriptSig(scriptSig), 0, script)).toBe(true);
   });
 
   it('rejects non-strict DER (padded integer) and malformed scriptSigs', () => {

@@ -39,6 +39,18 @@ export function isCompressedPublicKey(pub: Uint8Array): boolean {
   return pub.length === 33 && (pub[0] === 0x02 || pub[0] === 0x03);
 }
 
+/** Compressed, or the 65-byte uncompressed form that early Bitcoin used. */
+export function isPublicKeyEncoding(pub: Uint8Array): boolean {
+  return isCompressedPublicKey(pub) || (pub.length === 65 && pub[0] === 0x04);
+}
+
+/** The low-S twin (n − s) of a compact signature; both verify for the same key and digest. */
+export function normalizeS(compact: Uint8Array): Uint8Array {
+  const copy = compact.slice();
+  secp256k1.signatureNormalize(copy);
+  return copy;
+}
+
 /** ECDSA over a 32-byte digest (RFC 6979 nonces), returned as low-S strict DER. */
 export function signDigest(digest: Uint8Array, priv: Uint8Array): Uint8Array {
   if (digest.length !== 32) throw new RangeError('digest must be 32 bytes');
@@ -92,7 +104,7 @@ export function isLowS(compact: Uint8Array): boolean {
 
 /** Verifies a compact low-S signature; false for anything malformed (never throws). */
 export function verifyCompact(digest: Uint8Array, compact: Uint8Array, pubkey: Uint8Array): boolean {
-  if (digest.length !== 32 || compact.length !== 64 || !isCompressedPublicKey(pubkey)) return false;
+  if (digest.length !== 32 || compact.length !== 64 || !isPublicKeyEncoding(pubkey)) return false;
   if (!isLowS(compact)) return false;
   try {
     return secp256k1.ecdsaVerify(compact, digest, pubkey);
@@ -105,5 +117,5 @@ export function verifyCompact(digest: Uint8Array, compact: Uint8Array, pubkey: U
 /** Strict-DER, low-S, compressed-key verification; false for anything invalid (never throws). */
 export function verifyDigest(digest: Uint8Array, derSig: Uint8Array, pubkey: Uint8Array): boolean {
   const compact = parseStrictDer(derSig);
-  return compact !== undefined && verifyCompact(digest, compact, pubkey);
+  return compact !== undefined && isCompressedPublicKey(pubkey) && verifyCompact(digest, compact, pubkey);
 }

@@ -5,6 +5,8 @@ import { hash160, sha256d } from './hash.js';
 import {
   isCompressedPublicKey,
   isLowS,
+  isPublicKeyEncoding,
+  normalizeS,
   parseStrictDer,
   publicKeyOf,
   signDigest,
@@ -109,27 +111,38 @@ export function legacySighash(
 }
 
 /**
+ * Which signature rules a P2PKH input is held to. `chainmesh`, for this
+ * network's blocks and mempool: `<strict-DER low-S sig + SIGHASH_ALL>
+ * <compressed key>`, one accepted encoding per signature. `bitcoin`, for
+ * checking real Bitcoin spends: strict DER (BIP66) with any hashtype, high-S
+ * accepted, compressed or uncompressed keys — low-S and compressed keys are
+ * Bitcoin policy for new signatures, not rules for old ones.
+ */
+export type SignatureRules = 'chainmesh' | 'bitcoin';
+
+/**
  * Everything needed to check one P2PKH input except the elliptic-curve
  * verification itself, so callers can batch that expensive step (e.g. over
  * worker threads) after the cheap structural checks passed.
  */
 export interface P2pkhCheck {
   readonly digest: Uint8Array;
-  /** 64-byte compact r ‖ s, already known to be low-S. */
+  /** 64-byte compact r ‖ s, low-S (normalised under `bitcoin` rules). */
   readonly signature: Uint8Array;
-  /** 33-byte compressed key whose hash160 matches the spent script. */
+  /** Public key whose hash160 matches the spent script. */
   readonly pubkey: Uint8Array;
 }
 
 /**
  * Structural P2PKH checks for one input: the spent script is P2PKH; the
- * scriptSig is exactly `<strict-DER low-S sig + SIGHASH_ALL> <compressed key>`;
- * the key hashes to the script's hash. Returns the reject code on failure.
+ * scriptSig is exactly `<sig + hashtype> <key>` under the given rules; the
+ * key hashes to the script's hash. Returns the reject code on failure.
  */
 export function prepareP2pkhInput(
   tx: Transaction,
   inputIndex: number,
   prevScriptPubKey: Uint8Array,
+  rules: SignatureRules = 'chainmesh',
 ): P2pkhCheck | ValidationError {
   const input = tx.inputs[inputIndex];
   if (!input) return new ValidationError('bad-txns-script-verify-failed', 'input index out of range');
@@ -138,20 +151,27 @@ export function prepareP2pkhInput(
   const parts = parseP2pkhScriptSig(input.scriptSig);
   if (!parts) return new ValidationError('bad-txns-nonstandard-script', 'scriptSig is not <sig> <pubkey>');
   const { sig, pubkey } = parts;
-  if (sig[sig.length - 1] !== SIGHASH_ALL) {
+  const hashType = sig[sig.length - 1] as number;
+  if (rules === 'chainmesh' && hashType !== SIGHASH_ALL) {
     return new ValidationError('bad-txns-script-verify-failed', 'hashtype must be SIGHASH_ALL');
   }
-  const compact = parseStrictDer(sig.subarray(0, sig.length - 1));
+  let compact = parseStrictDer(sig.subarray(0, sig.length - 1));
   if (!compact) return new ValidationError('bad-txns-sig-der', 'signature is not strict DER');
-  if (!isLowS(compact)) return new ValidationError('bad-txns-sig-highs', 'signature S is not low');
-  if (!isCompressedPublicKey(pubkey)) {
-    return new ValidationError('bad-txns-script-verify-failed', 'public key must be compressed');
+  if (!isLowS(compact)) {
+    if (rules === 'chainmesh') return new ValidationError('bad-txns-sig-highs', 'signature S is not low');
+    compact = normalizeS(compact);
+  }
+  if (rules === 'chainmesh' ? !isCompressedPublicKey(pubkey) : !isPublicKeyEncoding(pubkey)) {
+    return new ValidationError(
+      'bad-txns-script-verify-failed',
+      rules === 'chainmesh' ? 'public key must be compressed' : 'not a public key encoding',
+    );
   }
   if (!bytesEqual(hash160(pubkey), keyHash)) {
     return new ValidationError('bad-txns-script-verify-failed', 'public key does not match the spent script');
   }
   return {
-    digest: sighashOf(tx, inputIndex, prevScriptPubKey, SIGHASH_ALL),
+    digest: sighashOf(tx, inputIndex, prevScriptPubKey, hashType),
     signature: compact,
     pubkey: pubkey.slice(),
   };
@@ -162,19 +182,28 @@ export function verifyP2pkhCheck(check: P2pkhCheck): boolean {
 }
 
 /** Verifies one input of a decoded transaction; false for anything invalid. */
-export function verifyTxInput(tx: Transaction, inputIndex: number, prevScriptPubKey: Uint8Array): boolean {
-  const check = prepareP2pkhInput(tx, inputIndex, prevScriptPubKey);
+export function verifyTxInput(
+  tx: Transaction,
+  inputIndex: number,
+  prevScriptPubKey: Uint8Array,
+  rules: SignatureRules = 'chainmesh',
+): boolean {
+  const check = prepareP2pkhInput(tx, inputIndex, prevScriptPubKey, rules);
   return !(check instanceof ValidationError) && verifyP2pkhCheck(check);
 }
 
-/** Root API: verifies one input over raw transaction bytes; false (never throws) for anything invalid. */
+/**
+ * Root API: verifies one P2PKH input over raw transaction bytes under
+ * Bitcoin's rules (so real mainnet spends verify, old ones included);
+ * false (never throws) for anything invalid.
+ */
 export function verifyP2pkhInput(
   rawTx: Uint8Array,
   inputIndex: number,
   prevScriptPubKey: Uint8Array,
 ): boolean {
   try {
-    return verifyTxInput(decodeTx(rawTx), inputIndex, prevScriptPubKey);
+    return verifyTxInput(decodeTx(rawTx), inputIndex, prevScriptPubKey, 'bitcoin');
   } catch {
     return false;
   }
