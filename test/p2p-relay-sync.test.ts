@@ -238,6 +238,46 @@ describe('sync', () => {
     await waitFor('sync over', () => !late.p2p.syncing);
   });
 
+  it('a peer that answers sync with known blocks and "more" forever is dropped after one round', async () => {
+    const late = await node();
+    const blocks = builder.chain(late.chain.tip, 3);
+    for (const b of blocks) await late.chain.processBlock(b);
+    let requests = 0;
+    const liarServer = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url !== '/sync/blocks') return void res.writeHead(404).end();
+        // A different block we already have on every round, always claiming more.
+        const known = blocks[requests++ % blocks.length]!;
+        res
+          .writeHead(200, { 'content-type': 'application/json', [HEADER_NETWORK]: late.params.genesisHash })
+          .end(JSON.stringify({ blocks: [toHex(encodeBlock(known))], more: true }));
+      });
+    });
+    rawServers.push(liarServer);
+    await new Promise<void>((r) => liarServer.listen(0, '127.0.0.1', r));
+    const hostname = `127.0.0.1:${(liarServer.address() as AddressInfo).port}`;
+    late.p2p.handleAdvertisement({
+      hostname,
+      nodeId: 'd0'.repeat(16),
+      network: late.params.genesisHash,
+      chainWork: 'ff'.repeat(20),
+    });
+    await waitFor('sync over', () => !late.p2p.syncing, 20_000);
+    expect(requests).toBe(1);
+  });
+
+  it('an unrequested side-branch block with less work than the tip is neither stored nor relayed', async () => {
+    const [a, b] = await cluster(2);
+    await mine(a!, 3);
+    await waitFor('b followed', () => b!.chain.tip.hash === a!.chain.tip.hash);
+    const [low] = builder.chain(builder.genesis, 1, { tag: 9 });
+    const res = await post(a!, '/block', { block: toHex(encodeBlock(low!)) }, b!);
+    expect(await res.json()).toMatchObject({ status: 'stale' });
+    expect(a!.chain.hasBlock(low!.hash)).toBe(false);
+    expect(b!.chain.hasBlock(low!.hash)).toBe(false);
+  });
+
   it('an orphan block from a peer triggers a locator download from that peer', async () => {
     // Gossip is slowed so that the orphan is the only news of the longer chain.
     const [a, b] = await cluster(2, { p2p: { gossipIntervalMs: 600_000 } });

@@ -5,7 +5,8 @@ import type { Block, Transaction } from '../core/types.js';
  * Chain and Mempool satisfy these structurally.
  */
 export interface ProcessBlockResult {
-  status: 'connected' | 'side-chain' | 'orphan' | 'duplicate';
+  /** 'stale': a side branch with less work than our tip, neither stored nor relayed. */
+  status: 'connected' | 'side-chain' | 'orphan' | 'duplicate' | 'stale';
   hash: string;
   height?: number;
   missingParent?: string;
@@ -16,6 +17,7 @@ export interface ChainPort {
   readonly tip: { readonly hash: string; readonly height: number; readonly chainWork: bigint };
   processBlock(block: Block): Promise<ProcessBlockResult>;
   hasBlock(hash: string): boolean;
+  getEntry(hash: string): { readonly chainWork: bigint } | undefined;
   getLocator(): string[];
   getHashesAfterLocator(locator: string[], limit: number): string[];
   getRawBlock(hash: string): Promise<Uint8Array | undefined>;

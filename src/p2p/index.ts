@@ -1,6 +1,7 @@
 import { blockHashOf, encodeBlock } from '../core/block.js';
-import { toHex } from '../core/bytes.js';
+import { toDisplayHex, toHex } from '../core/bytes.js';
 import { isValidationError } from '../core/errors.js';
+import { workForBits } from '../core/pow.js';
 import { encodeTx, txid } from '../core/tx.js';
 import type { Block, Transaction } from '../core/types.js';
 import { NodeError } from '../node/errors.js';
@@ -291,6 +292,11 @@ export class P2P {
       return { status: 'duplicate', hash };
     }
     if (from) this.metrics.blockArrivalDelay.observe(Math.max(0, this.now() / 1000 - block.header.time));
+    if (this.isStale(block)) {
+      // Storing unrequested low-work branches would let anyone fill every node's disk cheaply.
+      this.logger.debug('stale side-branch block ignored', { hash, peer: from?.nodeId });
+      return { status: 'stale', hash };
+    }
     let result: ProcessBlockResult;
     try {
       result = await this.processOnce(block, hash);
@@ -411,13 +417,27 @@ export class P2P {
     return pending;
   }
 
+  /** A block on a known parent whose branch would still have less work than our tip. */
+  private isStale(block: Block): boolean {
+    const parent = this.chain.getEntry(toDisplayHex(block.header.prevHash));
+    if (!parent) return false;
+    let work: bigint;
+    try {
+      work = workForBits(block.header.bits);
+    } catch {
+      return false; // bad bits: let the chain reject it with its reason
+    }
+    return parent.chainWork + work < this.chain.tip.chainWork;
+  }
+
   private considerSync(peer: { nodeId: string; hostname: string }, work: bigint | undefined): void {
     if (work !== undefined && work > this.chain.tip.chainWork) this.sync.request(peer, 'more-work');
   }
 
+  /** Only peers in the book: a sender's self-declared address is never dialled. */
   private syncPeerFor(from: PeerSender): { nodeId: string; hostname: string } | undefined {
-    const hostname = this.book.get(from.nodeId)?.hostname ?? from.hostname;
-    return hostname === undefined ? undefined : { nodeId: from.nodeId, hostname };
+    const entry = this.book.get(from.nodeId);
+    return entry === undefined ? undefined : { nodeId: from.nodeId, hostname: entry.hostname };
   }
 
   private syncFromAnyone(): void {

@@ -180,8 +180,10 @@ export class Sync {
         });
       }
       if (!reply.more || reply.blocks.length === 0) return 'caught-up';
-      // A peer that answers the same batch again would keep us here forever.
-      if (last === before) return 'caught-up';
+      // Every round must bring new blocks: a peer answering known blocks with
+      // `more: true` (the same batch, or a different known block each time)
+      // would otherwise hold the one sync slot forever.
+      if (last === before || fresh === 0) return 'caught-up';
     }
     return 'failed';
   }

@@ -6,6 +6,7 @@ import { statusForReject } from '../errors.js';
 import { advertisementBody, blockBody, syncBody, transactionsBody } from '../validate.js';
 
 const NODE_ID = /^[0-9a-f]{32}$/;
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 
 /**
  * Who is calling: peers identify themselves with headers; a request from
@@ -24,7 +25,7 @@ function sender(req: Request, node: ChainmeshNode): Sender {
   const nodeId = req.get('x-chainmesh-node-id');
   if (nodeId === undefined || !NODE_ID.test(nodeId)) return undefined;
   const hostname = req.get('x-chainmesh-addr');
-  return hostname ? { nodeId, hostname } : { nodeId };
+  return hostname !== undefined && HOST_PORT.test(hostname) ? { nodeId, hostname } : { nodeId };
 }
 
 /** The tutorial's protocol routes and the sync route, all thin over the P2P layer. */
