@@ -9,7 +9,7 @@ import type { NetworkParams } from '../core/params.js';
 import { nextWorkRequired, workForBits } from '../core/pow.js';
 import { encodeTx, isCoinbase, txHash } from '../core/tx.js';
 import type { Block, Coin, Transaction } from '../core/types.js';
-import { checkBlock, checkBlockHeaderContext, checkTxInputs } from '../core/validation.js';
+import { checkBlock, checkBlockHeaderContext, checkFinalTx, checkTxInputs } from '../core/validation.js';
 import { BlockIndex, fromStored, isFailed, toStored, type BlockIndexEntry } from './block-index.js';
 import { OrphanPool } from './orphans.js';
 import { VerifiedScripts } from './script-cache.js';
@@ -527,9 +527,13 @@ export class Chain extends EventEmitter<ChainEvents> {
    * when nothing better is left.
    */
   private async activateBestChain(startTip = this.tip): Promise<void> {
+    let moved = false;
     for (let target = this.index.bestCandidate(); target; target = this.index.bestCandidate()) {
       const fork = this.index.forkPoint(target);
-      while (this.tip !== fork) await this.disconnectTip();
+      while (this.tip !== fork) {
+        await this.disconnectTip();
+        moved = true;
+      }
       const path: BlockIndexEntry[] = [];
       for (let e: BlockIndexEntry | undefined = target; e && e !== fork; e = this.index.parentOf(e))
         path.push(e);
@@ -538,6 +542,7 @@ export class Chain extends EventEmitter<ChainEvents> {
         if (!block) throw new Error(`block data missing for ${entry.hash}`);
         try {
           await this.connectTip(entry, block);
+          moved = true;
         } catch (err) {
           if (!isValidationError(err)) throw err;
           await this.markInvalid(entry, block, err.code);
@@ -546,7 +551,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       }
     }
     const newTip = this.tip;
-    if (newTip === startTip) return;
+    // A failed reorg can end on the tip it started from; listeners still need to settle.
+    if (newTip === startTip && !moved) return;
     if (!this.index.onBestChain(startTip)) {
       const depth = startTip.height - this.index.forkPoint(startTip).height;
       this.emit('reorg', { depth, oldTip: startTip, newTip });
@@ -568,6 +574,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     const params = this.params;
     const height = entry.height;
     if (this.index.parentOf(entry) !== this.tip) throw new Error('connectTip: block does not extend the tip');
+    const parentMtp = this.mtp(this.tip);
     const changes = new Map<string, CoinChange>();
     const lookup = (txid: Uint8Array, vout: number): Coin | undefined => {
       const change = changes.get(outpointKey(txid, vout));
@@ -581,6 +588,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     for (let i = 0; i < txs.length; i++) {
       const tx = txs[i] as Transaction;
       const id = txHash(tx);
+      checkFinalTx(tx, height, parentMtp);
       if (i === 0) {
         if (coinbaseHeight(tx) !== height) {
           throw new ValidationError('bad-blk-cb-height', `coinbase does not commit to height ${height}`);

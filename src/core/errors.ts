@@ -28,6 +28,7 @@ export const REJECT_CODES = [
   'bad-txns-sig-highs',
   'bad-txns-sig-der',
   'bad-txns-fee-too-low',
+  'bad-txns-nonfinal',
   'txn-already-known',
   'txn-mempool-conflict',
   'mempool-full',

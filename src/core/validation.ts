@@ -161,6 +161,28 @@ export function checkBlockContext(
   checkCoinbaseHeight(block, height);
 }
 
+/** Locktimes below this are block heights, from it on unix times (Bitcoin's LOCKTIME_THRESHOLD). */
+export const LOCKTIME_THRESHOLD = 500_000_000;
+
+/**
+ * Bitcoin's finality rule: a transaction may enter a block at `height` whose
+ * median time past is `medianTimePast` (BIP113) once its locktime lies
+ * before them, or if every input opted out with a final sequence.
+ */
+export function isFinalTx(tx: Transaction, height: number, medianTimePast: number): boolean {
+  if (tx.locktime === 0) return true;
+  const limit = tx.locktime < LOCKTIME_THRESHOLD ? height : medianTimePast;
+  if (tx.locktime < limit) return true;
+  return tx.inputs.every((input) => input.sequence === 0xffffffff);
+}
+
+/** Throws `bad-txns-nonfinal` unless `isFinalTx`. */
+export function checkFinalTx(tx: Transaction, height: number, medianTimePast: number): void {
+  if (!isFinalTx(tx, height, medianTimePast)) {
+    throw new ValidationError('bad-txns-nonfinal', `locktime ${tx.locktime} not reached at height ${height}`);
+  }
+}
+
 /**
  * Input rules against the UTXO view (Bitcoin's Consensus::CheckTxInputs):
  * every input exists and is unspent, coinbase outputs are mature, amounts are

@@ -6,7 +6,7 @@ import type { ScriptJob } from '../chain/script-check.js';
 import { verifyTxScripts } from '../core/sighash.js';
 import { encodeTx, isCoinbase, txHash, txid as txidOf, txSize } from '../core/tx.js';
 import type { Block, Coin, Transaction } from '../core/types.js';
-import { checkTransaction, checkTxInputs } from '../core/validation.js';
+import { checkFinalTx, checkTransaction, checkTxInputs } from '../core/validation.js';
 import { compareFeeRate, feeRateKey, LowestFeeRateHeap } from './fee-order.js';
 import { DEFAULT_MIN_FEE_RATE, minimumFee } from './policy.js';
 import { selectByFeeRate } from './select.js';
@@ -15,6 +15,8 @@ import { selectByFeeRate } from './select.js';
 export interface MempoolChain {
   readonly params: NetworkParams;
   readonly height: number;
+  /** Median time past of the tip: the clock that time locks are measured against. */
+  medianTimePast(): number;
   getCoin(prevTxid: Uint8Array, vout: number): Coin | undefined;
   /** Shared with block connection, which skips signatures verified here. */
   readonly verifiedScripts: { has(txHash: Uint8Array): boolean; add(txHash: Uint8Array): void };
@@ -216,6 +218,8 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     checkTransaction(tx);
     if (isCoinbase(tx))
       throw new ValidationError('bad-txns-coinbase-in-mempool', 'a coinbase is only valid in a block');
+    // As the next block would see it.
+    checkFinalTx(tx, this.chain.height + 1, this.chain.medianTimePast());
     const hash = txHash(tx);
     for (let vout = 0; vout < tx.outputs.length; vout++) {
       if (this.chain.getCoin(hash, vout))
