@@ -77,6 +77,8 @@ describe('bad input', () => {
     ['GET', '/block?limit=-1', {}, 400, 'bad-request'],
     ['GET', '/block?limit=abc', {}, 400, 'bad-request'],
     ['GET', '/block?limit=100000', {}, 400, 'bad-request'],
+    ['GET', '/block?limit=51', {}, 400, 'bad-request'],
+    ['GET', '/mempool?limit=abc', {}, 400, 'bad-request'],
     ['POST', '/new_node_advertisement', { body: {} }, 400, 'bad-request'],
     [
       'POST',

@@ -15,6 +15,8 @@ export const MAX_BLOCK_HEX_BYTES = 4_000_000;
 export const MAX_TX_BYTES = 100_000;
 export const MAX_TX_BATCH = 1000;
 
+export const listLimit = z.object({ limit: nonNegativeInt(10_000).optional() });
+
 export const blockBody = z.object({ block: hexString(MAX_BLOCK_HEX_BYTES) }).strict();
 
 export const transactionsBody = z.union([
@@ -54,7 +56,8 @@ export const generateBody = z
   })
   .strict();
 
+/** Full block views are large: a page holds at most 50. */
 export const pagination = z.object({
-  limit: nonNegativeInt(500).optional(),
+  limit: nonNegativeInt(50).optional(),
   offset: nonNegativeInt(Number.MAX_SAFE_INTEGER).optional(),
 });

@@ -25,7 +25,15 @@ export async function runNode(env: NodeJS.ProcessEnv): Promise<void> {
     current.onRestartRequested(() => {
       restarting ??= (async () => {
         await current.stop();
-        node = await startOrExit(config);
+        try {
+          node = await startOrExit(config);
+        } catch (err) {
+          // The old node is gone and a new one could not start: a supervisor can do better than a half-alive process.
+          process.stderr.write(
+            `chainmesh: restart failed: ${err instanceof Error ? err.message : String(err)}\n`,
+          );
+          process.exit(1);
+        }
         watchRestart(node);
         restarting = undefined;
       })();

@@ -4,7 +4,7 @@ import { addressToScript, fromDisplayHex, toHex } from '../../core/index.js';
 import { NodeError } from '../../node/errors.js';
 import type { ChainmeshNode } from '../../node/node.js';
 import { blockView, txView } from '../views.js';
-import { hash, pagination } from '../validate.js';
+import { hash, listLimit, pagination } from '../validate.js';
 
 const blockId = z.union([
   hash,
@@ -73,9 +73,11 @@ export function chainRoutes(node: ChainmeshNode): Router {
     });
   });
 
-  router.get('/mempool', (_req, res) => {
+  router.get('/mempool', (req, res) => {
+    const { limit = 1000 } = listLimit.parse(req.query);
     const txs = [];
     for (const entry of node.mempool.entries()) {
+      if (txs.length >= limit) break;
       txs.push({ txid: entry.txid, fee: entry.fee.toString(), size: entry.size, time: entry.time });
     }
     res.json({ count: node.mempool.count, bytes: node.mempool.bytes, txs });
