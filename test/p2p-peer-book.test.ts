@@ -69,10 +69,22 @@ describe('peer book', () => {
 
   it('believes hearsay only when it is newer than what it knows', () => {
     const b = book();
-    b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
-    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.9:3000', lastSeen: clock - 5000 })).toBe(false);
+    b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock - 10_000 });
+    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.9:3000', lastSeen: clock - 20_000 })).toBe(false);
     expect(b.get(id(1))?.hostname).toBe('10.0.0.2:3000');
-    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.9:3000', lastSeen: clock + 5000 })).toBe(true);
+    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.9:3000', lastSeen: clock - 5000 })).toBe(true);
+    expect(b.get(id(1))?.hostname).toBe('10.0.0.9:3000');
+  });
+
+  it('never lets hearsay move or evict a peer it reached itself; a handshake does', () => {
+    const b = book();
+    b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
+    b.markContact({ nodeId: id(2), hostname: '10.0.0.3:3000' });
+    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.9:3000', lastSeen: clock + 5000 })).toBe(false);
+    expect(b.learn({ nodeId: id(3), hostname: '10.0.0.3:3000', lastSeen: clock + 5000 })).toBe(false);
+    expect(b.get(id(1))?.hostname).toBe('10.0.0.2:3000');
+    expect(b.get(id(2))?.hostname).toBe('10.0.0.3:3000');
+    b.markContact({ nodeId: id(1), hostname: '10.0.0.9:3000' });
     expect(b.get(id(1))?.hostname).toBe('10.0.0.9:3000');
   });
 

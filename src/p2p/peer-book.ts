@@ -185,8 +185,16 @@ export class PeerBook {
     if (droppedAt !== undefined && lastSeen <= droppedAt) return false;
     const existing = this.byId.get(info.nodeId);
     if (existing && lastSeen <= existing.lastSeen) return false;
+    // Only a handshake moves a peer we reached ourselves: hearsay could point it anywhere.
+    if (existing && existing.contacted && existing.hostname !== info.hostname) return false;
     const occupant = this.getByHost(info.hostname);
-    if (occupant && occupant.nodeId !== info.nodeId && occupant.lastSeen >= lastSeen) return false;
+    if (
+      occupant &&
+      occupant.nodeId !== info.nodeId &&
+      (occupant.contacted || occupant.lastSeen >= lastSeen)
+    ) {
+      return false;
+    }
     const entry = this.place(info.nodeId, info.hostname, lastSeen);
     entry.lastSeen = Math.max(entry.lastSeen, lastSeen);
     this.tombstones.delete(info.nodeId);
