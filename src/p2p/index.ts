@@ -288,9 +288,17 @@ export class P2P {
   async receiveBlock(block: Block, from?: PeerSender): Promise<ProcessBlockResult> {
     this.assertNotBanned(from);
     const hash = blockHashOf(block.header);
-    if (this.seenBlocks.has(hash) || this.inflightBlocks.has(hash) || this.chain.hasBlock(hash)) {
+    if (this.seenBlocks.has(hash) || this.chain.hasBlock(hash)) return { status: 'duplicate', hash };
+    const inflight = this.inflightBlocks.get(hash);
+    // Another copy with this header is being validated; if that copy had a tampered body, ours may still be good.
+    if (
+      inflight &&
+      (await inflight.then(
+        () => true,
+        () => false,
+      ))
+    )
       return { status: 'duplicate', hash };
-    }
     if (from) this.metrics.blockArrivalDelay.observe(Math.max(0, this.now() / 1000 - block.header.time));
     if (this.isStale(block)) {
       // Storing unrequested low-work branches would let anyone fill every node's disk cheaply.
