@@ -138,14 +138,30 @@ describe('bad input', () => {
     expect(res.body.error).toBe('admin-disabled');
   });
 
-  it('a peer that sends a malformed block is banned and then refused', async () => {
-    const peer = { 'x-chainmesh-node-id': 'e'.repeat(32), 'x-chainmesh-addr': '127.0.0.1:9' };
+  it('a known peer that sends a malformed block is banned and then refused; a claimed id alone is not charged', async () => {
+    const network = (await info(node)).network as string;
+    const advertise = (nodeId: string, hostname: string) =>
+      request(`${node.url}/new_node_advertisement`, { body: { hostname, nodeId, network } });
+    // Both peers are known; requests come from 127.0.0.1, which is only the first one's address.
+    expect((await advertise('e'.repeat(32), '127.0.0.1:9')).status).toBe(200);
+    expect((await advertise('d'.repeat(32), '127.0.0.2:9')).status).toBe(200);
+    const framed = { 'x-chainmesh-node-id': 'd'.repeat(32) };
+    expect(
+      (await request(`${node.url}/block`, { body: { block: '00'.repeat(81) }, headers: framed })).status,
+    ).toBe(400);
+    expect((await request(`${node.url}/transactions`, { body: { tx: '00' }, headers: framed })).status).toBe(
+      400,
+    );
+
+    const peer = { 'x-chainmesh-node-id': 'e'.repeat(32) };
     const bad = await request(`${node.url}/block`, { body: { block: '00'.repeat(81) }, headers: peer });
     expect(bad.status).toBe(400);
     const refused = await request(`${node.url}/transactions`, { body: { tx: '00' }, headers: peer });
     expect(refused.status).toBe(403);
     expect(refused.body.error).toBe('peer-banned');
     expect((await request(`${node.url}/metrics`)).body).toMatch(/^chainmesh_p2p_peers_banned_total 1$/m);
+    const states = (await request(`${node.url}/peers`)).body as Array<{ nodeId: string; state: string }>;
+    expect(states.find((p) => p.nodeId === 'd'.repeat(32))?.state).not.toBe('banned');
   });
 
   it('leaves the node healthy and its state unchanged', async () => {
@@ -155,8 +171,9 @@ describe('bad input', () => {
       height: before.height,
       tipHash: before.tipHash,
       mempool: 0,
-      knownPeers: 0,
     });
+    // Only the two peers advertised on purpose (dead addresses: they may already be backed off or dropped).
+    expect(after.knownPeers).toBeLessThanOrEqual(2);
     const good = await request(`${node.url}/address/${regtestAddress}/balance`);
     expect(good.status).toBe(200);
     expect(good.body).toMatchObject({ confirmed: '0', immature: '0' });

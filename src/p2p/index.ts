@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { blockHashOf, encodeBlock } from '../core/block.js';
 import { toDisplayHex, toHex } from '../core/bytes.js';
 import { isValidationError } from '../core/errors.js';
@@ -17,6 +18,7 @@ import { Sync } from './sync.js';
 import {
   decodeChainWork,
   encodeChainWork,
+  hostOf,
   isHostPort,
   MAX_SYNC_BLOCKS,
   type AdvertisementBody,
@@ -205,6 +207,19 @@ export class P2P {
       }
     }
     return best;
+  }
+
+  /**
+   * Whether a request claiming to come from `nodeId` may be charged to that
+   * peer (ban score, not relaying back to it): the id is in the book and, when
+   * its address is an IP literal, the request comes from that IP. A claim that
+   * fails this counts as an anonymous request, so nobody can be framed by id.
+   */
+  isPlausibleSender(nodeId: string, remoteIp: string | undefined): boolean {
+    const entry = this.book.get(nodeId);
+    if (!entry) return false;
+    const host = hostOf(entry.hostname);
+    return isIP(host) === 0 || host === remoteIp?.replace(/^::ffff:/, '');
   }
 
   /** POST /new_node_advertisement: the join handshake and the gossip exchange. */

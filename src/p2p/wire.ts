@@ -26,6 +26,12 @@ export function isHostPort(s: string): boolean {
   return m !== null && port >= 1 && port <= 65535;
 }
 
+/** The host part of `host:port`, without IPv6 brackets. */
+export function hostOf(hostPort: string): string {
+  const host = hostPort.slice(0, hostPort.lastIndexOf(':'));
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
 const hostPort = z.string().max(260).refine(isHostPort, 'host:port');
 const hash = z.string().regex(/^[0-9a-f]{64}$/);
 const chainWork = z.string().regex(/^[0-9a-f]{1,64}$/);

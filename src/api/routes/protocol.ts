@@ -8,12 +8,13 @@ import { advertisementBody, blockBody, syncBody, transactionsBody } from '../val
 const NODE_ID = /^[0-9a-f]{32}$/;
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 
-/**
- * Who is calling: peers identify themselves with headers; a request from
- * another network is refused before anything is read or stored.
- */
 type Sender = { nodeId: string; hostname?: string } | undefined;
 
+/**
+ * Who is calling: peers identify themselves with headers, believed only for a
+ * known peer calling from its own address (else the request is anonymous); a
+ * request from another network is refused before anything is read or stored.
+ */
 function sender(req: Request, node: ChainmeshNode): Sender {
   const network = req.get('x-chainmesh-network');
   if (network !== undefined && network !== node.params.genesisHash) {
@@ -24,6 +25,7 @@ function sender(req: Request, node: ChainmeshNode): Sender {
   }
   const nodeId = req.get('x-chainmesh-node-id');
   if (nodeId === undefined || !NODE_ID.test(nodeId)) return undefined;
+  if (!node.p2p.isPlausibleSender(nodeId, req.socket.remoteAddress)) return undefined;
   const hostname = req.get('x-chainmesh-addr');
   return hostname !== undefined && HOST_PORT.test(hostname) ? { nodeId, hostname } : { nodeId };
 }
