@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -46,6 +48,36 @@ describe('node lifecycle', () => {
     const after = await info(node);
     expect(after).toMatchObject({ nodeId: before.nodeId, height: before.height, tipHash: before.tipHash });
     expect(node.exitCode).toBeNull();
+  });
+
+  it('a height a peer volunteers but never delivers does not keep the node from being ready', async () => {
+    // The liar answers sync politely with nothing, so its claim is never disproved by a failure.
+    const liar = createServer((req, res) => {
+      req.resume();
+      const body = req.url === '/sync/blocks' ? { blocks: [], more: false } : {};
+      res
+        .writeHead(req.url === '/sync/blocks' ? 200 : 404, { 'content-type': 'application/json' })
+        .end(JSON.stringify(body));
+    });
+    await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r));
+    try {
+      const network = (await info(node)).network as string;
+      const claim = await request(`${node.url}/new_node_advertisement`, {
+        body: {
+          hostname: `127.0.0.1:${(liar.address() as AddressInfo).port}`,
+          nodeId: 'a'.repeat(32),
+          network,
+          height: 1_000_000_000,
+          chainWork: 'ff'.repeat(20),
+        },
+      });
+      expect(claim.status).toBe(200);
+      await waitFor('sync attempt over', async () => !(await info(node)).syncing);
+      expect((await request(`${node.url}/readyz`)).body).toMatchObject({ ready: true, bestPeerHeight: null });
+    } finally {
+      liar.closeAllConnections();
+      await new Promise((r) => liar.close(r));
+    }
   });
 
   it('SIGTERM stops it with exit code 0 within 5 s, and the chain survives', async () => {

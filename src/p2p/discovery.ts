@@ -227,6 +227,7 @@ export class Discovery {
     book.markContact(
       { nodeId: reply.nodeId, hostname },
       { height: reply.height, chainWork, tipHash: reply.tipHash },
+      'reply',
     );
     for (const p of reply.peers) book.learn(p);
     this.markJoined(reply.nodeId);

@@ -194,12 +194,17 @@ export class P2P {
     return this.book.live().filter((p) => !this.bans.isBanned(p.nodeId)).length;
   }
 
-  /** Highest height reported by a live peer. */
+  /**
+   * Highest height a live peer reported in answer to our own request: heights
+   * volunteered in an advertisement only start a sync, so a claim that is never
+   * delivered cannot mark this node as behind (readiness).
+   */
   bestPeerHeight(): number | undefined {
     let best: number | undefined;
     for (const p of this.book.live()) {
       if (
         p.height !== undefined &&
+        p.chainInfoSource === 'reply' &&
         !this.bans.isBanned(p.nodeId) &&
         (best === undefined || p.height > best)
       ) {

@@ -22,6 +22,8 @@ export interface PeerEntry {
   height?: number;
   chainWork?: bigint;
   tipHash?: string;
+  /** 'reply': the chain info answered a request of ours; 'claim': the peer volunteered it. */
+  chainInfoSource?: 'reply' | 'claim';
 }
 
 export interface PeerBookTuning {
@@ -159,6 +161,7 @@ export class PeerBook {
   markContact(
     p: { nodeId: string; hostname: string },
     chain?: { height?: number; chainWork?: bigint; tipHash?: string },
+    source: 'reply' | 'claim' = 'claim',
   ): boolean {
     if (this.refuses(p)) return false;
     const now = this.opts.now();
@@ -170,6 +173,7 @@ export class PeerBook {
     if (chain?.height !== undefined) entry.height = chain.height;
     if (chain?.chainWork !== undefined) entry.chainWork = chain.chainWork;
     if (chain?.tipHash !== undefined) entry.tipHash = chain.tipHash;
+    if (chain !== undefined) entry.chainInfoSource = source;
     this.tombstones.delete(p.nodeId);
     this.enforceCap(entry.nodeId);
     this.changed();
