@@ -15,6 +15,7 @@ import {
   testKey,
   type TestBlock,
 } from './helpers/chain-builder.js';
+import { openFundedChain, type FundedChain } from './helpers/funded-chain.js';
 
 const params = NETWORKS.regtest;
 const COIN = 100_000_000n;
@@ -33,50 +34,34 @@ describe('VerifiedScripts', () => {
 });
 
 describe('signatures checked once', () => {
-  let dir: string;
-  let chain: Chain;
-  let mempool: Mempool;
-  const b = new ChainBuilder(params);
-  let funding: TestBlock;
-  let tip: TestBlock;
-
+  let f: FundedChain;
   beforeAll(async () => {
-    dir = await tempDataDir();
-    chain = await Chain.open({ dataDir: dir, params, now: () => NOW_MS });
-    mempool = new Mempool(chain, { maxBytes: 1_000_000 });
-    funding = b.block(b.genesis, { payTo: alice.script });
-    const rest = b.chain(funding, params.coinbaseMaturity, { payTo: bob.script });
-    for (const blk of [funding, ...rest]) await chain.processBlock(blk);
-    tip = rest.at(-1) as TestBlock;
+    f = await openFundedChain();
   });
-
-  afterAll(async () => {
-    await chain.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => f.close());
 
   it('the mempool records transactions whose signatures verified, and only those', async () => {
-    const good = spendTx([coinbaseInput(funding, alice)], [payTo(bob, 10n * COIN)]);
-    const other = spendTx([coinbaseInput(funding, alice)], [payTo(bob, 11n * COIN)]);
+    const good = spendTx([coinbaseInput(f.funding, alice)], [payTo(bob, 10n * COIN)]);
+    const other = spendTx([coinbaseInput(f.funding, alice)], [payTo(bob, 11n * COIN)]);
     const forged: Transaction = { ...good, inputs: other.inputs };
-    await expect(mempool.accept(forged)).rejects.toMatchObject({ code: 'bad-txns-script-verify-failed' });
-    expect(chain.verifiedScripts.has(txHash(forged))).toBe(false);
-    await mempool.accept(good);
-    expect(chain.verifiedScripts.has(txHash(good))).toBe(true);
+    await expect(f.mempool.accept(forged)).rejects.toMatchObject({ code: 'bad-txns-script-verify-failed' });
+    expect(f.chain.verifiedScripts.has(txHash(forged))).toBe(false);
+    await f.mempool.accept(good);
+    expect(f.chain.verifiedScripts.has(txHash(good))).toBe(true);
   });
 
   it('block connection trusts the record instead of verifying again', async () => {
     // Proven with a transaction whose signature is wrong: only a skipped check lets its block connect.
-    const good = spendTx([coinbaseInput(funding, alice)], [payTo(bob, 12n * COIN)]);
-    const other = spendTx([coinbaseInput(funding, alice)], [payTo(bob, 13n * COIN)]);
+    const good = spendTx([coinbaseInput(f.funding, alice)], [payTo(bob, 12n * COIN)]);
+    const other = spendTx([coinbaseInput(f.funding, alice)], [payTo(bob, 13n * COIN)]);
     const forged: Transaction = { ...good, inputs: other.inputs };
-    const rejectedBlock = b.block(tip, { txs: [forged], tag: 1 });
-    await expect(chain.processBlock(rejectedBlock)).rejects.toMatchObject({
+    const rejectedBlock = f.builder.block(f.tip, { txs: [forged], tag: 1 });
+    await expect(f.chain.processBlock(rejectedBlock)).rejects.toMatchObject({
       code: 'bad-txns-script-verify-failed',
     });
-    chain.verifiedScripts.add(txHash(forged));
-    const trusted = b.block(tip, { txs: [forged], tag: 2 });
-    expect((await chain.processBlock(trusted)).status).toBe('connected');
+    f.chain.verifiedScripts.add(txHash(forged));
+    const trusted = f.builder.block(f.tip, { txs: [forged], tag: 2 });
+    expect((await f.chain.processBlock(trusted)).status).toBe('connected');
   });
 });
 

@@ -1,25 +1,12 @@
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Chain } from '../src/chain/index.js';
-import { NETWORKS } from '../src/core/params.js';
 import { signP2pkhInput } from '../src/core/sighash.js';
 import type { Transaction } from '../src/core/types.js';
 import { isFinalTx, LOCKTIME_THRESHOLD } from '../src/core/validation.js';
-import { Mempool } from '../src/mempool/index.js';
-import {
-  ChainBuilder,
-  coinbaseInput,
-  payTo,
-  spendTx,
-  tempDataDir,
-  testKey,
-  type TestBlock,
-} from './helpers/chain-builder.js';
+import { coinbaseInput, payTo, spendTx, testKey } from './helpers/chain-builder.js';
+import { openFundedChain, type FundedChain } from './helpers/funded-chain.js';
 
-const params = NETWORKS.regtest;
 const alice = testKey(1);
 const bob = testKey(2);
-const NOW_MS = (params.genesis.header.time + 100_000) * 1000;
 
 function withLock(tx: Transaction, locktime: number, sequence: number): Transaction {
   return { ...tx, locktime, inputs: tx.inputs.map((i) => ({ ...i, sequence })) };
@@ -43,49 +30,35 @@ describe('isFinalTx (Bitcoin IsFinalTx with BIP113 time)', () => {
 });
 
 describe('time-locked transactions in blocks and the mempool', () => {
-  let dir: string;
-  let chain: Chain;
-  let mempool: Mempool;
-  const b = new ChainBuilder(params);
-  let funding: TestBlock;
-  let tip: TestBlock;
-
+  let f: FundedChain;
   beforeAll(async () => {
-    dir = await tempDataDir();
-    chain = await Chain.open({ dataDir: dir, params, now: () => NOW_MS });
-    mempool = new Mempool(chain, { maxBytes: 1_000_000 });
-    funding = b.block(b.genesis, { payTo: alice.script });
-    const rest = b.chain(funding, params.coinbaseMaturity, { payTo: bob.script });
-    for (const blk of [funding, ...rest]) await chain.processBlock(blk);
-    tip = rest.at(-1) as TestBlock;
+    f = await openFundedChain();
   });
-
-  afterAll(async () => {
-    await chain.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => f.close());
 
   function lockedSpend(locktime: number): Transaction {
-    const input = coinbaseInput(funding, alice);
+    const input = coinbaseInput(f.funding, alice);
     const unsigned = withLock(spendTx([input], [payTo(bob, 1000n)]), locktime, 0xfffffffe);
     return signP2pkhInput(unsigned, 0, input.scriptPubKey, alice.priv);
   }
 
   it('a block may not contain a transaction locked to a later height', async () => {
-    const nextHeight = chain.height + 1;
+    const nextHeight = f.chain.height + 1;
     await expect(
-      chain.processBlock(b.block(tip, { txs: [lockedSpend(nextHeight)], tag: 1 })),
+      f.chain.processBlock(f.builder.block(f.tip, { txs: [lockedSpend(nextHeight)], tag: 1 })),
     ).rejects.toMatchObject({
       code: 'bad-txns-nonfinal',
     });
-    await expect(mempool.accept(lockedSpend(nextHeight + 1))).rejects.toMatchObject({
+    await expect(f.mempool.accept(lockedSpend(nextHeight + 1))).rejects.toMatchObject({
       code: 'bad-txns-nonfinal',
     });
   });
 
   it('once the height is past the locktime it is accepted', async () => {
-    const tx = lockedSpend(chain.height);
-    await mempool.accept(tx);
-    expect((await chain.processBlock(b.block(tip, { txs: [tx], tag: 2 }))).status).toBe('connected');
+    const tx = lockedSpend(f.chain.height);
+    await f.mempool.accept(tx);
+    expect((await f.chain.processBlock(f.builder.block(f.tip, { txs: [tx], tag: 2 }))).status).toBe(
+      'connected',
+    );
   });
 });
