@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBlock, headerHash } from '../src/core/block.js';
+import { decodeBlock, encodeBlock, headerHash } from '../src/core/block.js';
 import { fromHex } from '../src/core/bytes.js';
 import { createCoinbaseTx } from '../src/core/coinbase.js';
 import { ValidationError } from '../src/core/errors.js';
@@ -10,8 +10,9 @@ import { computeMerkleRoot } from '../src/core/merkle.js';
 import { NETWORKS } from '../src/core/params.js';
 import { hashMeetsTarget } from '../src/core/pow.js';
 import { p2pkhScript } from '../src/core/script.js';
-import { signP2pkhInput } from '../src/core/sighash.js';
-import { decodeTx, txHash } from '../src/core/tx.js';
+import { varintSize } from '../src/core/encoding.js';
+import { legacySighash, signP2pkhInput, verifyP2pkhInput } from '../src/core/sighash.js';
+import { decodeTx, encodeTx, txHash } from '../src/core/tx.js';
 import type { Block, Coin, Transaction } from '../src/core/types.js';
 import {
   checkBlock,
@@ -21,6 +22,7 @@ import {
   checkTransaction,
   checkTxInputs,
   MAX_MONEY,
+  MAX_TX_BYTES,
 } from '../src/core/validation.js';
 import { loadVectors } from './core-vectors.js';
 
@@ -64,6 +66,16 @@ function makeBlock(
   let nonce = 0;
   while (opts.mine !== false && !hashMeetsTarget(headerHash({ ...base, nonce }), base.bits)) nonce++;
   return { header: { ...base, nonce }, txs };
+}
+
+/** `tx` with its input's scriptSig replaced by filler (checkTransaction checks no scripts), exactly `bytes` long. */
+function padTo(tx: Transaction, bytes: number): Transaction {
+  const input = tx.inputs[0]!;
+  const base = encodeTx({ ...tx, inputs: [{ ...input, scriptSig: new Uint8Array(0) }] }).length;
+  // The scriptSig's length prefix grows from 1 to 3 (0xfd) or 5 (0xfe) bytes with its size.
+  let len = bytes - base;
+  while (base + len - 1 + varintSize(len) > bytes) len--;
+  return { ...tx, inputs: [{ ...input, scriptSig: new Uint8Array(len).fill(0x51) }] };
 }
 
 const coinbase = createCoinbaseTx(1, [{ value: 50n * 100_000_000n, scriptPubKey: script }]);
@@ -119,15 +131,46 @@ describe('checkTransaction', () => {
         outputs: [{ value: 1n, scriptPubKey: Uint8Array.of(0x51) }],
       }),
     ],
-    [
-      'bad-txns-oversize',
-      (t: Transaction): Transaction => ({
-        ...t,
-        inputs: [{ ...t.inputs[0]!, scriptSig: new Uint8Array(1_000_001) }],
-      }),
-    ],
   ] as const)('%s', (code, mutate) => {
     expect(codeOf(() => checkTransaction(mutate(spend(funding, 0, 1000n))))).toBe(code);
+  });
+
+  describe(`size limit: ${MAX_TX_BYTES} bytes`, () => {
+    it("is 100,000 bytes, Bitcoin Core's standardness size", () => {
+      expect(MAX_TX_BYTES).toBe(100_000);
+    });
+
+    it('accepts a transaction of exactly the limit and rejects one byte more, alone and in a block', () => {
+      const atLimit = padTo(spend(funding, 0, 1000n), MAX_TX_BYTES);
+      const over = padTo(spend(funding, 0, 1000n), MAX_TX_BYTES + 1);
+      expect(encodeTx(atLimit).length).toBe(MAX_TX_BYTES);
+      expect(encodeTx(over).length).toBe(100_001);
+      expect(codeOf(() => checkTransaction(atLimit))).toBeUndefined();
+      expect(codeOf(() => checkTransaction(over))).toBe('bad-txns-oversize');
+      // The block itself is far below maxBlockBytes: the transaction rule alone rejects it.
+      const block = makeBlock([coinbase, over]);
+      expect(encodeBlock(block).length).toBeLessThan(params.maxBlockBytes);
+      expect(codeOf(() => checkBlock(makeBlock([coinbase, atLimit]), params))).toBeUndefined();
+      expect(codeOf(() => checkBlock(block, params))).toBe('bad-txns-oversize');
+    });
+
+    it('is network policy, not part of the root APIs: a bigger transaction still verifies', () => {
+      // Input 1 is a 100 kB spend of someone else's coin; input 0 is ours, signed over all of it.
+      const big: Transaction = {
+        version: 1,
+        inputs: [
+          { prevTxid: funding, prevVout: 0, scriptSig: new Uint8Array(0), sequence: 0xffffffff },
+          { prevTxid: funding, prevVout: 1, scriptSig: new Uint8Array(MAX_TX_BYTES), sequence: 0xffffffff },
+        ],
+        outputs: [{ value: 1000n, scriptPubKey: script }],
+        locktime: 0,
+      };
+      const raw = encodeTx(signP2pkhInput(big, 0, script, priv));
+      expect(raw.length).toBeGreaterThan(MAX_TX_BYTES);
+      expect(codeOf(() => checkTransaction(decodeTx(raw)))).toBe('bad-txns-oversize');
+      expect(verifyP2pkhInput(raw, 0, script)).toBe(true);
+      expect(legacySighash(raw, 0, script, 1)).toHaveLength(32);
+    });
   });
 
   it('coinbase scriptSig must be 2-100 bytes', () => {
