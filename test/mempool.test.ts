@@ -6,7 +6,7 @@ import { Chain } from '../src/chain/chain.js';
 import { createCoinbaseTx } from '../src/core/coinbase.js';
 import { ValidationError } from '../src/core/errors.js';
 import { NETWORKS } from '../src/core/params.js';
-import { txid, txSize } from '../src/core/tx.js';
+import { txHash, txid, txSize } from '../src/core/tx.js';
 import type { Transaction } from '../src/core/types.js';
 import { Mempool, type MempoolEvents } from '../src/mempool/mempool.js';
 import {
@@ -203,6 +203,46 @@ describe('mempool admission', () => {
     // Bob's pending output is spent again in the pool: nothing pending for him any more.
     expect(f.mempool.pendingForScript(bob.script)).toEqual({ incoming: [], outgoing: [] });
     expect(f.mempool.pendingForScript(carol.script).incoming).toHaveLength(1);
+  });
+});
+
+describe('shared pre-verification', () => {
+  it('checks the transactions of calls made in one turn as one batch, then admits them without checking again', async () => {
+    const f = await setup();
+    const batches: number[] = [];
+    const verify = f.chain.verifyScripts.bind(f.chain);
+    f.chain.verifyScripts = (jobs) => {
+      batches.push(jobs.length);
+      return verify(jobs);
+    };
+    const txs = [1, 2, 3].map((h) => pay(coin(f, h)));
+    await Promise.all(txs.map((tx) => f.mempool.preverify([tx])));
+    expect(batches).toEqual([3]);
+    expect(txs.map((tx) => f.chain.verifiedScripts.has(txHash(tx)))).toEqual([true, true, true]);
+    for (const tx of txs) await f.mempool.accept(tx);
+    expect(batches).toEqual([3]);
+    expect(f.mempool.count).toBe(3);
+  });
+
+  it('a forged signature in one call leaves every transaction of the turn to the inline check', async () => {
+    const f = await setup();
+    const good = pay(coin(f, 4));
+    const forged: Transaction = { ...pay(coin(f, 5)), inputs: pay(coin(f, 6), FEE + 1n).inputs };
+    await Promise.all([f.mempool.preverify([good]), f.mempool.preverify([forged])]);
+    expect(f.chain.verifiedScripts.has(txHash(good))).toBe(false);
+    expect(await rejectCode(f.mempool.accept(forged))).toBe('bad-txns-script-verify-failed');
+    await f.mempool.accept(good);
+    expect(f.chain.verifiedScripts.has(txHash(good))).toBe(true);
+  });
+
+  it('a worker failure is not an error: admission verifies inline', async () => {
+    const f = await setup();
+    f.chain.verifyScripts = () => Promise.reject(new Error('worker died'));
+    const tx = pay(coin(f, 1));
+    await f.mempool.preverify([tx]);
+    expect(f.chain.verifiedScripts.has(txHash(tx))).toBe(false);
+    await f.mempool.accept(tx);
+    expect(f.mempool.has(txid(tx))).toBe(true);
   });
 });
 
