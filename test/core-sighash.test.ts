@@ -3,6 +3,7 @@ import secp256k1 from 'secp256k1';
 import { describe, expect, it } from 'vitest';
 import { decodeBlock } from '../src/core/block.js';
 import { fromHex, toDisplayHex, toHex } from '../src/core/bytes.js';
+import { ByteWriter } from '../src/core/encoding.js';
 import { ValidationError } from '../src/core/errors.js';
 import { hash160 } from '../src/core/hash.js';
 import { isLowS, parseStrictDer, privateKeyFromSeed, publicKeyOf } from '../src/core/keys.js';
@@ -10,12 +11,12 @@ import { p2pkhScript, parseP2pkhScriptSig } from '../src/core/script.js';
 import {
   legacySighash,
   prepareP2pkhInput,
-  removeCodeSeparators,
   sighashOf,
   signP2pkhInput,
   verifyP2pkhInput,
   verifyTxInput,
   verifyTxScripts,
+  writeScriptCode,
 } from '../src/core/sighash.js';
 import { decodeTx, encodeTx } from '../src/core/tx.js';
 import type { Transaction } from '../src/core/types.js';
@@ -25,12 +26,18 @@ type SighashCase = [string, string, number, number, string];
 const sighashCases = loadVectors<Array<SighashCase | [string]>>('sighash-legacy.json').filter(
   (c): c is SighashCase => c.length === 5,
 );
+function scriptCodeHex(script: string): string {
+  const w = new ByteWriter();
+  writeScriptCode(w, fromHex(script));
+  return toHex(w.finish());
+}
+
 const p2pkh = loadVectors<{ prevTx: string; tx: string }>('p2pkh-txs.json');
 const blocks = loadVectors<{ realTxSource: { hex: string }; txs: Array<{ hex: string }> }>('blocks.json');
 
 describe('legacySighash: Bitcoin Core sighash.json', () => {
   it('has a meaningful number of cases', () => {
-    expect(sighashCases.length).toBeGreaterThanOrEqual(50);
+    expect(sighashCases.length).toBeGreaterThanOrEqual(180);
   });
 
   it.each(sighashCases.map((c, i) => [i + 1, ...c] as const))(
@@ -62,13 +69,56 @@ describe('legacySighash: edge cases Bitcoin defines', () => {
     expect(() => legacySighash(fromHex('0100'), 0, script, 1)).toThrow(ValidationError);
   });
 
-  it('removes OP_CODESEPARATOR only where it parses as an opcode', () => {
-    expect(toHex(removeCodeSeparators(fromHex('51ab52ab')))).toBe('5152');
+  it('serializes the scriptCode as Core does: separators removed where they parse as opcodes', () => {
+    expect(scriptCodeHex('51ab52ab')).toBe('025152');
     // 0xab inside a push is data, not an opcode
-    expect(toHex(removeCodeSeparators(fromHex('02abab51ab')))).toBe('02abab51');
-    // a push running off the end stops parsing; the rest is kept verbatim
-    expect(toHex(removeCodeSeparators(fromHex('ab05abab')))).toBe('05abab');
+    expect(scriptCodeHex('02abab51ab')).toBe('0402abab51');
+    expect(scriptCodeHex('ab01ab')).toBe('0201ab');
+    expect(scriptCodeHex('ab')).toBe('00');
+    expect(scriptCodeHex('')).toBe('00');
   });
+
+  it("a truncated push ends the bytes where Core's GetOp stopped, while the length counts the whole script", () => {
+    // direct push of 5 with 1 byte left: GetOp stops after the opcode
+    expect(scriptCodeHex('0501')).toBe('0205');
+    // PUSHDATA1 without its length byte, and with a length but short data
+    expect(scriptCodeHex('4c')).toBe('014c');
+    expect(scriptCodeHex('4c0501')).toBe('034c05');
+    // PUSHDATA2 with half a length field stops right after the opcode
+    expect(scriptCodeHex('4d01')).toBe('024d');
+    // a separator before the truncated push is removed and not counted
+    expect(scriptCodeHex('ab05abab')).toBe('0305');
+    expect(scriptCodeHex('51ab0100ab4c')).toBe('045101004c');
+  });
+});
+
+describe('legacySighash: scriptCodes with separators and truncated pushes (independent port of Core)', () => {
+  const { txs, cases } = loadVectors<{
+    txs: Record<string, string>;
+    cases: Array<{
+      tx: string;
+      script: string;
+      about: string;
+      scriptCode: string;
+      inputIndex: number;
+      hashType: number;
+      sighash: string;
+    }>;
+  }>('sighash-script-code.json');
+
+  it('covers every script with several hashtypes', () => {
+    expect(new Set(cases.map((c) => c.script)).size).toBeGreaterThanOrEqual(15);
+    expect(cases.length).toBeGreaterThanOrEqual(200);
+  });
+
+  it.each(cases.map((c) => [c.about, c.hashType, c.inputIndex, c] as const))(
+    '%s, hashtype %i, input %i',
+    (_about, _hashType, _input, c) => {
+      expect(scriptCodeHex(c.script)).toBe(c.scriptCode);
+      const digest = legacySighash(fromHex(txs[c.tx]!), c.inputIndex, fromHex(c.script), c.hashType);
+      expect(toDisplayHex(digest)).toBe(c.sighash);
+    },
+  );
 });
 
 describe('P2PKH verification: real transactions', () => {

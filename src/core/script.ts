@@ -80,10 +80,19 @@ export function parseOps(script: Uint8Array): ScriptOp[] | undefined {
   return ops;
 }
 
-/** One op at `pc`, or undefined if the script is truncated there. */
-export function nextOp(script: Uint8Array, pc: number): ScriptOp | undefined {
+/**
+ * Bitcoin's GetScriptOp: reads the op at `pc`, failing at the end of the
+ * script or on a push that runs past it. A failed push reports `end` where
+ * Core leaves its iterator: after the opcode and after a complete PUSHDATA
+ * length field, before the missing data. Legacy sighash depends on that
+ * position (see sighash.ts writeScriptCode).
+ */
+export function readOp(
+  script: Uint8Array,
+  pc: number,
+): ScriptOp | { readonly truncated: true; readonly end: number } {
   const opcode = script[pc];
-  if (opcode === undefined) return undefined;
+  if (opcode === undefined) return { truncated: true, end: pc };
   let p = pc + 1;
   if (opcode > OP_PUSHDATA4) return { opcode, end: p };
   let size: number;
@@ -91,13 +100,19 @@ export function nextOp(script: Uint8Array, pc: number): ScriptOp | undefined {
     size = opcode;
   } else {
     const width = opcode === OP_PUSHDATA1 ? 1 : opcode === OP_PUSHDATA2 ? 2 : 4;
-    if (p + width > script.length) return undefined;
+    if (p + width > script.length) return { truncated: true, end: p };
     size = 0;
     for (let i = width - 1; i >= 0; i--) size = size * 256 + (script[p + i] as number);
     p += width;
   }
-  if (size > script.length - p) return undefined;
+  if (size > script.length - p) return { truncated: true, end: p };
   return { opcode, data: script.subarray(p, p + size), end: p + size };
+}
+
+/** One op at `pc`, or undefined if the script is truncated there. */
+export function nextOp(script: Uint8Array, pc: number): ScriptOp | undefined {
+  const op = readOp(script, pc);
+  return 'truncated' in op ? undefined : op;
 }
 
 /** Minimal CScriptNum encoding (little-endian, sign bit in the top byte). */

@@ -12,7 +12,7 @@ import {
   signDigest,
   verifyCompact,
 } from './keys.js';
-import { OP_CODESEPARATOR, nextOp, p2pkhHash, p2pkhScriptSig, parseP2pkhScriptSig } from './script.js';
+import { OP_CODESEPARATOR, p2pkhHash, p2pkhScriptSig, parseP2pkhScriptSig, readOp } from './script.js';
 import { decodeTx } from './tx.js';
 import type { Transaction } from './types.js';
 
@@ -26,32 +26,34 @@ export const SIGHASH_ANYONECANPAY = 0x80;
 const ONE = fromHex('01' + '00'.repeat(31));
 
 /**
- * Bitcoin's scriptCode serialization: OP_CODESEPARATORs removed where they
- * parse as opcodes; if a push runs off the end, the remainder is kept verbatim
- * (as Core's SerializeScriptCode does).
+ * Writes the scriptCode of the input being signed exactly as Bitcoin Core's
+ * SerializeScriptCode (legacy SignatureHash) does. Core walks the script
+ * with GetOp, dropping every OP_CODESEPARATOR that parses as an opcode, and
+ * stops at the first op that fails to parse. It writes the length first —
+ * the full script size minus the separators it saw — then the bytes only up
+ * to where that failed GetOp left its iterator (readOp's `end`). So for a
+ * script ending in a truncated push the length promises more bytes than
+ * follow, with or without separators; signatures commit to that preimage, so
+ * it is reproduced rather than repaired.
  */
-export function removeCodeSeparators(script: Uint8Array): Uint8Array {
-  if (!script.includes(OP_CODESEPARATOR)) return script;
-  const parts: Uint8Array[] = [];
-  let start = 0;
-  let pc = 0;
-  while (pc < script.length) {
-    const op = nextOp(script, pc);
-    if (!op) break;
+export function writeScriptCode(w: ByteWriter, script: Uint8Array): void {
+  const kept: Array<[number, number]> = [];
+  let separators = 0;
+  let begin = 0;
+  let it = 0;
+  for (;;) {
+    const op = readOp(script, it);
+    it = op.end;
+    if ('truncated' in op) break;
     if (op.opcode === OP_CODESEPARATOR) {
-      parts.push(script.subarray(start, pc));
-      start = op.end;
+      kept.push([begin, it - 1]);
+      begin = it;
+      separators++;
     }
-    pc = op.end;
   }
-  parts.push(script.subarray(start));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  if (begin !== script.length) kept.push([begin, it]);
+  w.varint(script.length - separators);
+  for (const [from, to] of kept) w.bytes(script.subarray(from, to));
 }
 
 /**
@@ -69,15 +71,14 @@ export function sighashOf(
   const anyoneCanPay = (hashType & SIGHASH_ANYONECANPAY) !== 0;
   if (base === SIGHASH_SINGLE && inputIndex >= tx.outputs.length) return ONE.slice();
 
-  const scriptCode = removeCodeSeparators(prevScriptPubKey);
-  const w = new ByteWriter(256 + scriptCode.length + tx.inputs.length * 41 + tx.outputs.length * 34);
+  const w = new ByteWriter(256 + prevScriptPubKey.length + tx.inputs.length * 41 + tx.outputs.length * 34);
   w.i32(tx.version);
   const inputIdxs = anyoneCanPay ? [inputIndex] : tx.inputs.map((_, i) => i);
   w.varint(inputIdxs.length);
   for (const i of inputIdxs) {
     const input = tx.inputs[i]!;
     w.bytes(input.prevTxid).u32(input.prevVout);
-    if (i === inputIndex) w.varBytes(scriptCode);
+    if (i === inputIndex) writeScriptCode(w, prevScriptPubKey);
     else w.varint(0);
     // Under NONE/SINGLE the other inputs' sequences are not committed to.
     const zeroSeq = i !== inputIndex && (base === SIGHASH_NONE || base === SIGHASH_SINGLE);
