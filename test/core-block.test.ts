@@ -14,6 +14,7 @@ import { ValidationError } from '../src/core/errors.js';
 import { computeMerkleRoot } from '../src/core/merkle.js';
 import { txHash, txid } from '../src/core/tx.js';
 import { loadVectors } from './core-vectors.js';
+import { rebuildBlock } from './helpers/chain-builder.js';
 
 interface FullBlock {
   name: string;
@@ -55,6 +56,11 @@ describe('blocks: real Bitcoin data', () => {
     const raw = fromHex(b.hex);
     const block = decodeBlock(raw);
     expect(toHex(encodeBlock(block))).toBe(b.hex);
+    // The encoder itself, on a copy without the bytes decoding kept, and the hashes computed afresh.
+    const rebuilt = rebuildBlock(block);
+    expect(toHex(encodeBlock(rebuilt))).toBe(b.hex);
+    expect(blockSize(rebuilt)).toBe(raw.length);
+    expect(rebuilt.txs.map(txid)).toEqual(block.txs.map(txid));
     expect(blockSize(block)).toBe(raw.length);
     if (b.hash) expect(blockHashOf(block.header)).toBe(b.hash);
     if (b.prevHash) expect(toDisplayHex(block.header.prevHash)).toBe(b.prevHash);
@@ -160,13 +166,54 @@ describe('blocks: malformed input', () => {
         const raw = new Uint8Array(80 + tail.length);
         raw.set(genesis.subarray(0, 80));
         raw.set(tail, 80);
+        let block;
         try {
-          expect(toHex(encodeBlock(decodeBlock(raw)))).toBe(toHex(raw));
+          block = decodeBlock(raw);
         } catch (err) {
           expect(err).toBeInstanceOf(ValidationError);
+          return;
         }
+        // Both paths: the decoded block (transactions keep the bytes they were read from) and a rebuild.
+        expect(toHex(encodeBlock(block))).toBe(toHex(raw));
+        expect(toHex(encodeBlock(rebuildBlock(block)))).toBe(toHex(raw));
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('random transaction lists round-trip through the encoder (property)', () => {
+    const tx = fc.record({
+      version: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      inputs: fc.array(
+        fc.record({
+          prevTxid: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+          prevVout: fc.nat({ max: 0xffffffff }),
+          scriptSig: fc.uint8Array({ maxLength: 120 }),
+          sequence: fc.nat({ max: 0xffffffff }),
+        }),
+        { minLength: 1, maxLength: 3 },
+      ),
+      outputs: fc.array(
+        fc.record({
+          value: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+          scriptPubKey: fc.uint8Array({ maxLength: 60 }),
+        }),
+        { maxLength: 3 },
+      ),
+      locktime: fc.nat({ max: 0xffffffff }),
+    });
+    const header = decodeHeader(genesis.subarray(0, 80));
+    fc.assert(
+      fc.property(fc.array(tx, { maxLength: 6 }), fc.nat({ max: 0xffffffff }), (txs, nonce) => {
+        const block = { header: { ...header, nonce }, txs };
+        const raw = encodeBlock(block);
+        expect(blockSize(block)).toBe(raw.length);
+        const back = decodeBlock(raw);
+        expect(back).toEqual(block);
+        expect(toHex(encodeBlock(rebuildBlock(back)))).toBe(toHex(raw));
+        expect(toHex(encodeBlock(back))).toBe(toHex(raw));
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -176,6 +176,41 @@ export function payTo(key: TestKey, value: bigint): TxOutput {
   return { value, scriptPubKey: key.script };
 }
 
+/**
+ * A field-by-field copy of a transaction: a new object with new byte arrays,
+ * so no serialization or hash memoized for the original (decodeTx keeps the
+ * bytes it read) comes along, and encodeTx must run the encoder.
+ */
+export function rebuildTx(tx: Transaction): Transaction {
+  return {
+    version: tx.version,
+    inputs: tx.inputs.map((i) => ({
+      prevTxid: i.prevTxid.slice(),
+      prevVout: i.prevVout,
+      scriptSig: i.scriptSig.slice(),
+      sequence: i.sequence,
+    })),
+    outputs: tx.outputs.map((o) => ({ value: o.value, scriptPubKey: o.scriptPubKey.slice() })),
+    locktime: tx.locktime,
+  };
+}
+
+/** rebuildTx for a block: a new header and rebuilt transactions, nothing memoized. */
+export function rebuildBlock(block: Block): Block {
+  const h = block.header;
+  return {
+    header: {
+      version: h.version,
+      prevHash: h.prevHash.slice(),
+      merkleRoot: h.merkleRoot.slice(),
+      time: h.time,
+      bits: h.bits,
+      nonce: h.nonce,
+    },
+    txs: block.txs.map(rebuildTx),
+  };
+}
+
 /** A fresh temporary data directory; remove it with `rm(dir, { recursive: true, force: true })`. */
 export function tempDataDir(prefix = 'chainmesh-chain-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
