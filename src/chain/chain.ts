@@ -3,13 +3,19 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { blockHashOf, decodeBlock, encodeBlock } from '../core/block.js';
 import { fromDisplayHex, toDisplayHex } from '../core/bytes.js';
-import { blockSubsidy, coinbaseHeight } from '../core/coinbase.js';
 import { ValidationError, isValidationError, type RejectCode } from '../core/errors.js';
 import type { NetworkParams } from '../core/params.js';
 import { nextWorkRequired, workForBits } from '../core/pow.js';
 import { encodeTx, isCoinbase, txHash } from '../core/tx.js';
 import type { Block, Coin, Transaction } from '../core/types.js';
-import { checkBlock, checkBlockHeaderContext, checkFinalTx, checkTxInputs } from '../core/validation.js';
+import {
+  checkBlock,
+  checkBlockHeaderContext,
+  checkCoinbaseAmount,
+  checkCoinbaseHeight,
+  checkFinalTx,
+  checkTxInputs,
+} from '../core/validation.js';
 import { BlockIndex, fromStored, isFailed, toStored, type BlockIndexEntry } from './block-index.js';
 import { OrphanPool } from './orphans.js';
 import { VerifiedScripts } from './script-cache.js';
@@ -590,9 +596,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       const id = txHash(tx);
       checkFinalTx(tx, height, parentMtp);
       if (i === 0) {
-        if (coinbaseHeight(tx) !== height) {
-          throw new ValidationError('bad-blk-cb-height', `coinbase does not commit to height ${height}`);
-        }
+        checkCoinbaseHeight(block, height);
       } else {
         fees += checkTxInputs(tx, lookup, height, params);
         const rawTx = encodeTx(tx);
@@ -619,12 +623,7 @@ export class Chain extends EventEmitter<ChainEvents> {
         });
       });
     }
-    const coinbaseTx = txs[0] as Transaction;
-    const coinbaseValue = coinbaseTx.outputs.reduce((sum, o) => sum + o.value, 0n);
-    const allowed = blockSubsidy(height, params) + fees;
-    if (coinbaseValue > allowed) {
-      throw new ValidationError('bad-blk-cb-amount', `coinbase pays ${coinbaseValue} > ${allowed}`);
-    }
+    checkCoinbaseAmount(block, height, fees, params);
     await this.scripts.verifyAll(jobs);
 
     const hashBytes = fromDisplayHex(entry.hash);

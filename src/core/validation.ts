@@ -159,7 +159,10 @@ export function checkCoinbaseAmount(block: Block, height: number, fees: bigint, 
   const cb = block.txs[0];
   if (!cb) throw new ValidationError('bad-blk-cb-missing');
   const claimed = cb.outputs.reduce((sum, o) => sum + o.value, 0n);
-  if (claimed > blockSubsidy(height, params) + fees) throw new ValidationError('bad-blk-cb-amount');
+  const allowed = blockSubsidy(height, params) + fees;
+  if (claimed > allowed) {
+    throw new ValidationError('bad-blk-cb-amount', `coinbase pays ${claimed}, at most ${allowed} allowed`);
+  }
 }
 
 /** Everything about a block that depends on its height but not on the UTXO set. */
