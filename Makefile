@@ -65,11 +65,18 @@ bench-docker:
 	mkdir -p bench/results
 	BENCH_OUT=bench/results/docker.md scripts/e2e.sh
 
-# Build the image the k8s manifests name and load it into a local kind or minikube cluster.
+# Build the image the k8s manifests name and load it into every local kind cluster
+# (or only KIND_CLUSTER=name), else into a running minikube.
+KIND_CLUSTER ?=
 k8s-image:
 	docker build --build-arg VERSION=$(VERSION) -t $(K8S_IMAGE) .
-	@if command -v kind >/dev/null 2>&1 && kind get clusters 2>/dev/null | grep -q .; then \
-	  kind load docker-image $(K8S_IMAGE); \
+	@clusters="$(KIND_CLUSTER)"; \
+	if [ -z "$$clusters" ] && command -v kind >/dev/null 2>&1; then clusters=$$(kind get clusters 2>/dev/null); fi; \
+	if [ -n "$$clusters" ]; then \
+	  for c in $$clusters; do \
+	    echo "kind load docker-image $(K8S_IMAGE) --name $$c"; \
+	    kind load docker-image $(K8S_IMAGE) --name "$$c" || exit 1; \
+	  done; \
 	elif command -v minikube >/dev/null 2>&1 && minikube status >/dev/null 2>&1; then \
 	  minikube image load $(K8S_IMAGE); \
 	else \
