@@ -1,11 +1,22 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Chain } from '../src/chain/index.js';
 import { decodeUndo, encodeUndo } from '../src/chain/undo.js';
-import { decodeCoin, decodeIndexEntry, encodeCoin, encodeIndexEntry } from '../src/chain/store.js';
+import {
+  decodeCoin,
+  decodeIndexEntry,
+  encodeCoin,
+  encodeIndexEntry,
+  STORE_FORMAT,
+} from '../src/chain/store.js';
 import { OrphanPool } from '../src/chain/orphans.js';
-import { isValidationError } from '../src/core/errors.js';
+import { isValidationError, REJECT_CODES } from '../src/core/errors.js';
 import { NETWORKS } from '../src/core/params.js';
 import type { Block, Coin } from '../src/core/types.js';
+import { tempDataDir } from './helpers/chain-builder.js';
 
 const coinArb: fc.Arbitrary<Coin> = fc.record({
   value: fc.bigInt({ min: 0n, max: 21_000_000n * 100_000_000n }),
@@ -50,7 +61,7 @@ describe('chain store encodings', () => {
         fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }),
         fc.integer({ min: 0, max: 0xffffffff }),
         fc.constantFrom('header-valid', 'valid', 'invalid', 'failed-child' as const),
-        fc.constantFrom(undefined, 'bad-blk-cb-amount' as const, 'bad-txns-script-verify-failed' as const),
+        fc.constantFrom(undefined, ...REJECT_CODES),
         (chainWork, seq, status, reason) => {
           const hash = new Uint8Array(32).fill(seq & 0xff);
           const raw = encodeIndexEntry({ header, height: seq >>> 1, status, seq, chainWork, reason });
@@ -65,6 +76,59 @@ describe('chain store encodings', () => {
           });
         },
       ),
+    );
+  });
+});
+
+describe('stored reject codes', () => {
+  const header = NETWORKS.regtest.genesis.header;
+  const entry = { header, height: 7, status: 'invalid' as const, seq: 3, chainWork: 12345n };
+
+  it('are kept as their text, so the order of REJECT_CODES does not matter', () => {
+    const raw = encodeIndexEntry({ ...entry, reason: 'bad-blk-cb-amount' });
+    expect(new TextDecoder().decode(raw)).toContain('bad-blk-cb-amount');
+    // Pinned layout: header, height, status, seq, then the code as length + ASCII, then chain work.
+    expect(raw[89]).toBe('bad-blk-cb-amount'.length);
+    expect(raw.length).toBe(90 + 'bad-blk-cb-amount'.length + 2);
+    expect(encodeIndexEntry({ ...entry, reason: undefined })[89]).toBe(0);
+  });
+
+  it('an unknown code is reported as corruption, never read as some other code', () => {
+    const raw = encodeIndexEntry({ ...entry, reason: 'bad-blk-cb-amount' });
+    const forged = raw.slice();
+    forged.set(new TextEncoder().encode('bad-blk-cb-amoun!'), 90);
+    expect(() => decodeIndexEntry(new Uint8Array(32), forged)).toThrow(
+      /unknown reject code 'bad-blk-cb-amoun!'/,
+    );
+  });
+});
+
+describe('store format', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+
+  it('a store written in another layout is refused at open with a clear error; this one reopens', async () => {
+    const dir = await tempDataDir();
+    dirs.push(dir);
+    const chain = await Chain.open({ dataDir: dir, params: NETWORKS.regtest, scriptThreads: 0 });
+    await chain.close();
+    // This layout reopens.
+    await (await Chain.open({ dataDir: dir, params: NETWORKS.regtest, scriptThreads: 0 })).close();
+
+    // A store from before the format marker (reject codes stored by position) has no 'format' key.
+    const formatKey = Uint8Array.of(0x6d, ...new TextEncoder().encode('format'));
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, 'chain'), {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    });
+    await db.open();
+    expect([...((await db.get(formatKey)) ?? [])]).toEqual([STORE_FORMAT, 0, 0, 0]);
+    await db.del(formatKey);
+    await db.close();
+    await expect(Chain.open({ dataDir: dir, params: NETWORKS.regtest, scriptThreads: 0 })).rejects.toThrow(
+      /chain store format 1 is not the supported format 2/,
     );
   });
 });

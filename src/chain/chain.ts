@@ -193,7 +193,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       .putBlock(hashBytes, encodeBlock(genesis))
       .putIndex(toStored(entry))
       .putTip(hashBytes)
-      .putNetwork(hashBytes);
+      .putNetwork(hashBytes)
+      .putFormat();
     await this.store.write(batch);
   }
 

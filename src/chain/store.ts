@@ -9,13 +9,19 @@ import { decodeHeader, encodeHeader } from '../core/block.js';
  * internal byte order, vouts big-endian so that a txid's outputs sort together.
  *
  *   b <hash32>            raw block
- *   i <hash32>            index entry: header(80) height(u32) status(u8) seq(u32) reject code(u8, 0xff none)
- *                         chainWork(big-endian, rest)
+ *   i <hash32>            index entry: header(80) height(u32) status(u8) seq(u32)
+ *                         reject code(u8 length + ASCII, length 0 none) chainWork(big-endian, rest)
  *   r <hash32>            undo data of a connected block
  *   u <txid32> <vout BE>  coin: value(u64) height(u32) flags(u8) scriptPubKey(rest)
  *   t <txid32>            tx location on the best chain: block hash32, tx position(u32)
- *   m <name>              metadata: 'tip' -> hash32, 'net' -> genesis hash32
+ *   m <name>              metadata: 'tip' -> hash32, 'net' -> genesis hash32, 'format' -> u32
+ *
+ * Reject codes are stored as their text, not as a position in REJECT_CODES,
+ * so adding or reordering codes never changes what stored entries mean.
+ * 'format' is STORE_FORMAT: a store written with another layout is refused
+ * at open rather than misread.
  */
+export const STORE_FORMAT = 2;
 const P_BLOCK = 0x62;
 const P_INDEX = 0x69;
 const P_UNDO = 0x72;
@@ -76,23 +82,30 @@ function bytesToBigint(b: Uint8Array): bigint {
     : BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
 }
 
+const ascii = new TextEncoder();
+const knownCodes: ReadonlySet<string> = new Set(REJECT_CODES);
+
 export function encodeIndexEntry(e: Omit<StoredIndexEntry, 'hash'>): Uint8Array {
-  const w = new ByteWriter(80 + 10 + 32);
-  const reason = e.reason === undefined ? 0xff : REJECT_CODES.indexOf(e.reason);
-  w.bytes(encodeHeader(e.header)).u32(e.height).u8(STATUS_CODES.indexOf(e.status)).u32(e.seq).u8(reason);
+  const reason = ascii.encode(e.reason ?? '');
+  const w = new ByteWriter(80 + 10 + reason.length + 32);
+  w.bytes(encodeHeader(e.header)).u32(e.height).u8(STATUS_CODES.indexOf(e.status)).u32(e.seq);
+  w.u8(reason.length).bytes(reason);
   w.bytes(bigintToBytes(e.chainWork));
   return w.finish().slice();
 }
 
 export function decodeIndexEntry(hash: Uint8Array, raw: Uint8Array): StoredIndexEntry {
-  const header = decodeHeader(raw.subarray(0, 80));
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const height = view.getUint32(80, true);
-  const status = STATUS_CODES[view.getUint8(84)];
+  const r = new ByteReader(raw);
+  const header = decodeHeader(r.bytes(80));
+  const height = r.u32();
+  const status = STATUS_CODES[r.u8()];
   if (status === undefined) throw new Error('corrupt index entry: unknown status');
-  const seq = view.getUint32(85, true);
-  const reason = REJECT_CODES[view.getUint8(89)];
-  return { hash, header, height, status, seq, reason, chainWork: bytesToBigint(raw.subarray(90)) };
+  const seq = r.u32();
+  const text = new TextDecoder().decode(r.bytes(r.u8()));
+  if (text !== '' && !knownCodes.has(text))
+    throw new Error(`corrupt index entry: unknown reject code '${text}'`);
+  const reason = text === '' ? undefined : (text as RejectCode);
+  return { hash, header, height, status, seq, reason, chainWork: bytesToBigint(r.bytes(r.remaining)) };
 }
 
 export function encodeCoin(c: Coin): Uint8Array {
@@ -170,6 +183,12 @@ export class StoreBatch {
   putNetwork(genesisHash: Uint8Array): this {
     return this.put(metaKey('net'), genesisHash);
   }
+
+  putFormat(): this {
+    const v = new Uint8Array(4);
+    new DataView(v.buffer).setUint32(0, STORE_FORMAT, true);
+    return this.put(metaKey('format'), v);
+  }
 }
 
 /** The chain's LevelDB database. Only the chain module writes to it. */
@@ -182,7 +201,26 @@ export class ChainStore {
       valueEncoding: 'view',
     });
     await db.open();
-    return new ChainStore(db);
+    const store = new ChainStore(db);
+    try {
+      await store.checkFormat();
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /** A store that holds a chain must have been written in this layout (a new, empty one is fine). */
+  private async checkFormat(): Promise<void> {
+    if ((await this.getNetwork()) === undefined) return;
+    const v = await this.db.get(metaKey('format'));
+    const format = v?.length === 4 ? new DataView(v.buffer, v.byteOffset, 4).getUint32(0, true) : 1;
+    if (format !== STORE_FORMAT) {
+      throw new Error(
+        `chain store format ${format} is not the supported format ${STORE_FORMAT}: start from an empty data directory`,
+      );
+    }
   }
 
   close(): Promise<void> {
