@@ -263,6 +263,51 @@ describe('chain: orphans', () => {
     expect(chain.height).toBe(6);
   });
 
+  it('a tampered copy of a block (body not matching its header) costs the real block neither its orphans nor its standing', async () => {
+    const { chain } = await openChain();
+    const b = new ChainBuilder(params);
+    const base = await matureChain(chain, b);
+    const t1 = spendTx([coinbaseInput(base[0] as TestBlock, alice)], [payTo(bob, 10n * 100_000_000n)]);
+    const t2 = spendTx([coinbaseInput(base[1] as TestBlock, alice)], [payTo(bob, 20n * 100_000_000n)]);
+    const parent = b.block(base.at(-1) as TestBlock, { txs: [t1, t2] });
+    const child = b.block(parent);
+    expect((await chain.processBlock(child)).status).toBe('orphan');
+    const rejected: string[] = [];
+    chain.on('rejected', (e) => rejected.push(`${e.hash} ${e.code}`));
+
+    // CVE-2012-2459: the odd last transaction repeated keeps the merkle root.
+    const duplicated: Block = { header: parent.header, txs: [...parent.txs, t2] };
+    expect(await rejectCode(chain.processBlock(duplicated))).toBe('bad-blk-duplicate-tx');
+    // A changed transaction no longer matches the merkle root.
+    const tampered: Block = { header: parent.header, txs: [parent.txs[0]!, t1, { ...t2, locktime: 1 }] };
+    expect(await rejectCode(chain.processBlock(tampered))).toBe('bad-blk-merkle');
+    expect(rejected).toEqual([`${parent.hash} bad-blk-duplicate-tx`, `${parent.hash} bad-blk-merkle`]);
+    // Nothing is recorded against the header's hash, and the orphan still waits for it.
+    expect(chain.hasBlock(parent.hash)).toBe(false);
+    expect(chain.hasBlock(child.hash)).toBe(true);
+    expect(chain.orphanCount).toBe(1);
+
+    const res = await chain.processBlock(parent);
+    expect(res).toMatchObject({ status: 'connected', connectedOrphans: [child.hash] });
+    expect(chain.tip.hash).toBe(child.hash);
+    expect(chain.getCoin(txHash(t2), 0)?.value).toBe(20n * 100_000_000n);
+    expect(await checkConsistency(chain)).toEqual([]);
+  });
+
+  it('a genuinely invalid body still drops the orphans waiting for its block', async () => {
+    const { chain } = await openChain();
+    const b = new ChainBuilder(params);
+    const [b1] = b.chain(b.genesis, 1) as [TestBlock];
+    // Inflation is committed to by the merkle root: every copy of this header is invalid.
+    const bad = b.block(b1, { coinbaseValue: 51n * 100_000_000n });
+    const child = b.block(bad);
+    await chain.processBlock(b1);
+    expect((await chain.processBlock(child)).status).toBe('orphan');
+    expect(await rejectCode(chain.processBlock(bad))).toBe('bad-blk-cb-amount');
+    expect(chain.hasBlock(child.hash)).toBe(false);
+    expect(chain.orphanCount).toBe(0);
+  });
+
   it('rejects orphans that fail context-free checks without storing them', async () => {
     const { chain } = await openChain();
     const b = new ChainBuilder(params);

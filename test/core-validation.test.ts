@@ -21,6 +21,7 @@ import {
   checkCoinbaseAmount,
   checkTransaction,
   checkTxInputs,
+  isBlockMutation,
   MAX_MONEY,
   MAX_TX_BYTES,
 } from '../src/core/validation.js';
@@ -210,6 +211,22 @@ describe('checkBlock', () => {
     const mutated: Block = { header: honest.header, txs: [coinbase, tx, third, third] };
     expect(codeOf(() => checkBlock(honest, params))).toBeUndefined();
     expect(codeOf(() => checkBlock(mutated, params))).toBe('bad-blk-duplicate-tx');
+  });
+
+  it('checks that the body matches the header before anything else about it, as Core does', () => {
+    const third = spend(funding, 1, 500n);
+    const honest = makeBlock([coinbase, tx, third]);
+    const mutated: Block = { header: honest.header, txs: [coinbase, tx, third, third] };
+    const tight = { ...params, maxBlockBytes: encodeBlock(honest).length };
+    expect(codeOf(() => checkBlock(honest, tight))).toBeUndefined();
+    // Over the size limit too, but what matters for the header's block is that this copy is mutated.
+    expect(codeOf(() => checkBlock(mutated, tight))).toBe('bad-blk-duplicate-tx');
+    const emptied: Block = { header: honest.header, txs: [] };
+    expect(codeOf(() => checkBlock(emptied, params))).toBe('bad-blk-merkle');
+    expect(isBlockMutation('bad-blk-merkle')).toBe(true);
+    expect(isBlockMutation('bad-blk-duplicate-tx')).toBe(true);
+    expect(isBlockMutation('bad-blk-length')).toBe(false);
+    expect(isBlockMutation('bad-txns-vout-negative')).toBe(false);
   });
 
   it('rejects duplicate transactions anywhere', () => {

@@ -15,6 +15,7 @@ import {
   checkCoinbaseHeight,
   checkFinalTx,
   checkTxInputs,
+  isBlockMutation,
 } from '../core/validation.js';
 import { BlockIndex, fromStored, isFailed, toStored, type BlockIndexEntry } from './block-index.js';
 import { OrphanPool } from './orphans.js';
@@ -484,11 +485,17 @@ export class Chain extends EventEmitter<ChainEvents> {
     return entry;
   }
 
-  /** Reports a rejected block and forgets orphans that were waiting for it: they cannot connect. */
+  /**
+   * Reports a rejected block and forgets orphans that were waiting for it:
+   * they cannot connect. Not after a mutated copy (a body that does not match
+   * its header): the real block may still come, and its orphans connect then.
+   */
   private reject(hash: string, code: RejectCode): void {
-    const dropped = [hash];
-    for (let h = dropped.pop(); h !== undefined; h = dropped.pop()) {
-      for (const child of this.orphans.takeChildren(h)) dropped.push(child.hash);
+    if (!isBlockMutation(code)) {
+      const dropped = [hash];
+      for (let h = dropped.pop(); h !== undefined; h = dropped.pop()) {
+        for (const child of this.orphans.takeChildren(h)) dropped.push(child.hash);
+      }
     }
     this.emit('rejected', { hash, code });
   }

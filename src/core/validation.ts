@@ -6,7 +6,7 @@ import {
   MAX_COINBASE_SCRIPT_BYTES,
   MIN_COINBASE_SCRIPT_BYTES,
 } from './coinbase.js';
-import { ValidationError } from './errors.js';
+import { ValidationError, type RejectCode } from './errors.js';
 import { computeMerkleRoot } from './merkle.js';
 import type { NetworkParams } from './params.js';
 import { bitsToTarget, hashMeetsTarget } from './pow.js';
@@ -94,15 +94,18 @@ export function checkHeaderPow(header: BlockHeader, params: Pick<NetworkParams, 
  */
 export function checkBlock(block: Block, params: NetworkParams): void {
   checkHeaderPow(block.header, params);
-  if (block.txs.length === 0) throw new ValidationError('bad-blk-length', 'block has no transactions');
-  if (blockSize(block) > params.maxBlockBytes) throw new ValidationError('bad-blk-length');
 
+  // First whether the body is the one the header commits to (as Core does), so
+  // that a tampered copy fails as a mutation, whatever else is wrong with it.
   const hashes = block.txs.map(txHash);
   const { root, mutated } = computeMerkleRoot(hashes);
   if (!bytesEqual(root, block.header.merkleRoot)) throw new ValidationError('bad-blk-merkle');
   if (mutated) throw new ValidationError('bad-blk-duplicate-tx', 'duplicate transactions (merkle mutation)');
   const ids = new Set(hashes.map(toHex));
   if (ids.size !== hashes.length) throw new ValidationError('bad-blk-duplicate-tx');
+
+  if (block.txs.length === 0) throw new ValidationError('bad-blk-length', 'block has no transactions');
+  if (blockSize(block) > params.maxBlockBytes) throw new ValidationError('bad-blk-length');
 
   if (!isCoinbase(block.txs[0]!)) throw new ValidationError('bad-blk-cb-missing');
   for (let i = 1; i < block.txs.length; i++) {
@@ -119,6 +122,19 @@ export function checkBlock(block: Block, params: NetworkParams): void {
       spent.add(key);
     }
   }
+}
+
+/**
+ * Reject codes meaning the body is not the one its header commits to (Core's
+ * BLOCK_MUTATED): a wrong merkle root, or duplicated transactions, which
+ * CVE-2012-2459 lets share the honest list's root. Such a failure condemns
+ * that copy only; the block the header names may still arrive intact, so
+ * nothing keyed by the header hash may be marked or dropped for it.
+ * (Duplicates the merkle tree does not hide are invalid under every root; a
+ * copy carrying them is treated the same way, which costs nothing.)
+ */
+export function isBlockMutation(code: RejectCode): boolean {
+  return code === 'bad-blk-merkle' || code === 'bad-blk-duplicate-tx';
 }
 
 export interface HeaderContext {
