@@ -42,6 +42,8 @@ afterEach(async () => {
 const alice = testKey(1);
 const bob = testKey(2);
 const hashes = (blocks: readonly Block[]): string[] => blocks.map((b) => blockHashOf(b.header));
+const balance = (chain: Chain, script: Uint8Array): bigint =>
+  chain.getCoinsByScript(script).reduce((sum, c) => sum + c.coin.value, 0n);
 
 async function rejectCode(p: Promise<unknown>): Promise<string> {
   try {
@@ -76,9 +78,12 @@ describe('chain: reorganisation', () => {
     const b1 = b.block(fork, { tag: 1, payTo: bob.script });
     const b2 = b.block(b1, { tag: 1 });
     const b3 = b.block(b2, { tag: 1 });
-    expect(await chain.processBlock(b1)).toMatchObject({ status: 'side-chain', height: fork.height + 1 });
-    // Equal work: the branch seen first stays.
+    // Less work than the tip: held in memory, not stored.
+    expect(await chain.processBlock(b1)).toMatchObject({ status: 'stale', height: fork.height + 1 });
+    expect(chain.getEntry(b1.hash)).toBeUndefined();
+    // Equal work: stored with the ancestor it needs, but the branch seen first stays.
     expect(await chain.processBlock(b2)).toMatchObject({ status: 'side-chain' });
+    expect(chain.getEntry(b1.hash)?.status).toBe('header-valid');
     expect(chain.tip.hash).toBe(a2.hash);
 
     const events: string[] = [];
@@ -129,7 +134,7 @@ describe('chain: reorganisation', () => {
     const bad = b.block(b1, { tag: 2, coinbaseValue: 51n * 100_000_000n }); // inflation, only seen when connected
     const b3 = b.block(bad, { tag: 2 });
     const b4 = b.block(b3, { tag: 2 });
-    expect((await chain.processBlock(b1)).status).toBe('side-chain');
+    expect((await chain.processBlock(b1)).status).toBe('stale');
     expect((await chain.processBlock(bad)).status).toBe('side-chain');
 
     const rejected: string[] = [];
@@ -195,6 +200,117 @@ describe('chain: reorganisation', () => {
   });
 });
 
+describe('chain: low-work side branches', () => {
+  it('a branch lighter than the tip is held in memory only: nothing of it reaches the store', async () => {
+    const { chain, dir } = await openChain();
+    const b = new ChainBuilder(params);
+    const main = b.chain(b.genesis, 8);
+    for (const blk of main) await chain.processBlock(blk);
+    // Forking from an old block costs only that block's difficulty: the cheap disk-filling attack.
+    const side = b.chain(b.genesis, 7, { tag: 20 });
+    for (const [i, blk] of side.entries()) {
+      expect(await chain.processBlock(blk)).toEqual({ status: 'stale', hash: blk.hash, height: i + 1 });
+    }
+    expect(chain.hasBlock(side[6]!.hash)).toBe(true);
+    expect(await chain.processBlock(side[3]!)).toEqual({
+      status: 'duplicate',
+      hash: side[3]!.hash,
+      height: 4,
+    });
+    for (const blk of side) {
+      expect(chain.getEntry(blk.hash)).toBeUndefined();
+      expect(await chain.getRawBlock(blk.hash)).toBeUndefined();
+    }
+    expect(chain.tip.hash).toBe(main[7]!.hash);
+
+    const again = await reopen(chain, dir);
+    for (const blk of side) expect(again.hasBlock(blk.hash)).toBe(false);
+    expect(again.tip.hash).toBe(main[7]!.hash);
+    expect(await checkConsistency(again)).toEqual([]);
+  });
+
+  it('a heavier fork arriving block by block from the fork point, as a sync delivers it, is stored when it catches up and wins', async () => {
+    const { chain, dir } = await openChain();
+    const b = new ChainBuilder(params);
+    const main = b.chain(b.genesis, 5, { payTo: alice.script });
+    for (const blk of main) await chain.processBlock(blk);
+    const side = b.chain(main[0]!, 6, { tag: 21, payTo: bob.script });
+    // Heights 2-4 are lighter than the tip (5): held.
+    for (const blk of side.slice(0, 3)) expect((await chain.processBlock(blk)).status).toBe('stale');
+    // Height 5 ties the tip: stored, with the held blocks below it, in one batch; the first seen stays.
+    expect(await chain.processBlock(side[3]!)).toMatchObject({ status: 'side-chain', height: 5 });
+    for (const blk of side.slice(0, 4)) {
+      expect(chain.getEntry(blk.hash)?.status).toBe('header-valid');
+      expect(await chain.getRawBlock(blk.hash)).toBeDefined();
+    }
+    expect(chain.tip.hash).toBe(main[4]!.hash);
+    const res = await chain.processBlock(side[4]!);
+    expect(res).toMatchObject({ status: 'connected', height: 6, reorg: { depth: 4 } });
+    expect(hashes(res.reorg?.connected ?? [])).toEqual(hashes(side.slice(0, 5)));
+    expect((await chain.processBlock(side[5]!)).status).toBe('connected');
+    expect(balance(chain, bob.script)).toBe(6n * 50n * 100_000_000n);
+    expect(await checkConsistency(chain)).toEqual([]);
+
+    const again = await reopen(chain, dir);
+    expect(again.tip.hash).toBe(side[5]!.hash);
+    expect(await checkConsistency(again)).toEqual([]);
+  });
+
+  it('orphans completing a held branch store it: the lighter parent arriving last is answered as stored', async () => {
+    const { chain } = await openChain();
+    const b = new ChainBuilder(params);
+    const main = b.chain(b.genesis, 4);
+    for (const blk of main) await chain.processBlock(blk);
+    const side = b.chain(b.genesis, 4, { tag: 22 });
+    for (const blk of side.slice(1).reverse()) expect((await chain.processBlock(blk)).status).toBe('orphan');
+    // side[0] alone is lighter than the tip, but its orphans bring the branch to equal work.
+    const res = await chain.processBlock(side[0]!);
+    expect(res).toMatchObject({ status: 'side-chain', height: 1 });
+    expect(res.connectedOrphans).toEqual(hashes(side.slice(1)));
+    expect(chain.getEntry(side[3]!.hash)?.status).toBe('header-valid');
+    expect(chain.orphanCount).toBe(0);
+    expect(chain.tip.hash).toBe(main[3]!.hash);
+  });
+
+  it('the median time past of a held block counts its held ancestors', async () => {
+    const { chain } = await openChain();
+    const b = new ChainBuilder(params);
+    const main = b.chain(b.genesis, 12);
+    for (const blk of main) await chain.processBlock(blk);
+    const side = b.chain(main[0]!, 8, { tag: 25 });
+    for (const blk of side) expect((await chain.processBlock(blk)).status).toBe('stale');
+    const parent = side[7]!;
+    // Earlier than its parent but after the median of the last 11 blocks: valid, as in Bitcoin.
+    const early = b.block(parent, { tag: 26, time: parent.header.time - 3 });
+    expect((await chain.processBlock(early)).status).toBe('stale');
+    const tooEarly = b.block(parent, { tag: 27, time: chain.medianTimePast(main[0]!.hash) });
+    expect(await rejectCode(chain.processBlock(tooEarly))).toBe('bad-blk-time-too-old');
+  });
+
+  it('a held branch crossing retarget heights is checked against its own ancestors', async () => {
+    // Retarget every 4 blocks; 800 s spacing spans the target timespan, keeping the easiest bits.
+    const retargeting = { ...params, noRetarget: false, retargetInterval: 4 };
+    const d = await tempDataDir();
+    dirs.push(d);
+    const chain = await Chain.open({ dataDir: d, params: retargeting });
+    chains.push(chain);
+    const b = new ChainBuilder(retargeting, 800);
+    const main = b.chain(b.genesis, 9);
+    for (const blk of main) expect((await chain.processBlock(blk)).status).toBe('connected');
+    const side = b.chain(main[1]!, 8, { tag: 23 });
+    // Heights 3-8 are held; the retargets at 4 and 8 look back through held blocks.
+    for (const blk of side.slice(0, 5)) expect((await chain.processBlock(blk)).status).toBe('stale');
+    // At height 8 the held ancestors call for the easiest bits: harder ones are refused.
+    const wrong = b.block(side[4]!, { tag: 24, bits: 0x2000ffff });
+    expect(wrong.height % 4).toBe(0);
+    expect(await rejectCode(chain.processBlock(wrong))).toBe('bad-blk-bits');
+    expect((await chain.processBlock(side[5]!)).status).toBe('stale');
+    expect((await chain.processBlock(side[6]!)).status).toBe('side-chain');
+    expect((await chain.processBlock(side[7]!)).status).toBe('connected');
+    expect(await checkConsistency(chain)).toEqual([]);
+  });
+});
+
 describe('chain: invalidateBlock', () => {
   it('disconnects the block and its descendants and moves to the best remaining branch', async () => {
     const { chain, dir } = await openChain();
@@ -202,7 +318,8 @@ describe('chain: invalidateBlock', () => {
     const main = b.chain(b.genesis, 5, { payTo: alice.script });
     for (const blk of main) await chain.processBlock(blk);
     const side = b.chain(main[1] as TestBlock, 2, { tag: 8, payTo: bob.script });
-    for (const blk of side) expect((await chain.processBlock(blk)).status).toBe('side-chain');
+    // Lighter than the tip: held in memory only, until the invalidation leaves them the best branch.
+    for (const blk of side) expect((await chain.processBlock(blk)).status).toBe('stale');
     const disconnected: number[] = [];
     chain.on('disconnect', (e) => disconnected.push(e.height));
     await chain.invalidateBlock(main[2]?.hash as string);

@@ -12,6 +12,7 @@ import {
   encodeIndexEntry,
   STORE_FORMAT,
 } from '../src/chain/store.js';
+import { LowWorkBlocks, type HeldBlock } from '../src/chain/low-work.js';
 import { OrphanPool } from '../src/chain/orphans.js';
 import { isValidationError, REJECT_CODES } from '../src/core/errors.js';
 import { NETWORKS } from '../src/core/params.js';
@@ -171,5 +172,50 @@ describe('orphan pool', () => {
     // A single block above the bound is still kept (alone), so a large orphan can connect later.
     pool.add('big', 'r', block(4), 5000);
     expect([pool.size, pool.bytes, pool.has('big')]).toEqual([1, 5000, true]);
+  });
+});
+
+describe('low-work block pool', () => {
+  const header = NETWORKS.regtest.genesis.header;
+  const held = (hash: string, prevHash: string, height: number, bytes = 100): HeldBlock => ({
+    entry: { hash, prevHash, header, height, chainWork: BigInt(height), seq: 0, status: 'header-valid' },
+    block: { header, txs: [] },
+    bytes,
+  });
+
+  it('walks a held branch down to the block whose parent is stored', () => {
+    const pool = new LowWorkBlocks(10, 10_000);
+    for (const [h, p, n] of [
+      ['a1', 'root', 1],
+      ['a2', 'a1', 2],
+      ['a3', 'a2', 3],
+      ['b2', 'a1', 2],
+    ] as const) {
+      expect(pool.add(held(h, p, n))).toBe(true);
+    }
+    expect(pool.branch('a3').map((x) => x.entry.hash)).toEqual(['a1', 'a2', 'a3']);
+    expect(pool.branch('b2').map((x) => x.entry.hash)).toEqual(['a1', 'b2']);
+    // Storing a1 takes it out; the blocks on top of it stay, now rooted at a stored parent.
+    pool.delete('a1');
+    expect(pool.branch('a3').map((x) => x.entry.hash)).toEqual(['a2', 'a3']);
+    expect([pool.size, pool.bytes]).toEqual([3, 300]);
+  });
+
+  it('is bounded by count and bytes; an evicted block takes the blocks held on it along', () => {
+    const pool = new LowWorkBlocks(3, 10_000);
+    pool.add(held('a1', 'root', 1));
+    pool.add(held('a2', 'a1', 2));
+    pool.add(held('x1', 'other', 1));
+    // Full: the oldest (a1) goes, and a2 with it, which could never be stored without it.
+    expect(pool.add(held('y1', 'other', 1))).toBe(true);
+    expect(['a1', 'a2', 'x1', 'y1'].map((h) => pool.has(h))).toEqual([false, false, true, true]);
+    expect(pool.bytes).toBe(200);
+
+    const small = new LowWorkBlocks(100, 250);
+    small.add(held('p', 'root', 1));
+    small.add(held('q', 'root', 1));
+    // Room is made from the oldest, which here is the new block's own parent: it is not held either.
+    expect(small.add(held('p2', 'p', 2))).toBe(false);
+    expect([small.has('p'), small.has('p2'), small.has('q'), small.bytes]).toEqual([false, false, true, 100]);
   });
 });

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { blockHashOf, decodeBlock, encodeBlock } from '../core/block.js';
+import { blockHashOf, blockSize, decodeBlock, encodeBlock } from '../core/block.js';
 import { fromDisplayHex, toDisplayHex } from '../core/bytes.js';
 import { ValidationError, isValidationError, type RejectCode } from '../core/errors.js';
 import type { NetworkParams } from '../core/params.js';
@@ -18,6 +18,7 @@ import {
   isBlockMutation,
 } from '../core/validation.js';
 import { BlockIndex, fromStored, isFailed, toStored, type BlockIndexEntry } from './block-index.js';
+import { LowWorkBlocks, type HeldBlock } from './low-work.js';
 import { OrphanPool } from './orphans.js';
 import { VerifiedScripts } from './script-cache.js';
 import { ScriptChecker, type ScriptJob } from './script-check.js';
@@ -47,7 +48,11 @@ export interface ReorgSummary {
 }
 
 export interface ProcessBlockResult {
-  status: 'connected' | 'side-chain' | 'orphan' | 'duplicate';
+  /**
+   * 'stale': valid so far, but on a side branch with less work than the tip:
+   * held in memory only (see low-work.ts), stored if its branch catches up.
+   */
+  status: 'connected' | 'side-chain' | 'orphan' | 'duplicate' | 'stale';
   hash: string;
   height?: number;
   reorg?: ReorgSummary;
@@ -73,6 +78,9 @@ interface CoinChange {
 }
 
 const DEFAULT_ORPHAN_LIMIT = 100;
+// Enough for a peer's heavier fork thousands of small blocks deep to arrive block by block.
+const LOW_WORK_LIMIT = 5_000;
+const LOW_WORK_BYTES = 32 * 1024 * 1024;
 
 /**
  * The chain state: block tree, best chain, UTXO set, persisted in LevelDB.
@@ -86,6 +94,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   private readonly index = new BlockIndex();
   private readonly utxo = new UtxoSet();
   private readonly orphans: OrphanPool;
+  private readonly lowWork = new LowWorkBlocks(LOW_WORK_LIMIT, LOW_WORK_BYTES);
   /** Accepted blocks extending the tip, written together with their connect batch. */
   private readonly unsaved = new Map<string, Block>();
   /** Blocks connected/disconnected during the current processBlock, for its reorg summary. */
@@ -201,8 +210,9 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   // ---- queries ---------------------------------------------------------------
 
+  /** Known: in the block index (any status), in the orphan pool, or held as a low-work side-branch block. */
   hasBlock(hash: string): boolean {
-    return this.index.has(hash) || this.orphans.has(hash);
+    return this.index.has(hash) || this.orphans.has(hash) || this.lowWork.has(hash);
   }
 
   getEntry(hash: string): BlockIndexEntry | undefined {
@@ -315,7 +325,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     let cur: BlockIndexEntry | undefined = entry;
     for (let i = 0; i < this.params.medianTimeSpan && cur; i++) {
       times.push(cur.header.time);
-      cur = this.index.parentOf(cur);
+      cur = this.parentOf(cur);
     }
     times.sort((a, b) => a - b);
     return times[Math.floor(times.length / 2)] as number;
@@ -327,13 +337,24 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (this.params.noRetarget || height % interval !== 0) {
       return nextWorkRequired(this.params, { height, prevBits: prev.header.bits });
     }
-    const first = this.index.getAncestor(prev, height - interval) as BlockIndexEntry;
+    const first = this.ancestorOf(prev, height - interval) as BlockIndexEntry;
     return nextWorkRequired(this.params, {
       height,
       prevBits: prev.header.bits,
       firstBlockTime: first.header.time,
       lastBlockTime: prev.header.time,
     });
+  }
+
+  /** Parent of an index entry or of a held low-work block (whose ancestors may be held too). */
+  private parentOf(e: BlockIndexEntry): BlockIndexEntry | undefined {
+    return this.index.parentOf(e) ?? this.lowWork.get(e.prevHash)?.entry;
+  }
+
+  private ancestorOf(e: BlockIndexEntry, height: number): BlockIndexEntry | undefined {
+    let cur: BlockIndexEntry | undefined = e;
+    while (cur && cur.height > height && !this.index.has(cur.hash)) cur = this.parentOf(cur);
+    return cur && this.index.getAncestor(cur, height);
   }
 
   // ---- block processing ------------------------------------------------------
@@ -353,8 +374,9 @@ export class Chain extends EventEmitter<ChainEvents> {
       const batch = new StoreBatch();
       for (const e of this.index.invalidate(entry)) batch.putIndex(toStored(e));
       await this.store.write(batch);
-      // Branches lighter than the old tip were never candidates; now they may be the best.
+      // Branches lighter than the old tip were never candidates, or not even stored; now they may be the best.
       for (const e of this.index.all()) this.index.addCandidate(e);
+      await this.storeHeldBranches();
       await this.activateBestChain(startTip);
       this.touched = new Map();
     });
@@ -383,13 +405,15 @@ export class Chain extends EventEmitter<ChainEvents> {
   private async processSerial(block: Block): Promise<ProcessBlockResult> {
     const hash = blockHashOf(block.header);
     const known = this.index.get(hash);
-    if (known || this.orphans.has(hash)) {
+    const held = this.lowWork.get(hash);
+    if (known || held || this.orphans.has(hash)) {
       if (known && isFailed(known)) {
         const code = known.reason ?? 'bad-blk-prev-invalid';
         this.emit('rejected', { hash, code });
         throw new ValidationError(code, `block ${hash} is known to be invalid`);
       }
       if (known) return { status: 'duplicate', hash, height: known.height };
+      if (held) return { status: 'duplicate', hash, height: held.entry.height };
       return { status: 'duplicate', hash, missingParent: this.orphans.rootOf(hash) as string };
     }
     const oldTip = this.tip;
@@ -400,11 +424,11 @@ export class Chain extends EventEmitter<ChainEvents> {
         return { status: 'orphan', hash, missingParent: this.orphans.rootOf(hash) as string };
       }
       const connectedOrphans = await this.processOrphansOf(hash);
-      const result: ProcessBlockResult = {
-        status: this.index.onBestChain(accepted) ? 'connected' : 'side-chain',
-        hash,
-        height: accepted.height,
-      };
+      // A stale block is in the index now if orphans waiting for it brought its branch to the tip's work.
+      const entry = this.index.get(hash);
+      const result: ProcessBlockResult = entry
+        ? { status: this.index.onBestChain(entry) ? 'connected' : 'side-chain', hash, height: entry.height }
+        : { status: 'stale', hash, height: this.lowWork.get(hash)?.entry.height };
       const reorg = this.summarize(oldTip);
       if (reorg) result.reorg = reorg;
       if (connectedOrphans.length > 0) result.connectedOrphans = connectedOrphans;
@@ -415,11 +439,11 @@ export class Chain extends EventEmitter<ChainEvents> {
   }
 
   /** Checks, stores and (if it leads to the most work) connects one block. */
-  private async processOne(block: Block, hash: string): Promise<BlockIndexEntry | 'orphan'> {
+  private async processOne(block: Block, hash: string): Promise<BlockIndexEntry | 'orphan' | 'stale'> {
     let entry: BlockIndexEntry;
     try {
       const accepted = await this.acceptBlock(block, hash);
-      if (accepted === 'orphan') return 'orphan';
+      if (accepted === 'orphan' || accepted === 'stale') return accepted;
       entry = accepted;
     } catch (err) {
       if (isValidationError(err)) this.reject(hash, err.code);
@@ -438,17 +462,21 @@ export class Chain extends EventEmitter<ChainEvents> {
     return entry;
   }
 
-  /** Context-free and header checks, then files the block as an orphan or in the index. */
-  private async acceptBlock(block: Block, hash: string): Promise<BlockIndexEntry | 'orphan'> {
+  /**
+   * Context-free and header checks, then files the block: as an orphan, held
+   * in memory if its branch has less work than the tip, or in the index
+   * (stored, with any held ancestors its branch needs).
+   */
+  private async acceptBlock(block: Block, hash: string): Promise<BlockIndexEntry | 'orphan' | 'stale'> {
     checkBlock(block, this.params);
     const prevHash = toDisplayHex(block.header.prevHash);
-    const parent = this.index.get(prevHash);
+    const parent = this.index.get(prevHash) ?? this.lowWork.get(prevHash)?.entry;
     if (!parent) {
       if (block.header.prevHash.every((b) => b === 0)) {
         throw new ValidationError('bad-blk-genesis', 'a second genesis block');
       }
       // Cheap: transaction encodings are memoized since checkBlock serialized them.
-      this.orphans.add(hash, prevHash, block, encodeBlock(block).length);
+      this.orphans.add(hash, prevHash, block, blockSize(block));
       return 'orphan';
     }
     if (isFailed(parent)) throw new ValidationError('bad-blk-prev-invalid', `parent ${prevHash} is invalid`);
@@ -471,18 +499,69 @@ export class Chain extends EventEmitter<ChainEvents> {
       seq: this.index.takeSeq(),
       status: 'header-valid',
     };
+    // Equal work is stored (as Core does): it may become the tip on the next block.
+    if (entry.chainWork < this.tip.chainWork) {
+      this.lowWork.add({ entry, block, bytes: blockSize(block) });
+      return 'stale';
+    }
+    const batch = new StoreBatch();
     if (parent === this.tip && entry.chainWork > parent.chainWork) {
       // The common case: the block data goes into its connect batch, one write per block.
       this.unsaved.set(hash, block);
     } else {
-      const batch = new StoreBatch()
-        .putBlock(fromDisplayHex(hash), encodeBlock(block))
-        .putIndex(toStored(entry));
-      await this.store.write(batch);
+      batch.putBlock(fromDisplayHex(hash), encodeBlock(block)).putIndex(toStored(entry));
     }
+    const branch = this.lowWork.has(prevHash) ? this.takeHeldBranch(prevHash) : [];
+    await this.storeBranch(branch, batch);
     this.index.add(entry);
     this.index.addCandidate(entry);
     return entry;
+  }
+
+  /**
+   * Takes the held branch ending at `hash` out of the low-work pool to be
+   * stored. If the stored block it forks from has been found invalid since it
+   * was held, the branch is forgotten instead and the block is rejected.
+   */
+  private takeHeldBranch(hash: string): HeldBlock[] {
+    const branch = this.lowWork.branch(hash);
+    const root = branch[0] as HeldBlock;
+    const forkParent = this.index.get(root.entry.prevHash);
+    if (!forkParent || isFailed(forkParent)) {
+      this.lowWork.drop(root.entry.hash);
+      throw new ValidationError('bad-blk-prev-invalid', `block ${hash} descends from an invalid block`);
+    }
+    for (const held of branch) this.lowWork.delete(held.entry.hash);
+    return branch;
+  }
+
+  /** After the tip lost work (invalidateBlock), stores the held branches that now reach it. */
+  private async storeHeldBranches(): Promise<void> {
+    const tipWork = this.tip.chainWork;
+    const heads = [...this.lowWork.values()].filter((h) => h.entry.chainWork >= tipWork);
+    for (const head of heads) {
+      if (!this.lowWork.has(head.entry.hash)) continue; // stored with another head's branch
+      let branch: HeldBlock[];
+      try {
+        branch = this.takeHeldBranch(head.entry.hash);
+      } catch (err) {
+        if (isValidationError(err)) continue;
+        throw err;
+      }
+      await this.storeBranch(branch, new StoreBatch());
+    }
+  }
+
+  /** Writes held blocks (lowest first) together with `batch` in one atomic write, then indexes them. */
+  private async storeBranch(branch: readonly HeldBlock[], batch: StoreBatch): Promise<void> {
+    for (const { entry, block } of branch) {
+      batch.putBlock(fromDisplayHex(entry.hash), encodeBlock(block)).putIndex(toStored(entry));
+    }
+    if (batch.ops.length > 0) await this.store.write(batch);
+    for (const { entry } of branch) {
+      this.index.add(entry);
+      this.index.addCandidate(entry);
+    }
   }
 
   /**
@@ -500,7 +579,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.emit('rejected', { hash, code });
   }
 
-  /** Connects (or files as side branches) the orphans that were waiting for `hash`, transitively. */
+  /**
+   * Connects (or files as side branches, or holds as low-work blocks) the
+   * orphans that were waiting for `hash`, transitively; returns those now in
+   * the block index.
+   */
   private async processOrphansOf(hash: string): Promise<string[]> {
     const accepted: string[] = [];
     const parents = [hash];
@@ -516,7 +599,7 @@ export class Chain extends EventEmitter<ChainEvents> {
         }
       }
     }
-    return accepted;
+    return accepted.filter((h) => this.index.has(h));
   }
 
   /** Net change of the best chain since `oldTip`, or undefined if nothing was disconnected. */
