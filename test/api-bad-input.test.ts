@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAddress, getNetwork } from '../src/core/index.js';
@@ -6,10 +8,12 @@ import {
   ADMIN_TOKEN,
   MAIN,
   cleanup,
+  freePort,
   info,
   request,
   startNode,
   stopAll,
+  stopNode,
   tempDir,
   type NodeProcess,
 } from './helpers/processes.js';
@@ -188,6 +192,38 @@ describe('bad input', () => {
   });
 });
 
+/** Runs `chainmesh node` to its end; a node that starts instead is killed by the timeout and fails the test. */
+async function runToExit(
+  env: Record<string, string>,
+): Promise<{ status: number | null; lines: string[]; stdout: string }> {
+  const res = spawnSync(process.execPath, [MAIN, 'node'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NETWORK: 'regtest',
+      BIND_HOST: '127.0.0.1',
+      PORT: String(await freePort()),
+      LOG_FORMAT: 'json',
+      ...env,
+    },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { status: res.status, lines: res.stderr.trim().split('\n'), stdout: res.stdout };
+}
+
+/** Exit code 2 and exactly one line naming the variable, its value and what is expected. */
+function expectConfigError(
+  res: { status: number | null; lines: string[]; stdout: string },
+  name: string,
+  value: string,
+): void {
+  expect(res.lines).toHaveLength(1);
+  expect(res.lines[0]).toMatch(/^config error: [A-Z_]+=".*": expected .+/);
+  expect(res.lines[0]).toContain(`${name}=${JSON.stringify(value)}: expected `);
+  expect(res.stdout).toBe('');
+  expect(res.status).toBe(2);
+}
+
 describe('configuration errors', () => {
   it.each([
     ['PORT', 'eighty'],
@@ -219,5 +255,73 @@ describe('configuration errors', () => {
     });
     expect(res.status).toBe(2);
     expect(res.stderr).toContain('MINER_ADDRESS=');
+  });
+
+  describe('values that are well-formed but unusable here', () => {
+    const dir = tempDir();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a directory\n');
+    const isRoot = process.getuid?.() === 0;
+    let listener: Server | undefined;
+
+    afterAll(async () => {
+      if (listener) await new Promise((r) => listener?.close(r));
+      chmodSync(dir, 0o755);
+      cleanup(dir);
+    });
+
+    it('DATA_DIR that is a file', async () => {
+      expectConfigError(await runToExit({ DATA_DIR: file }), 'DATA_DIR', file);
+    });
+
+    it('DATA_DIR below a file', async () => {
+      const below = join(file, 'data');
+      expectConfigError(await runToExit({ DATA_DIR: below }), 'DATA_DIR', below);
+    });
+
+    it(`DATA_DIR this user cannot write (${isRoot ? 'as root: a path under a regular file' : 'a 0555 directory'})`, async () => {
+      if (isRoot) {
+        // root writes through any mode bits; a path through a file fails for root too.
+        const target = join(file, 'sub', 'data');
+        expectConfigError(await runToExit({ DATA_DIR: target }), 'DATA_DIR', target);
+        return;
+      }
+      const readOnly = join(dir, 'read-only');
+      mkdirSync(readOnly);
+      chmodSync(readOnly, 0o555);
+      expectConfigError(await runToExit({ DATA_DIR: readOnly }), 'DATA_DIR', readOnly);
+      const inside = join(readOnly, 'data');
+      expectConfigError(await runToExit({ DATA_DIR: inside }), 'DATA_DIR', inside);
+    });
+
+    it('PORT another process listens on', async () => {
+      const server = createServer();
+      listener = server;
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = String((server.address() as { port: number }).port);
+      const res = await runToExit({ DATA_DIR: join(dir, 'port'), PORT: port });
+      expectConfigError(res, 'PORT', port);
+      expect(res.lines[0]).toContain('in use');
+    });
+
+    it('BIND_HOST that is not an address of this machine (TEST-NET-1; binding fails locally, nothing is sent)', async () => {
+      const res = await runToExit({ DATA_DIR: join(dir, 'bind'), BIND_HOST: '192.0.2.1' });
+      expectConfigError(res, 'BIND_HOST', '192.0.2.1');
+      expect(res.lines[0]).toContain('not available');
+    });
+
+    it("DATA_DIR in use by a running node, then holding another network's chain", async () => {
+      const shared = join(dir, 'shared');
+      const running = await startNode({ name: 'holder', dataDir: shared });
+      try {
+        expectConfigError(await runToExit({ DATA_DIR: shared }), 'DATA_DIR', shared);
+      } finally {
+        await stopNode(running);
+      }
+      expect(running.exitCode).toBe(0);
+      const other = await runToExit({ DATA_DIR: shared, NETWORK: 'demo' });
+      expectConfigError(other, 'NETWORK', 'demo');
+      expect(other.lines[0]).toContain(shared);
+    });
   });
 });

@@ -1,10 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   MAIN,
   admin,
   cleanup,
+  freePort,
   freePortBlock,
   request,
   startNode,
@@ -126,5 +129,101 @@ describe('chainmesh wallet and status', () => {
     ]);
     expect(badKey.status).toBe(1);
     expect(badKey.stderr).toContain('not a valid secp256k1 private key');
+  });
+});
+
+/** A usage error is exit code 2 and one line naming the argument and what is expected. */
+describe('chainmesh arguments', () => {
+  const dir = tempDir();
+  afterAll(() => cleanup(dir));
+
+  it.each(['0', 'abc', '1000', '-3', '2.5'])('cluster --nodes %s', (value) => {
+    const dataDir = join(dir, `nodes-${value}`);
+    const res = cli(['cluster', '--nodes', value, '--data-dir', dataDir, '--duration', '1']);
+    expect(res.status).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([
+      `error: option '-n, --nodes <n>' argument '${value}' is invalid. expected an integer 1-64`,
+    ]);
+    expect(existsSync(dataDir)).toBe(false); // nothing started
+  });
+
+  const never = join(dir, 'never');
+  it.each(
+    [
+      ['cluster', '--base-port', '70000', '--data-dir', never],
+      ['cluster', '--intensity', '0', '--data-dir', never],
+      ['cluster', '--network', 'mainnet', '--data-dir', never],
+      ['cluster', '--bogus', '--data-dir', never],
+      ['status', '--url', 'not-a-url'],
+      ['status', '--url', 'ftp://127.0.0.1:3000'],
+      ['status', 'extra'],
+      ['no-such-command'],
+    ].map((args) => [args.join(' '), args] as const),
+  )('%s', (_, args) => {
+    const res = cli(args);
+    expect(res.status).toBe(2);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toMatch(/^error: /);
+    expect(existsSync(never)).toBe(false);
+  });
+
+  it('status of a node that does not answer: exit 1 and one line naming the URL', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const res = cli(['status', '--url', url]);
+    expect(res.status).toBe(1);
+    expect(res.stderr.trim().split('\n')).toEqual([expect.stringContaining(`cannot reach ${url}/info`)]);
+  });
+
+  it('cluster --data-dir that is a file: exit 2 naming it', () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    const res = cli(['cluster', '--nodes', '1', '--data-dir', file, '--duration', '1']);
+    expect(res.status).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([
+      expect.stringContaining(`--data-dir "${file}": expected a directory`),
+    ]);
+  });
+
+  it('cluster on a port block another process uses: the node says which setting, the cluster stops with exit 2', async () => {
+    const basePort = await freePortBlock(2);
+    // The cluster's table polls this port too: drop those connections so close() does not wait for them.
+    const server: Server = createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => server.listen(basePort + 1, '127.0.0.1', r));
+    try {
+      const res = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [
+            MAIN,
+            'cluster',
+            '--nodes',
+            '1',
+            '--base-port',
+            String(basePort),
+            '--network',
+            'regtest',
+            '--no-mine',
+            '--data-dir',
+            join(dir, 'busy'),
+            '--duration',
+            '30',
+          ],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('exit', (status) => resolve({ status, stderr }));
+      });
+      expect(res.status).toBe(2);
+      expect(res.stderr).toContain(
+        `chainmesh cluster: node-1 exited with code 2: config error: PORT="${basePort + 1}": expected `,
+      );
+      // The seed was stopped with the cluster.
+      expect(
+        (await request(`http://127.0.0.1:${basePort}/healthz`).catch(() => undefined))?.status,
+      ).toBeUndefined();
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });

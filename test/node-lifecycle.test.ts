@@ -1,6 +1,8 @@
 import { createServer } from 'node:http';
+import { rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   admin,
@@ -88,5 +90,73 @@ describe('node lifecycle', () => {
     expect(node.output).toContain('"message":"stopped"');
     node = await startNode({ name: 'lifecycle', dataDir: join(dir, 'n'), port: node.port });
     expect((await info(node)).height).toBe(height);
+  });
+});
+
+/** The JSON log lines of a node's output (other lines are skipped). */
+function jsonLines(output: string): Array<Record<string, unknown>> {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+async function exited(node: NodeProcess): Promise<number> {
+  await waitFor(`${node.name} to exit`, () => node.exitCode !== null, { timeoutMs: 10_000 });
+  return node.exitCode as number;
+}
+
+/** Every way out of the process leaves a line with the node id and a defined exit code. */
+describe('node failures', () => {
+  const dir = tempDir();
+  // A fault injected into the real process: the node runs unchanged, a signal makes the preloaded code misbehave.
+  const faults = join(dir, 'faults.mjs');
+  writeFileSync(
+    faults,
+    [
+      "process.on('SIGUSR2', () => { void Promise.reject(new Error('injected rejection')); });",
+      "process.on('SIGHUP', () => { setImmediate(() => { throw new Error('injected exception'); }); });",
+    ].join('\n'),
+  );
+  const withFaults = { NODE_OPTIONS: `--import=${pathToFileURL(faults).href}` };
+  const nodes: NodeProcess[] = [];
+
+  afterAll(async () => {
+    await stopAll(nodes);
+    cleanup(dir);
+  });
+
+  it.each([
+    ['SIGUSR2', 'unhandled promise rejection', 'injected rejection'],
+    ['SIGHUP', 'uncaught exception', 'injected exception'],
+  ] as const)('%s: an %s is logged with the node id and exits 1', async (signal, message, error) => {
+    const node = await startNode({ name: signal, dataDir: join(dir, signal), env: withFaults });
+    nodes.push(node);
+    const { nodeId } = await info(node);
+    node.child.kill(signal);
+    expect(await exited(node)).toBe(1);
+    const last = jsonLines(node.output).at(-1);
+    expect(last).toMatchObject({ level: 'error', message, error, nodeId, exitCode: 1 });
+    expect(String(last?.stack)).toContain('faults.mjs');
+  });
+
+  it('a restart that cannot start the node again exits with one line naming the setting', async () => {
+    const dataDir = join(dir, 'restart');
+    const node = await startNode({ name: 'restart', dataDir });
+    nodes.push(node);
+    const { nodeId } = await info(node);
+    // The data dir disappears under the running node and a file takes its place.
+    rmSync(dataDir, { recursive: true, force: true });
+    writeFileSync(dataDir, '');
+    expect((await admin(node, '/restart', {})).status).toBe(202);
+    expect(await exited(node)).toBe(2);
+    const last = jsonLines(node.output).at(-1);
+    expect(last).toMatchObject({
+      level: 'error',
+      message: 'restart failed: the node could not start again',
+      nodeId,
+      exitCode: 2,
+    });
+    expect(String(last?.error)).toMatch(new RegExp(`^config error: DATA_DIR="${dataDir}": expected `));
   });
 });

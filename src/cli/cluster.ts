@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXIT_CONFIG } from './run-node.js';
 
 export interface ClusterOptions {
   nodes: number;
@@ -21,6 +22,8 @@ interface Member {
   port: number;
   child: ChildProcess;
   exitCode: number | null;
+  /** Last line the node wrote to stderr: why it exited, if it did. */
+  lastLine: string;
 }
 
 interface InfoRow {
@@ -41,14 +44,26 @@ const MAIN_SCRIPT = fileURLToPath(new URL('./main.js', import.meta.url));
  */
 export async function runCluster(opts: ClusterOptions): Promise<void> {
   const root = resolve(opts.dataDir);
-  await mkdir(root, { recursive: true });
+  try {
+    await mkdir(root, { recursive: true });
+  } catch (err) {
+    process.stderr.write(
+      `chainmesh cluster: --data-dir ${JSON.stringify(opts.dataDir)}: expected a directory this user can create and write ` +
+        `(${err instanceof Error ? err.message : String(err)})\n`,
+    );
+    process.exit(EXIT_CONFIG);
+  }
   const seedAddr = `127.0.0.1:${opts.basePort}`;
   const members: Member[] = [];
+  let stopped = false;
+  /** Set when a node refuses its configuration (a port in use): the cluster cannot be what was asked. */
+  let failed: Member | undefined;
+  let wake: (() => void) | undefined;
   for (let i = 0; i <= opts.nodes; i++) {
     const name = i === 0 ? 'seed' : `node-${i}`;
     const port = opts.basePort + i;
     const dir = join(root, name);
-    await mkdir(dir, { recursive: true });
+    // Each node checks its own DATA_DIR and says which one is wrong.
     const log = createWriteStream(join(root, `${name}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [MAIN_SCRIPT, 'node'], {
       env: {
@@ -68,9 +83,24 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
     });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
-    const member: Member = { name, port, child, exitCode: null };
+    const member: Member = { name, port, child, exitCode: null, lastLine: '' };
+    child.stderr?.on('data', (chunk: Buffer) => {
+      const lines = chunk
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim() !== '');
+      member.lastLine = lines.at(-1) ?? member.lastLine;
+    });
     child.on('exit', (code) => {
       member.exitCode = code ?? 1;
+      if (stopped) return;
+      process.stderr.write(
+        `chainmesh cluster: ${name} exited with code ${member.exitCode}${member.lastLine ? `: ${member.lastLine}` : ''}\n`,
+      );
+      if (member.exitCode === EXIT_CONFIG) {
+        failed ??= member;
+        wake?.();
+      }
     });
     members.push(member);
   }
@@ -82,7 +112,6 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
       `admin token: ${opts.adminToken}   stop with Ctrl-C\n`,
   );
 
-  let stopped = false;
   const stopAll = async () => {
     if (stopped) return;
     stopped = true;
@@ -99,14 +128,27 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
   process.on('SIGTERM', () => void stopAll().then(() => process.exit(0)));
 
   const started = Date.now();
-  while (!stopped) {
+  while (!stopped && !failed) {
     const rows = await Promise.all(members.map((m) => fetchInfo(m)));
     const table = renderTable(members, rows);
     process.stdout.write(interactive ? `\x1b[H\x1b[J${table}` : `${table}\n`);
     if (opts.durationSec !== undefined && Date.now() - started >= opts.durationSec * 1000) break;
-    await new Promise((r) => setTimeout(r, interactive ? 1000 : 2000));
+    await new Promise<void>((r) => {
+      const timer = setTimeout(r, interactive ? 1000 : 2000);
+      wake = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
+    wake = undefined;
   }
   await stopAll();
+  if (failed) {
+    process.stderr.write(
+      `chainmesh cluster: stopped: ${failed.name} could not start with its configuration\n`,
+    );
+    process.exit(EXIT_CONFIG);
+  }
 }
 
 async function fetchInfo(member: Member): Promise<InfoRow | undefined> {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { VERSION } from '../node/version.js';
 import { runCluster } from './cluster.js';
-import { runNode } from './run-node.js';
+import { EXIT_CONFIG, runNode } from './run-node.js';
 import { newKey, send } from './wallet.js';
 
 function int(min: number, max: number) {
@@ -21,6 +21,18 @@ function amount(value: string): bigint {
   return BigInt(value);
 }
 
+function url(value: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected an http:// or https:// URL, e.g. http://127.0.0.1:3000');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new InvalidArgumentError('expected an http:// or https:// URL, e.g. http://127.0.0.1:3000');
+  return value.replace(/\/+$/, '');
+}
+
 function network(value: string): 'demo' | 'regtest' {
   if (value !== 'demo' && value !== 'regtest') throw new InvalidArgumentError('expected demo or regtest');
   return value;
@@ -28,7 +40,10 @@ function network(value: string): 'demo' | 'regtest' {
 
 const program = new Command('chainmesh')
   .version(VERSION)
-  .description('A blockchain node built to run as a cluster');
+  .description('A blockchain node built to run as a cluster')
+  // A bad argument is a usage error: exit 2, like a bad environment variable for `chainmesh node`.
+  // Subcommands inherit this, so it has to come before them.
+  .exitOverride((err: CommanderError) => process.exit(err.exitCode === 0 ? 0 : EXIT_CONFIG));
 
 program
   .command('node')
@@ -72,10 +87,25 @@ program
 program
   .command('status')
   .description("print a node's /info")
-  .option('-u, --url <url>', 'node URL', 'http://127.0.0.1:3000')
+  .option('-u, --url <url>', 'node URL', url, 'http://127.0.0.1:3000')
   .action(async (o: { url: string }) => {
-    const res = await fetch(`${o.url}/info`, { signal: AbortSignal.timeout(5000) });
-    process.stdout.write(`${JSON.stringify(await res.json(), null, 2)}\n`);
+    const target = `${o.url}/info`;
+    let res: Response;
+    try {
+      res = await fetch(target, { signal: AbortSignal.timeout(5000) });
+    } catch (err) {
+      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+      throw new Error(`cannot reach ${target}: ${err instanceof Error ? err.message : String(err)}${cause}`);
+    }
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${target} answered ${res.status}: ${text.slice(0, 200)}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new Error(`${target} did not answer JSON (is it a chainmesh node?): ${text.slice(0, 80)}`);
+    }
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   });
 
 const wallet = program.command('wallet').description('keys and payments');
@@ -93,7 +123,7 @@ wallet
   .requiredOption('--to <address>', 'recipient address')
   .requiredOption('--amount <units>', 'amount in base units', amount)
   .option('--fee <units>', 'fee in base units', amount, 1000n)
-  .option('-u, --url <url>', 'node URL', 'http://127.0.0.1:3000')
+  .option('-u, --url <url>', 'node URL', url, 'http://127.0.0.1:3000')
   .action(async (o: { key: string; to: string; amount: bigint; fee: bigint; url: string }) => {
     const result = await send({ url: o.url, privateKey: o.key, to: o.to, amount: o.amount, fee: o.fee });
     process.stdout.write(`${JSON.stringify({ txid: result.txid }, null, 2)}\n`);

@@ -34,8 +34,12 @@ export class ConfigError extends Error {
     readonly variable: string,
     readonly value: string,
     readonly expected: string,
+    /** What went wrong, when the value is well-formed but unusable here (e.g. the port is taken). */
+    readonly detail?: string,
   ) {
-    super(`config error: ${variable}=${JSON.stringify(value)}: expected ${expected}`);
+    super(
+      `config error: ${variable}=${JSON.stringify(value)}: expected ${expected}${detail ? ` (${detail})` : ''}`,
+    );
   }
 }
 

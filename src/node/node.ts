@@ -16,9 +16,11 @@ import { Miner } from '../miner/index.js';
 import { createLogger, type Logger } from '../obs/logger.js';
 import { createMetrics, type Metrics } from '../obs/metrics.js';
 import { P2P } from '../p2p/index.js';
+import { BlockLog } from './block-log.js';
 import type { NodeConfig } from './config.js';
 import { NodeError } from './errors.js';
 import { loadIdentity } from './identity.js';
+import { dataDirError, listenError, networkMismatchError, prepareDataDir } from './startup-errors.js';
 import { VERSION } from './version.js';
 
 /** How many blocks behind the best peer a node may be and still call itself ready. */
@@ -58,6 +60,7 @@ export interface Readiness {
  */
 export class ChainmeshNode {
   private server: Server | undefined;
+  private blockLog: BlockLog | undefined;
   private stopping: Promise<void> | undefined;
   private restartListener: (() => void) | undefined;
   private minerSampler: NodeJS.Timeout | undefined;
@@ -80,7 +83,10 @@ export class ChainmeshNode {
     opts: { logger?: Logger; metrics?: Metrics } = {},
   ): Promise<ChainmeshNode> {
     const params = getNetwork(config.network);
-    const identity = await loadIdentity(config.dataDir);
+    await prepareDataDir(config.dataDir);
+    const identity = await loadIdentity(config.dataDir).catch((err: unknown) => {
+      throw dataDirError(err, config.dataDir) ?? err;
+    });
     const payoutScript = config.minerAddress
       ? addressToScript(config.minerAddress, params)
       : p2pkhScript(hash160(publicKeyOf(identity.minerKey)));
@@ -90,7 +96,9 @@ export class ChainmeshNode {
     const metrics = opts.metrics ?? createMetrics();
     metrics.nodeInfo.set({ version: VERSION, network: params.genesisHash }, 1);
 
-    const chain = await Chain.open({ dataDir: config.dataDir, params });
+    const chain = await Chain.open({ dataDir: config.dataDir, params }).catch((err: unknown) => {
+      throw dataDirError(err, config.dataDir) ?? networkMismatchError(err, config) ?? err;
+    });
     const mempool = new Mempool(chain, { maxBytes: config.mempoolMaxBytes });
     const p2p = new P2P(
       {
@@ -123,7 +131,13 @@ export class ChainmeshNode {
       logger,
     );
     node.wireEvents();
-    await node.listen();
+    try {
+      await node.listen();
+    } catch (err) {
+      // Nothing was served yet: release the store (a restart in this process may try again) and say which setting is wrong.
+      await node.abandon();
+      throw listenError(err, config) ?? err;
+    }
     await p2p.start();
     if (config.minerEnabled) miner.start();
     logger.info('node started', {
@@ -148,14 +162,23 @@ export class ChainmeshNode {
     };
     updateTip();
     chain.on('tip', updateTip);
-    chain.on('connect', ({ hash, height }: { hash: string; height: number }) => {
+    // Tip changes at info so one block can be followed across nodes; a burst (sync, bulk generate) is summarised.
+    const blockLog = new BlockLog(logger, { syncing: () => this.p2p.syncing });
+    this.blockLog = blockLog;
+    chain.on('connect', ({ block, hash, height }: { block: Block; hash: string; height: number }) => {
       metrics.blocksConnected.inc();
-      logger.debug('block connected', { hash, height });
+      blockLog.connected({ hash, height, txs: block.txs.length });
     });
     chain.on('reorg', ({ depth, oldTip, newTip }: { depth: number; oldTip: unknown; newTip: unknown }) => {
       metrics.reorgs.inc();
       metrics.reorgDepth.observe(depth);
-      logger.info('chain reorganised', { depth, oldTip: hashOf(oldTip), newTip: hashOf(newTip) });
+      logger.warn('reorg', {
+        depth,
+        oldTip: hashOf(oldTip),
+        oldHeight: heightOf(oldTip),
+        newTip: hashOf(newTip),
+        newHeight: heightOf(newTip),
+      });
     });
     chain.on('rejected', ({ hash, code }: { hash: string; code: string }) => {
       metrics.blocksRejected.inc({ reason: code });
@@ -215,6 +238,15 @@ export class ChainmeshNode {
       server.requestTimeout = 30_000;
       this.server = server;
     });
+  }
+
+  /** Undoes a start that failed before the node served anything; logs nothing. */
+  private async abandon(): Promise<void> {
+    clearInterval(this.minerSampler);
+    this.blockLog?.close();
+    this.server?.close();
+    await this.miner.stop();
+    await this.chain.close();
   }
 
   /** Port actually bound (differs from config when PORT=0 in tests). */
@@ -311,10 +343,15 @@ export class ChainmeshNode {
     await Promise.race([closed, new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS / 2))]);
     clearTimeout(forceClose);
     await this.chain.close();
+    this.blockLog?.close();
     this.logger.info('stopped');
   }
 }
 
 function hashOf(entry: unknown): string | undefined {
   return typeof entry === 'object' && entry !== null && 'hash' in entry ? String(entry.hash) : undefined;
+}
+
+function heightOf(entry: unknown): number | undefined {
+  return typeof entry === 'object' && entry !== null && 'height' in entry ? Number(entry.height) : undefined;
 }

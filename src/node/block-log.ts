@@ -1,0 +1,105 @@
+import type { Logger } from '../obs/logger.js';
+
+export interface ConnectedBlock {
+  hash: string;
+  height: number;
+  txs: number;
+}
+
+export interface BlockLogOptions {
+  /** Per-block info lines allowed within one interval before the log switches to summaries. */
+  maxPerInterval?: number;
+  intervalMs?: number;
+  /** Reported in summaries, so a catch-up reads as one. */
+  syncing?: () => boolean;
+  now?: () => number;
+}
+
+/**
+ * `block connected` lines for the tip changes of a node. At a normal pace
+ * every block gets one info line (hash, height, txs), so one block can be
+ * followed across the logs of many nodes. When blocks come faster than
+ * `maxPerInterval` per interval (a catch-up sync of thousands of blocks, a bulk
+ * generate, a long reorg), each block is still logged at debug with the same
+ * message and fields, and info gets one `blocks connected` summary per
+ * interval until an interval passes without a block.
+ */
+export class BlockLog {
+  private readonly max: number;
+  private readonly intervalMs: number;
+  private readonly now: () => number;
+  private recent: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private pending:
+    { count: number; txs: number; fromHeight: number; toHeight: number; tip: string } | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly opts: BlockLogOptions = {},
+  ) {
+    this.max = opts.maxPerInterval ?? 5;
+    this.intervalMs = opts.intervalMs ?? 1000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** True while blocks arrive too fast for one info line each. */
+  get summarising(): boolean {
+    return this.timer !== undefined;
+  }
+
+  connected(block: ConnectedBlock): void {
+    const fields = { hash: block.hash, height: block.height, txs: block.txs };
+    if (!this.summarising) {
+      const now = this.now();
+      this.recent = this.recent.filter((t) => now - t < this.intervalMs);
+      if (this.recent.length < this.max) {
+        this.recent.push(now);
+        this.logger.info('block connected', fields);
+        return;
+      }
+      this.timer = setInterval(() => this.tick(), this.intervalMs);
+      this.timer.unref();
+    }
+    this.logger.debug('block connected', fields);
+    const p = this.pending;
+    if (p) {
+      p.count++;
+      p.txs += block.txs;
+      p.toHeight = block.height;
+      p.tip = block.hash;
+    } else {
+      this.pending = {
+        count: 1,
+        txs: block.txs,
+        fromHeight: block.height,
+        toHeight: block.height,
+        tip: block.hash,
+      };
+    }
+  }
+
+  private tick(): void {
+    if (this.pending) this.flush();
+    else this.quiet();
+  }
+
+  private flush(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    this.logger.info('blocks connected', { ...p, syncing: this.opts.syncing?.() ?? false });
+  }
+
+  /** An interval without blocks: back to one info line per block. */
+  private quiet(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.recent = [];
+  }
+
+  /** Logs what is pending and stops the timer (node stop). */
+  close(): void {
+    this.flush();
+    this.quiet();
+  }
+}
