@@ -79,6 +79,22 @@ describe('a seed and nine nodes', () => {
         intervalMs: 50,
       },
     );
+    // At the default log level, every other node says once that it took the block, and from where.
+    for (const n of nodes.filter((_, i) => i !== 4)) {
+      await waitFor(`${n.name} logged the block`, () => {
+        const accepted = n.output
+          .split('\n')
+          .flatMap((line) => {
+            try {
+              return [JSON.parse(line) as Record<string, unknown>];
+            } catch {
+              return []; // a line still being written, or cut off at the start of the kept output
+            }
+          })
+          .filter((l) => l.message === 'block accepted' && l.hash === hash);
+        return accepted.length === 1 && ['peer', 'sync'].includes(String(accepted[0]!.source));
+      });
+    }
   });
 
   it('each node keeps its peers in $DATA_DIR/peers.json', async () => {

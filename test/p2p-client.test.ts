@@ -1,8 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { NETWORKS } from '../src/core/params.js';
 import { createMetrics } from '../src/obs/metrics.js';
 import { PeerClient, PeerRequestError, hostForUrl } from '../src/p2p/peer-client.js';
+import { startTestNode } from './helpers/p2p-app.js';
 
 const NETWORK = 'ab'.repeat(32);
 const OTHER = 'cd'.repeat(32);
@@ -100,6 +102,25 @@ describe('peer client', () => {
     expect(err.reason).toBe('wrong-network');
     expect(err.code).toBe('peer-wrong-network');
     expect(await counted('advertise', 'wrong-network')).toBe(2);
+  });
+
+  it('learns a real node is on another network from its response header', async () => {
+    const demo = await startTestNode({ params: NETWORKS.demo });
+    try {
+      const regtest = { ...self, network: NETWORKS.regtest.genesisHash };
+      const c = new PeerClient({
+        self: regtest,
+        timeoutMs: 2000,
+        metrics: createMetrics({ collectDefault: false }),
+      });
+      const err = await failure(c.knownNodes(demo.hostname));
+      c.close();
+      // The header, not the error body (which would carry the code), gave it away.
+      expect([err.reason, err.code]).toEqual(['wrong-network', undefined]);
+      expect(err.message).toContain(`answered for network ${NETWORKS.demo.genesisHash}`);
+    } finally {
+      await demo.stop();
+    }
   });
 
   it('turns garbage into a bad-response failure', async () => {

@@ -7,6 +7,7 @@ import { NETWORKS } from '../src/core/params.js';
 import { NodeError } from '../src/node/errors.js';
 import { createLogger } from '../src/obs/logger.js';
 import { resolveSeeds } from '../src/p2p/discovery.js';
+import { MAX_SAMPLE } from '../src/p2p/wire.js';
 import { everyoneKnowsEveryone, startTestNode, waitFor, type TestNode } from './helpers/p2p-app.js';
 
 const logger = createLogger({ nodeId: 'test', level: 'error', format: 'json', silent: true });
@@ -47,6 +48,21 @@ async function counter(
       Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val),
     )
     .reduce((s, v) => s + v.value, 0);
+}
+
+/** Whether `n` completed a handshake with each of `others` (not just heard of them). */
+function reached(n: TestNode, others: readonly TestNode[]): boolean {
+  const book = n.p2p.peers();
+  return others.every((o) => book.some((p) => p.nodeId === o.nodeId && p.contacted && p.state === 'live'));
+}
+
+/** POST /new_node_advertisement as anyone: no identity headers unless given. */
+function advertise(to: TestNode, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(`http://${to.hostname}/new_node_advertisement`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 /** A raw HTTP server that misbehaves, to stand in for a broken peer. */
@@ -102,18 +118,23 @@ describe('discovery', () => {
     expect(foreign.p2p.knownCount).toBe(0);
     expect(seed.p2p.knownNodes().map((p) => p.nodeId)).toEqual([member.nodeId]);
     expect(() =>
-      seed.p2p.handleAdvertisement(
-        { hostname: foreign.hostname, nodeId: foreign.nodeId, network: NETWORKS.demo.genesisHash },
-        {},
-      ),
+      seed.p2p.handleAdvertisement({
+        hostname: foreign.hostname,
+        nodeId: foreign.nodeId,
+        network: NETWORKS.demo.genesisHash,
+      }),
     ).toThrow(expect.objectContaining({ code: 'peer-wrong-network' }) as NodeError);
     // A header saying another network is enough, whatever the body claims.
-    expect(() =>
-      seed.p2p.handleAdvertisement(
-        { hostname: foreign.hostname, nodeId: foreign.nodeId, network: seed.params.genesisHash },
-        { network: NETWORKS.demo.genesisHash },
-      ),
-    ).toThrow(NodeError);
+    const byHeader = await fetch(`http://${seed.hostname}/new_node_advertisement`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-chainmesh-network': NETWORKS.demo.genesisHash },
+      body: JSON.stringify({
+        hostname: foreign.hostname,
+        nodeId: foreign.nodeId,
+        network: seed.params.genesisHash,
+      }),
+    });
+    expect(byHeader.status).toBe(409);
     expect(() =>
       seed.p2p.handleAdvertisement({
         hostname: '127.0.0.1:1',
@@ -140,6 +161,82 @@ describe('discovery', () => {
       }),
     );
     expect(seed.p2p.knownNodes().some((p) => p.hostname === oldHost)).toBe(false);
+  });
+
+  it('a forged advertisement moves no peer and takes no address; an honest newcomer still joins', async () => {
+    const seed = await node();
+    const a = await node({ seeds: [seed.hostname] });
+    const b = await node({ seeds: [seed.hostname] });
+    await waitFor('joined', () => everyoneKnowsEveryone([seed, a, b]) && reached(seed, [a, b]));
+    const network = seed.params.genesisHash;
+    const failedDials = () => counter(seed, 'peerRequestFailures', { kind: 'advertise' });
+    const failedBefore = await failedDials();
+    // A stranger claims a's node id at an address where nobody answers...
+    const stranger = await advertise(seed, { hostname: '127.0.0.1:1', nodeId: a.nodeId, network });
+    expect(stranger.status).toBe(200);
+    expect(await stranger.json()).toMatchObject({ accepted: true, nodeId: seed.nodeId });
+    // ...and, with a's id in its headers, at b's address (b answers the dial-back as itself).
+    const servedB = b.served.get('/new_node_advertisement') ?? 0;
+    const framed = await advertise(
+      seed,
+      { hostname: b.hostname, nodeId: a.nodeId, network },
+      { 'x-chainmesh-node-id': a.nodeId, 'x-chainmesh-network': network },
+    );
+    expect(framed.status).toBe(200);
+    const unmoved = () => {
+      const book = seed.p2p.peers();
+      expect(book.find((p) => p.nodeId === a.nodeId)).toMatchObject({ hostname: a.hostname, state: 'live' });
+      expect(book.find((p) => p.nodeId === b.nodeId)).toMatchObject({ hostname: b.hostname, state: 'live' });
+      expect(book.some((p) => p.hostname === '127.0.0.1:1')).toBe(false);
+    };
+    unmoved();
+    // Neither do the dial-backs: nobody answers at the first address, b answers as b at the second.
+    await waitFor('both claims dialled back', async () => {
+      return (await failedDials()) > failedBefore && (b.served.get('/new_node_advertisement') ?? 0) > servedB;
+    });
+    unmoved();
+
+    const c = await node({ seeds: [seed.hostname] });
+    await waitFor(
+      'the newcomer is a peer everywhere',
+      () => everyoneKnowsEveryone([seed, a, b, c]) && reached(seed, [a, b, c]),
+    );
+  });
+
+  it('a full book keeps the peers it reached when an advertisement brings MAX_PEERS strangers', async () => {
+    const maxPeers = 3;
+    const seed = await node({ p2p: { maxPeers } });
+    const members: TestNode[] = [];
+    for (let i = 0; i < maxPeers; i++)
+      members.push(await node({ seeds: [seed.hostname], p2p: { maxPeers } }));
+    await waitFor(
+      'book full of reached peers',
+      () => reached(seed, members) && seed.p2p.knownCount === maxPeers,
+    );
+    const strangers = Array.from({ length: MAX_SAMPLE }, (_, i) => ({
+      hostname: `10.255.${i >> 8}.${i & 255}:3000`,
+      nodeId: (0xe000 + i).toString(16).padStart(32, '0'),
+      lastSeen: Date.now() + 60_000,
+    }));
+    const res = await advertise(seed, {
+      hostname: '127.0.0.1:1',
+      nodeId: 'ee'.repeat(16),
+      network: seed.params.genesisHash,
+      peers: strangers,
+    });
+    expect(res.status).toBe(200);
+    const ids = members.map((m) => m.nodeId).sort();
+    expect(
+      seed.p2p
+        .knownNodes()
+        .map((p) => p.nodeId)
+        .sort(),
+    ).toEqual(ids);
+    await stopKeeping(seed);
+    const saved = JSON.parse(await readFile(join(seed.dataDir, 'peers.json'), 'utf8')) as {
+      peers: Array<{ nodeId: string }>;
+    };
+    expect(saved.peers.map((p) => p.nodeId).sort()).toEqual(ids);
   });
 
   it('a node restarted while the seed is down rejoins from its persisted peers', async () => {

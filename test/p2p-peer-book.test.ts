@@ -108,7 +108,8 @@ describe('peer book', () => {
     // Someone else still lists it with its old contact time: ignored.
     expect(b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: seenAt })).toBe(false);
     // ...but a contact after the drop brings it back.
-    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock + 1 })).toBe(true);
+    clock += 1;
+    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock })).toBe(true);
   });
 
   it('drops a backed-off peer not heard from for too long', () => {
@@ -140,6 +141,49 @@ describe('peer book', () => {
     expect(b.size).toBe(3);
     expect(b.get(id(3))).toBeUndefined();
     expect(b.get(id(4))).toBeDefined();
+  });
+
+  it('takes hearsay from the future as now, and never refreshes a peer it reached with hearsay', () => {
+    const b = book();
+    b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock + 60_000 });
+    expect(b.get(id(1))?.lastSeen).toBe(clock);
+    b.markContact({ nodeId: id(2), hostname: '10.0.0.3:3000' });
+    const reached = clock;
+    clock += 10_000;
+    expect(b.learn({ nodeId: id(2), hostname: '10.0.0.3:3000', lastSeen: clock })).toBe(false);
+    expect(b.get(id(2))?.lastSeen).toBe(reached);
+  });
+
+  it('when full, hearsay displaces only hearsay, never a peer it reached', () => {
+    const b = book({ maxPeers: 3 });
+    b.markContact({ nodeId: id(1), hostname: '10.0.1.1:3000' });
+    clock += 1;
+    b.markContact({ nodeId: id(2), hostname: '10.0.1.2:3000' });
+    clock += 1000;
+    b.learn({ nodeId: id(3), hostname: '10.0.1.3:3000', lastSeen: clock - 10 });
+    // Fresher hearsay replaces older hearsay, however stale the reached peers are.
+    clock += 600_000;
+    expect(b.learn({ nodeId: id(4), hostname: '10.0.1.4:3000', lastSeen: clock })).toBe(true);
+    expect(b.get(id(3))).toBeUndefined();
+    // A book of reached peers refuses hearsay...
+    b.markContact({ nodeId: id(5), hostname: '10.0.1.5:3000' });
+    expect(b.get(id(4))).toBeUndefined();
+    expect(b.learn({ nodeId: id(6), hostname: '10.0.1.6:3000', lastSeen: clock + 60_000 })).toBe(false);
+    expect(
+      b
+        .entries()
+        .map((e) => e.nodeId)
+        .sort(),
+    ).toEqual([id(1), id(2), id(5)]);
+    // ...but a handshake with a new peer makes room by dropping the stalest reached one.
+    clock += 1;
+    b.markContact({ nodeId: id(7), hostname: '10.0.1.7:3000' });
+    expect(
+      b
+        .entries()
+        .map((e) => e.nodeId)
+        .sort(),
+    ).toEqual([id(2), id(5), id(7)]);
   });
 
   it('samples distinct live peers, at most n', () => {
@@ -204,6 +248,19 @@ describe('ban score', () => {
     expect(misbehaviourPoints('tx', 'bad-txns-script-verify-failed')).toBe(10);
     expect(misbehaviourPoints('tx', 'txn-mempool-conflict')).toBe(0);
     expect(misbehaviourPoints('block', 'bad-blk-pow')).toBe(100);
+    // A peer on another tip: its transactions may spend what we lack or be final only at its height...
+    for (const code of [
+      'bad-txns-nonfinal',
+      'bad-txns-inputs-missingorspent',
+      'bad-txns-premature-spend-of-coinbase',
+      'mempool-full',
+      'txn-already-known',
+    ])
+      expect(misbehaviourPoints('tx', code)).toBe(0);
+    // ...but a block is judged against its own parent, the same everywhere.
+    expect(misbehaviourPoints('block', 'bad-txns-inputs-missingorspent')).toBe(100);
+    expect(misbehaviourPoints('block', 'bad-txns-nonfinal')).toBe(100);
+    expect(misbehaviourPoints('block', 'bad-blk-time-too-new')).toBe(0);
     for (let i = 0; i < 9; i++) expect(bans.misbehaving('a', 10)).toBe(false);
     expect(bans.isBanned('a')).toBe(false);
     expect(bans.score('a')).toBe(90);

@@ -4,12 +4,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeBlock } from '../src/core/block.js';
 import { toHex } from '../src/core/bytes.js';
 import { NETWORKS } from '../src/core/params.js';
-import { txid } from '../src/core/tx.js';
-import type { Block } from '../src/core/types.js';
+import { workForBits } from '../src/core/pow.js';
+import { signP2pkhInput } from '../src/core/sighash.js';
+import { encodeTx, txid } from '../src/core/tx.js';
+import type { Block, Transaction } from '../src/core/types.js';
 import { HEADER_ADDR, HEADER_NETWORK, HEADER_NODE_ID } from '../src/p2p/index.js';
+import { encodeChainWork } from '../src/p2p/wire.js';
 import {
   ChainBuilder,
   coinbaseInput,
+  outputInput,
   payTo,
   spendTx,
   testKey,
@@ -72,6 +76,61 @@ async function counter(
   return m.values
     .filter((v) => kind === undefined || (v.labels as Record<string, unknown>).kind === kind)
     .reduce((s, v) => s + v.value, 0);
+}
+
+async function failures(n: TestNode, kind: string, reason: string): Promise<number> {
+  const m = await n.metrics.peerRequestFailures.get();
+  return m.values.find((v) => v.labels.kind === kind && v.labels.reason === reason)?.value ?? 0;
+}
+
+/** Far more chain work than any test chain has. */
+const MUCH = 'ff'.repeat(20);
+
+/** The chain work of a regtest chain `height` blocks above genesis, as it travels. */
+function workOf(height: number): string {
+  return encodeChainWork(workForBits(NETWORKS.regtest.powLimitBits) * BigInt(height + 1));
+}
+
+/**
+ * A scripted peer: answers advertisements with the chain it says it has, and
+ * sync requests with `sync` (never, without it).
+ */
+async function fakePeer(opts: {
+  nodeId: string;
+  network: string;
+  chain: () => { height: number; chainWork: string };
+  sync?: (locator: string[]) => Promise<{ blocks: string[]; more: boolean }>;
+}): Promise<string> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      const reply = (json: unknown) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json', [HEADER_NETWORK]: opts.network })
+          .end(JSON.stringify(json));
+      if (req.url === '/new_node_advertisement') {
+        const { height, chainWork } = opts.chain();
+        reply({
+          accepted: true,
+          nodeId: opts.nodeId,
+          network: opts.network,
+          height,
+          tipHash: 'ee'.repeat(32),
+          chainWork,
+          peers: [],
+        });
+      } else if (req.url === '/sync/blocks') {
+        const { locator } = JSON.parse(body) as { locator: string[] };
+        void opts.sync?.(locator).then(reply);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+  });
+  rawServers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 async function silentPeer(): Promise<string> {
@@ -153,6 +212,67 @@ describe('relay', () => {
     expect(again).toMatchObject({ error: 'txn-already-known' });
   });
 
+  it('a peer one block ahead is not charged for transactions final only at its height', async () => {
+    const [a, b] = await cluster(2, { p2p: { gossipIntervalMs: 600_000 } });
+    const prefix = await mine(a!, NETWORKS.regtest.coinbaseMaturity + 1);
+    await waitFor('b followed', () => b!.chain.tip.hash === prefix.at(-1)!.hash);
+    // a moves one block ahead without telling b.
+    expect((await a!.chain.processBlock(builder.block(a!.chain.tip))).status).toBe('connected');
+    const input = coinbaseInput(prefix[0]!);
+    // Locked until a's height: final in a's next block, not yet in b's.
+    const locked: Transaction = {
+      version: 1,
+      inputs: [
+        { prevTxid: input.txid, prevVout: input.vout, scriptSig: new Uint8Array(0), sequence: 0xfffffffe },
+      ],
+      outputs: [payTo(testKey(3), input.value - 10_000n)],
+      locktime: a!.chain.height,
+    };
+    const tx = signP2pkhInput(locked, 0, input.scriptPubKey, input.key.priv);
+    expect(await a!.p2p.receiveTransactions([tx])).toEqual([{ txid: txid(tx) }]);
+    await waitFor('b refused it as not final yet', async () =>
+      (await b!.metrics.txRejected.get()).values.some((v) => v.labels.reason === 'bad-txns-nonfinal'),
+    );
+    expect(b!.p2p.peers().find((p) => p.nodeId === a!.nodeId)).toMatchObject({ state: 'live', banScore: 0 });
+  });
+
+  it('a relayed batch bigger than one request body arrives whole', async () => {
+    // Both nodes share this process: a batch of large transactions must not time out while the other admits it.
+    const [a, b] = await cluster(2, { p2p: { requestTimeoutMs: 20_000 } });
+    const prefix = await mine(a!, NETWORKS.regtest.coinbaseMaturity + 1);
+    await waitFor('b followed', () => b!.chain.tip.hash === prefix.at(-1)!.hash);
+    // One payment to 50 outputs, each spent by a ~58 kB transaction: ~5.8 MB of hex, over the 4 MB body limit.
+    const input = coinbaseInput(prefix[0]!);
+    const children = 50;
+    const fee = 100_000n;
+    const share = (input.value - fee) / BigInt(children);
+    const funding = spendTx(
+      [input],
+      Array.from({ length: children }, () => payTo(testKey(4), share)),
+    );
+    const txs = [funding];
+    for (let i = 0; i < children; i++) {
+      const coin = outputInput(funding, i, testKey(4));
+      const outputs = 1700;
+      const each = (coin.value - fee) / BigInt(outputs);
+      txs.push(
+        spendTx(
+          [coin],
+          Array.from({ length: outputs }, () => payTo(testKey(5), each)),
+        ),
+      );
+    }
+    const hexChars = txs.reduce((sum, tx) => sum + 2 * encodeTx(tx).length, 0);
+    expect(hexChars).toBeGreaterThan(5_000_000);
+    const results = await a!.p2p.receiveTransactions(txs);
+    expect(results.filter((r) => 'error' in r)).toEqual([]);
+    await waitFor(
+      "every transaction in b's mempool",
+      () => txs.every((tx) => b!.mempool.has(txid(tx))),
+      30_000,
+    );
+  });
+
   it('an invalid block costs its sender a ban: refused, not listed, not relayed to', async () => {
     const [a, b, c] = await cluster(3);
     const bad = builder.block(a!.chain.tip, { badPow: true });
@@ -212,59 +332,111 @@ describe('sync', () => {
   });
 
   it('a peer that stalls during sync is abandoned and the next best one is used', async () => {
-    const fast = { p2p: { requestTimeoutMs: 250 } };
+    const fast = { p2p: { requestTimeoutMs: 250, gossipIntervalMs: 600_000 } };
     const seed = await node(fast);
     const blocks = builder.chain(seed.chain.tip, 30);
     for (const b of blocks) await seed.chain.processBlock(b);
     const late = await node(fast);
     const network = late.params.genesisHash;
-    // A silent peer claims far more work than anyone: it is tried first...
-    const liar = {
-      hostname: await silentPeer(),
-      nodeId: 'c0'.repeat(16),
+    // A peer answers our advertisement with far more work than anyone, but never a sync: it is tried first...
+    const liar = 'c0'.repeat(16);
+    const hostname = await fakePeer({
+      nodeId: liar,
       network,
-      chainWork: 'ff'.repeat(20),
-    };
-    late.p2p.handleAdvertisement(liar);
-    expect(late.p2p.syncing).toBe(true);
+      chain: () => ({ height: 1000, chainWork: MUCH }),
+    });
+    late.p2p.handleAdvertisement({ hostname, nodeId: liar, network });
+    await waitFor('syncing from the liar', () => late.p2p.syncing);
     // ...while an honest peer with the real chain is known as well.
-    const work = seed.chain.tip.chainWork.toString(16);
-    late.p2p.handleAdvertisement({ hostname: seed.hostname, nodeId: seed.nodeId, network, chainWork: work });
+    late.p2p.handleAdvertisement({ hostname: seed.hostname, nodeId: seed.nodeId, network });
     await waitFor('synced from the honest peer', () => late.chain.tip.hash === blocks[29]!.hash, 20_000);
-    const failures = await late.metrics.peerRequestFailures.get();
-    expect(
-      failures.values.find((v) => v.labels.kind === 'sync' && v.labels.reason === 'timeout')?.value,
-    ).toBe(1);
+    expect(await failures(late, 'sync', 'timeout')).toBe(1);
     await waitFor('sync over', () => !late.p2p.syncing);
   });
 
   it('a peer that answers sync with known blocks and "more" forever is dropped after one round', async () => {
-    const late = await node();
+    const late = await node({ p2p: { gossipIntervalMs: 600_000 } });
     const blocks = builder.chain(late.chain.tip, 3);
     for (const b of blocks) await late.chain.processBlock(b);
     let requests = 0;
-    const liarServer = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        if (req.url !== '/sync/blocks') return void res.writeHead(404).end();
-        // A different block we already have on every round, always claiming more.
-        const known = blocks[requests++ % blocks.length]!;
-        res
-          .writeHead(200, { 'content-type': 'application/json', [HEADER_NETWORK]: late.params.genesisHash })
-          .end(JSON.stringify({ blocks: [toHex(encodeBlock(known))], more: true }));
-      });
-    });
-    rawServers.push(liarServer);
-    await new Promise<void>((r) => liarServer.listen(0, '127.0.0.1', r));
-    const hostname = `127.0.0.1:${(liarServer.address() as AddressInfo).port}`;
-    late.p2p.handleAdvertisement({
-      hostname,
+    const network = late.params.genesisHash;
+    const hostname = await fakePeer({
       nodeId: 'd0'.repeat(16),
-      network: late.params.genesisHash,
-      chainWork: 'ff'.repeat(20),
+      network,
+      chain: () => ({ height: 1000, chainWork: MUCH }),
+      // A different block we already have on every round, always claiming more.
+      sync: () => {
+        const known = blocks[requests++ % blocks.length]!;
+        return Promise.resolve({ blocks: [toHex(encodeBlock(known))], more: true });
+      },
     });
-    await waitFor('sync over', () => !late.p2p.syncing, 20_000);
+    late.p2p.handleAdvertisement({ hostname, nodeId: 'd0'.repeat(16), network });
+    await waitFor('one sync over', () => requests > 0 && !late.p2p.syncing, 20_000);
     expect(requests).toBe(1);
+  });
+
+  it('claimed chain work starts no sync: only the claimant answering our own request does', async () => {
+    const [a, b] = await cluster(2, { p2p: { gossipIntervalMs: 600_000 } });
+    const network = a!.params.genesisHash;
+    const claim = { network, height: 1000, chainWork: MUCH };
+    // From an address where nobody answers: nothing to download, however much work it claims.
+    const stranger = await fetch(`http://${a!.hostname}/new_node_advertisement`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...claim, hostname: '127.0.0.1:1', nodeId: 'ab'.repeat(16) }),
+    });
+    expect(stranger.status).toBe(200);
+    expect(a!.p2p.syncing).toBe(false);
+    await waitFor('the claim dialled back', async () => (await failures(a!, 'advertise', 'network')) >= 1);
+    // In a known peer's name, from its address: a asks b, which answers with the work it really has.
+    const servedB = b!.served.get('/new_node_advertisement') ?? 0;
+    const framed = await post(
+      a!,
+      '/new_node_advertisement',
+      { ...claim, hostname: b!.hostname, nodeId: b!.nodeId },
+      b!,
+    );
+    expect(framed.status).toBe(200);
+    expect(a!.p2p.syncing).toBe(false);
+    await waitFor('b asked', () => (b!.served.get('/new_node_advertisement') ?? 0) > servedB);
+    await waitFor('b answered', () => a!.p2p.peers().some((p) => p.nodeId === b!.nodeId && p.height === 0));
+    expect(a!.p2p.syncing).toBe(false);
+    expect(await counter(a!, 'messagesSent', 'sync')).toBe(0);
+    expect(a!.p2p.bestPeerHeight()).toBe(0);
+  });
+
+  it('a sync request arriving while a run is finishing gets a run of its own', async () => {
+    const late = await node({ p2p: { gossipIntervalMs: 600_000 } });
+    const network = late.params.genesisHash;
+    const blocks = builder.chain(late.chain.tip, 5);
+    const nodeId = 'b0'.repeat(16);
+    let has = 3; // blocks the peer has (and says so when asked)
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let syncs = 0;
+    const hostname = await fakePeer({
+      nodeId,
+      network,
+      chain: () => ({ height: has, chainWork: workOf(has) }),
+      sync: async (locator) => {
+        const upTo = has;
+        if (syncs++ === 0) await held;
+        // The locator leads with the asker's tip.
+        const from = blocks.findIndex((b) => b.hash === locator[0]) + 1;
+        return { blocks: blocks.slice(from, upTo).map((b) => toHex(encodeBlock(b))), more: false };
+      },
+    });
+    late.p2p.handleAdvertisement({ hostname, nodeId, network });
+    await waitFor('sync from the peer under way', () => syncs === 1);
+    // Meanwhile the peer found two more blocks, and says so when asked again.
+    has = 5;
+    late.p2p.handleAdvertisement({ hostname, nodeId, network });
+    await waitFor('its answer is in the book', () =>
+      late.p2p.peers().some((p) => p.nodeId === nodeId && p.height === 5),
+    );
+    release();
+    await waitFor('caught up with the peer', () => late.chain.tip.hash === blocks[4]!.hash);
+    expect(syncs).toBe(2);
   });
 
   it('an unrequested side-branch block with less work than the tip is neither stored nor relayed', async () => {

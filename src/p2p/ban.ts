@@ -9,20 +9,23 @@ export const DEFAULT_BAN_MS = 10 * 60_000;
 export const INVALID_BLOCK_POINTS = 100;
 export const INVALID_TX_POINTS = 10;
 
-// Codes an honest peer can produce (races, clocks, local policy): no points.
-const INNOCENT_CODES = new Set([
-  'bad-blk-time-too-new',
-  'bad-txns-inputs-missingorspent',
-  'bad-txns-premature-spend-of-coinbase',
+// Transaction codes an honest peer can produce: its tip differs from ours (a
+// block ahead or behind), another relay raced it, or our policy is stricter.
+const INNOCENT_TX_CODES = new Set([
+  'bad-txns-inputs-missingorspent', // the parent has not reached us yet, or a block we lack spent it
+  'bad-txns-premature-spend-of-coinbase', // mature at its height, one block above ours
+  'bad-txns-nonfinal', // final at its next height, not yet at ours
   'bad-txns-fee-too-low',
   'txn-already-known',
   'txn-mempool-conflict',
   'mempool-full',
 ]);
+// A block is judged against its own parent, the same on every node: only clocks differ.
+const INNOCENT_BLOCK_CODES = new Set(['bad-blk-time-too-new']);
 
 export function misbehaviourPoints(kind: 'block' | 'tx', code: string): number {
-  if (INNOCENT_CODES.has(code)) return 0;
-  return kind === 'block' ? INVALID_BLOCK_POINTS : INVALID_TX_POINTS;
+  if (kind === 'block') return INNOCENT_BLOCK_CODES.has(code) ? 0 : INVALID_BLOCK_POINTS;
+  return INNOCENT_TX_CODES.has(code) ? 0 : INVALID_TX_POINTS;
 }
 
 interface Score {

@@ -11,6 +11,8 @@ import { decodeChainWork, type AdvertisementBody, type AdvertisementReply } from
 export const GOSSIP_SAMPLE = 24;
 
 const MAX_GOSSIP_IN_FLIGHT = 4;
+/** Dial-backs of claimed addresses at once: strangers' advertisements must not make this node dial without bound. */
+const MAX_VERIFY_IN_FLIGHT = 8;
 
 export interface DiscoveryTuning {
   joinRetryBaseMs: number;
@@ -37,6 +39,9 @@ export class Discovery {
   private wake: (() => void) | undefined;
   /** Addresses that turned out to be this node (a seed list naming itself). */
   private readonly selfHosts = new Set<string>();
+  /** Addresses with an advertisement of ours in flight. */
+  private readonly dialing = new Set<string>();
+  private verifying = 0;
   private readonly tuning: DiscoveryTuning;
 
   constructor(
@@ -52,8 +57,8 @@ export class Discovery {
       joinFanout: number;
       random: () => number;
       chainSummary: () => { height: number; chainWork: string };
-      /** A peer told us about its chain (sync decides whether it matters). */
-      onPeerChain: (peer: { nodeId: string; hostname: string }, chainWork: bigint | undefined) => void;
+      /** A peer answered our advertisement with its chain work (sync decides whether it matters). */
+      onPeerChain: (peer: { nodeId: string; hostname: string }, chainWork: bigint) => void;
       tuning?: Partial<DiscoveryTuning>;
     },
   ) {
@@ -193,8 +198,32 @@ export class Discovery {
     return seedAnswered || probeReplies.some(Boolean);
   }
 
+  /**
+   * Checks a claim (an address someone advertised, or more chain work) by
+   * advertising there ourselves: only the reply adds, moves or updates a peer.
+   * Skipped while that address is being dialled anyway, or too many checks run.
+   */
+  verify(host: string): void {
+    if (this.stopped || this.dialing.has(host) || this.verifying >= MAX_VERIFY_IN_FLIGHT) return;
+    this.verifying++;
+    this.advertiseTo(host)
+      .catch((err: unknown) =>
+        this.opts.logger.warn('dial-back failed', { hostname: host, error: String(err) }),
+      )
+      .finally(() => this.verifying--);
+  }
+
   /** The advertisement handshake; updates the book either way. */
   async advertiseTo(host: string): Promise<AdvertisementReply | undefined> {
+    this.dialing.add(host);
+    try {
+      return await this.handshake(host);
+    } finally {
+      this.dialing.delete(host);
+    }
+  }
+
+  private async handshake(host: string): Promise<AdvertisementReply | undefined> {
     const { book, logger } = this.opts;
     const known = book.getByHost(host);
     let reply: AdvertisementReply;
@@ -222,16 +251,15 @@ export class Discovery {
       this.selfHosts.add(host);
       return undefined;
     }
-    const hostname = reply.hostname ?? host;
+    // The peer lives where it answered: an address it merely names in its reply is a claim like any other.
+    const peer = { nodeId: reply.nodeId, hostname: host };
     const chainWork = decodeChainWork(reply.chainWork);
-    book.markContact(
-      { nodeId: reply.nodeId, hostname },
-      { height: reply.height, chainWork, tipHash: reply.tipHash },
-      'reply',
-    );
+    if (!book.get(peer.nodeId)?.contacted)
+      logger.info('peer joined', { peer: peer.nodeId, hostname: host, height: reply.height });
+    book.markContact(peer, { height: reply.height, chainWork, tipHash: reply.tipHash });
     for (const p of reply.peers) book.learn(p);
     this.markJoined(reply.nodeId);
-    this.opts.onPeerChain({ nodeId: reply.nodeId, hostname }, chainWork);
+    this.opts.onPeerChain(peer, chainWork);
     return reply;
   }
 }

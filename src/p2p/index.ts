@@ -57,17 +57,25 @@ export interface P2POptions {
   tuning?: Partial<P2PTuning>;
 }
 
+/** A request's sender as the routes believe it (see isPlausibleSender). */
 export interface PeerSender {
   nodeId: string;
-  hostname?: string;
 }
 
 export type PeerView = PeerInfo & {
   state: 'live' | 'backoff' | 'banned';
+  /** This node reached it (a handshake); else it is only heard of. */
+  contacted: boolean;
   failures: number;
   banScore: number;
   height?: number;
 };
+
+/** Where a block came from, for its metric and its log line. */
+interface BlockOrigin {
+  source: 'peer' | 'api' | 'sync';
+  peer?: string;
+}
 
 export type TxResult = { txid: string } | { error: string; message: string };
 
@@ -139,7 +147,7 @@ export class P2P {
       timeoutMs: tuning.syncTimeoutMs ?? opts.requestTimeoutMs * 4,
       batchSize: tuning.syncBatchSize ?? MAX_SYNC_BLOCKS,
       onBanned: (nodeId, reason) => this.banned(nodeId, reason),
-      process: (block, hash) => this.processOnce(block, hash),
+      process: (block, hash, peer) => this.processOnce(block, hash, { source: 'sync', peer }),
     });
     this.discovery = new Discovery({
       self: opts.self,
@@ -195,16 +203,15 @@ export class P2P {
   }
 
   /**
-   * Highest height a live peer reported in answer to our own request: heights
-   * volunteered in an advertisement only start a sync, so a claim that is never
-   * delivered cannot mark this node as behind (readiness).
+   * Highest height a live peer reported in answer to our own request (the
+   * book stores no volunteered claims), so a claim that is never delivered
+   * cannot mark this node as behind (readiness).
    */
   bestPeerHeight(): number | undefined {
     let best: number | undefined;
     for (const p of this.book.live()) {
       if (
         p.height !== undefined &&
-        p.chainInfoSource === 'reply' &&
         !this.bans.isBanned(p.nodeId) &&
         (best === undefined || p.height > best)
       ) {
@@ -227,13 +234,18 @@ export class P2P {
     return isIP(host) === 0 || host === remoteIp?.replace(/^::ffff:/, '');
   }
 
-  /** POST /new_node_advertisement: the join handshake and the gossip exchange. */
-  handleAdvertisement(
-    body: AdvertisementBody,
-    from: { nodeId?: string; network?: string; addr?: string } = {},
-  ): AdvertisementReply {
+  /**
+   * POST /new_node_advertisement: the join handshake and the gossip exchange.
+   * `from` is the sender as the routes believe it (a known peer calling from
+   * its address), else undefined. Only a peer this node reached before, at
+   * the address it advertises, counts as a contact; anyone else gets the
+   * reply all the same, but what it says about itself is hearsay until a dial
+   * back to the claimed address answers with that node id. A claim of more
+   * chain work is checked the same way: sync trusts only answers to our requests.
+   */
+  handleAdvertisement(body: AdvertisementBody, from?: PeerSender): AdvertisementReply {
     const { self } = this.opts;
-    if (body.network !== self.network || (from.network !== undefined && from.network !== self.network)) {
+    if (body.network !== self.network) {
       throw new NodeError(
         'peer-wrong-network',
         `this node is on network ${self.network}, not ${body.network}`,
@@ -242,16 +254,18 @@ export class P2P {
     if (!isHostPort(body.hostname)) throw new NodeError('bad-request', 'hostname must be host:port');
     if (this.book.isSelf(body)) throw new NodeError('peer-self', 'a node does not advertise to itself');
     this.assertNotBanned({ nodeId: body.nodeId });
-    this.assertNotBanned(from.nodeId === undefined ? undefined : { nodeId: from.nodeId });
-    const chainWork = decodeChainWork(body.chainWork);
-    const contact = { nodeId: body.nodeId, hostname: body.hostname };
-    const isNew = this.book.get(body.nodeId) === undefined;
-    this.book.markContact(contact, { height: body.height, chainWork });
-    if (isNew)
-      this.logger.info('peer joined', { peer: body.nodeId, hostname: body.hostname, height: body.height });
+    this.assertNotBanned(from);
     for (const p of body.peers ?? []) this.book.learn(p);
-    this.discovery.markJoined(body.nodeId);
-    this.considerSync(contact, chainWork);
+    const known = this.book.get(body.nodeId);
+    if (from?.nodeId === body.nodeId && known?.contacted && known.hostname === body.hostname) {
+      this.book.markContact(known);
+      this.discovery.markJoined(body.nodeId);
+      const claimed = body.chainWork === undefined ? undefined : decodeChainWork(body.chainWork);
+      if (claimed !== undefined && claimed > this.chain.tip.chainWork) this.discovery.verify(body.hostname);
+    } else {
+      this.book.learn({ nodeId: body.nodeId, hostname: body.hostname, lastSeen: this.now() });
+      this.discovery.verify(body.hostname);
+    }
     const tip = this.chain.tip;
     return {
       accepted: true,
@@ -277,6 +291,7 @@ export class P2P {
     return this.book.list().map((p) => ({
       ...toInfo(p),
       state: this.bans.isBanned(p.nodeId) ? 'banned' : this.book.state(p),
+      contacted: p.contacted,
       failures: p.failures,
       banScore: this.bans.score(p.nodeId),
       ...(p.height !== undefined && { height: p.height }),
@@ -327,7 +342,7 @@ export class P2P {
     }
     let result: ProcessBlockResult;
     try {
-      result = await this.processOnce(block, hash);
+      result = await this.processOnce(block, hash, { source: from ? 'peer' : 'api', peer: from?.nodeId });
     } catch (err) {
       // The chain counts and logs the rejection; this layer charges the sender.
       if (isValidationError(err) && from) {
@@ -338,13 +353,6 @@ export class P2P {
     }
     if (result.status === 'connected' || result.status === 'side-chain') {
       this.seenBlocks.add(hash);
-      this.metrics.blocksAccepted.inc({ source: from ? 'peer' : 'api' });
-      this.logger.debug('block accepted', {
-        hash,
-        height: result.height,
-        status: result.status,
-        peer: from?.nodeId,
-      });
       this.relay.relayBlock(hash, toHex(encodeBlock(block)), from?.nodeId);
       for (const orphan of result.connectedOrphans ?? []) {
         this.relayStored(orphan, from?.nodeId).catch((err: unknown) =>
@@ -378,6 +386,7 @@ export class P2P {
    */
   async receiveTransactions(txs: Transaction[], from?: PeerSender): Promise<TxResult[]> {
     this.assertNotBanned(from);
+    const source = from ? 'peer' : 'api';
     const results: TxResult[] = [];
     const accepted: string[] = [];
     if (txs.length >= PREVERIFY_MIN_TXS) await this.mempool.preverify(txs);
@@ -394,12 +403,18 @@ export class P2P {
       } catch (err) {
         if (!isValidationError(err)) throw err;
         this.metrics.txRejected.inc({ reason: err.code });
+        // Per-transaction lines are debug (volume); a peer's provably invalid one is info, bounded by its ban.
+        const fields = { txid: id, code: err.code, source, peer: from?.nodeId };
+        if (from && misbehaviourPoints('tx', err.code) > 0)
+          this.logger.info('invalid transaction from peer', fields);
+        else this.logger.debug('transaction rejected', fields);
         this.penalize(from, 'tx', err.code);
         results.push({ error: err.code, message: err.message });
         continue;
       }
       this.seenTxs.add(id);
-      this.metrics.txAccepted.inc({ source: from ? 'peer' : 'api' });
+      this.metrics.txAccepted.inc({ source });
+      this.logger.debug('transaction accepted', { txid: id, source, peer: from?.nodeId });
       accepted.push(toHex(encodeTx(tx)));
       results.push({ txid: id });
     }
@@ -435,13 +450,24 @@ export class P2P {
     return { blocks, more: lastSent !== undefined && lastSent !== this.chain.tip.hash };
   }
 
-  // One validation per block even when relay and sync deliver it at the same time.
-  private processOnce(block: Block, hash: string): Promise<ProcessBlockResult> {
-    let pending = this.inflightBlocks.get(hash);
-    if (!pending) {
-      pending = this.chain.processBlock(block).finally(() => this.inflightBlocks.delete(hash));
-      this.inflightBlocks.set(hash, pending);
-    }
+  /**
+   * One validation per block even when relay and sync deliver it at the same
+   * time. The copy that started it counts and logs the new block: one info
+   * line per block and node, so a block can be followed across the cluster.
+   */
+  private processOnce(block: Block, hash: string, origin: BlockOrigin): Promise<ProcessBlockResult> {
+    const inflight = this.inflightBlocks.get(hash);
+    if (inflight) return inflight;
+    const pending = this.chain.processBlock(block).finally(() => this.inflightBlocks.delete(hash));
+    this.inflightBlocks.set(hash, pending);
+    pending.then(
+      (result) => {
+        if (result.status !== 'connected' && result.status !== 'side-chain') return;
+        this.metrics.blocksAccepted.inc({ source: origin.source });
+        this.logger.info('block accepted', { hash, height: result.height, status: result.status, ...origin });
+      },
+      () => undefined, // rejections are counted and logged by the chain, and charged by the caller
+    );
     return pending;
   }
 
@@ -458,8 +484,8 @@ export class P2P {
     return parent.chainWork + work < this.chain.tip.chainWork;
   }
 
-  private considerSync(peer: { nodeId: string; hostname: string }, work: bigint | undefined): void {
-    if (work !== undefined && work > this.chain.tip.chainWork) this.sync.request(peer, 'more-work');
+  private considerSync(peer: { nodeId: string; hostname: string }, work: bigint): void {
+    if (work > this.chain.tip.chainWork) this.sync.request(peer, 'more-work');
   }
 
   /** Only peers in the book: a sender's self-declared address is never dialled. */

@@ -9,7 +9,7 @@ export type PeerState = 'live' | 'backoff';
 export interface PeerEntry {
   nodeId: string;
   hostname: string;
-  /** Last direct contact (ours or, for peers only heard of, the one reported to us), unix ms. */
+  /** Last direct contact (ours or, for peers only heard of, the one reported to us, never later than now), unix ms. */
   lastSeen: number;
   /** Consecutive failed requests. */
   failures: number;
@@ -19,11 +19,10 @@ export interface PeerEntry {
   contacted: boolean;
   /** When this entry entered the book (unix ms): the newest peers are the news worth gossiping. */
   addedAt: number;
+  /** Chain info as the peer answered a request of ours; what it volunteers is never stored (sync trusts these). */
   height?: number;
   chainWork?: bigint;
   tipHash?: string;
-  /** 'reply': the chain info answered a request of ours; 'claim': the peer volunteered it. */
-  chainInfoSource?: 'reply' | 'claim';
 }
 
 export interface PeerBookTuning {
@@ -50,8 +49,6 @@ export const DEFAULT_PEER_BOOK_TUNING: PeerBookTuning = {
 export const PEERS_FILE = 'peers.json';
 const MAX_TOMBSTONES = 4096;
 const HEARSAY_FRESH_MS = 30_000;
-// Peers may run slightly fast clocks; a claim from the far future must not pin an entry forever.
-const MAX_CLOCK_SKEW_MS = 60_000;
 
 const peersFileSchema = z.object({
   version: z.literal(1),
@@ -64,7 +61,8 @@ const peersFileSchema = z.object({
  *
  * Direct contact (a handshake in either direction) is the truth about where a
  * node lives; hearsay (another peer's sample) only adds unknown peers or moves
- * one whose reported contact is newer than ours. A dropped peer is remembered
+ * one only heard of whose reported contact is newer. Hearsay never moves,
+ * refreshes or evicts a peer this node reached itself. A dropped peer is remembered
  * (tombstone) so that stale samples from others do not resurrect it: only news
  * of a contact after the drop brings it back.
  */
@@ -157,11 +155,13 @@ export class PeerBook {
     return [...newest, ...rest].map(toInfo);
   }
 
-  /** A handshake with this peer succeeded (we reached it, or it reached us). */
+  /**
+   * A handshake with this peer succeeded (we reached it, or a peer we reached
+   * called from its address); `chain` only as it answered our request.
+   */
   markContact(
     p: { nodeId: string; hostname: string },
-    chain?: { height?: number; chainWork?: bigint; tipHash?: string },
-    source: 'reply' | 'claim' = 'claim',
+    chain?: { height: number; chainWork: bigint; tipHash: string },
   ): boolean {
     if (this.refuses(p)) return false;
     const now = this.opts.now();
@@ -170,10 +170,11 @@ export class PeerBook {
     entry.failures = 0;
     entry.retryAt = 0;
     entry.contacted = true;
-    if (chain?.height !== undefined) entry.height = chain.height;
-    if (chain?.chainWork !== undefined) entry.chainWork = chain.chainWork;
-    if (chain?.tipHash !== undefined) entry.tipHash = chain.tipHash;
-    if (chain !== undefined) entry.chainInfoSource = source;
+    if (chain !== undefined) {
+      entry.height = chain.height;
+      entry.chainWork = chain.chainWork;
+      entry.tipHash = chain.tipHash;
+    }
     this.tombstones.delete(p.nodeId);
     this.enforceCap(entry.nodeId);
     this.changed();
@@ -183,14 +184,14 @@ export class PeerBook {
   /** Hearsay from another peer's sample. Returns true if the book changed. */
   learn(info: PeerInfo): boolean {
     if (this.refuses(info)) return false;
-    const now = this.opts.now();
-    const lastSeen = Math.min(info.lastSeen, now + MAX_CLOCK_SKEW_MS);
+    // A contact reported from the future is at most a contact now: claims must not outrank what we saw.
+    const lastSeen = Math.min(info.lastSeen, this.opts.now());
     const droppedAt = this.tombstones.get(info.nodeId);
     if (droppedAt !== undefined && lastSeen <= droppedAt) return false;
     const existing = this.byId.get(info.nodeId);
+    // Only a handshake moves or refreshes a peer we reached ourselves: hearsay could point it anywhere.
+    if (existing?.contacted) return false;
     if (existing && lastSeen <= existing.lastSeen) return false;
-    // Only a handshake moves a peer we reached ourselves: hearsay could point it anywhere.
-    if (existing && existing.contacted && existing.hostname !== info.hostname) return false;
     const occupant = this.getByHost(info.hostname);
     if (
       occupant &&
@@ -205,14 +206,6 @@ export class PeerBook {
     if (!this.enforceCap(entry.nodeId)) return false;
     this.changed();
     return true;
-  }
-
-  setChainInfo(nodeId: string, chain: { height?: number; chainWork?: bigint; tipHash?: string }): void {
-    const e = this.byId.get(nodeId);
-    if (!e) return;
-    if (chain.height !== undefined) e.height = chain.height;
-    if (chain.chainWork !== undefined) e.chainWork = chain.chainWork;
-    if (chain.tipHash !== undefined) e.tipHash = chain.tipHash;
   }
 
   /** Drops backed-off peers whose last contact is older than `dropAfterMs`. */
@@ -302,13 +295,20 @@ export class PeerBook {
     return entry;
   }
 
-  // Over the cap: evict the stalest (backed-off ones first). Returns false if `keep` itself was the stalest.
+  // Over the cap: evict peers only heard of first, then backed-off ones, then the stalest. Hearsay
+  // never displaces a peer we reached: when only those are left, the hearsay entry goes itself.
+  // Returns false if `keep` was evicted.
   private enforceCap(keep: string): boolean {
     if (this.byId.size <= this.opts.maxPeers) return true;
-    const victims = this.entries().sort((a, b) => {
-      const backoff = Number(this.state(b) === 'backoff') - Number(this.state(a) === 'backoff');
-      return backoff !== 0 ? backoff : a.lastSeen - b.lastSeen;
-    });
+    const hearsay = this.byId.get(keep)?.contacted !== true;
+    const victims = this.entries()
+      .filter((e) => !(hearsay && e.contacted))
+      .sort((a, b) => {
+        const reached = Number(a.contacted) - Number(b.contacted);
+        if (reached !== 0) return reached;
+        const backoff = Number(this.state(b) === 'backoff') - Number(this.state(a) === 'backoff');
+        return backoff !== 0 ? backoff : a.lastSeen - b.lastSeen;
+      });
     let keptSurvived = true;
     for (const v of victims) {
       if (this.byId.size <= this.opts.maxPeers) break;

@@ -29,7 +29,9 @@ export class SeenCache {
   }
 }
 
+/** A receiver's limits (src/api): at most 1000 transactions and a 4 MB body per request. */
 const TX_BATCH = 1000;
+const TX_BATCH_HEX_CHARS = 3_000_000;
 const MAX_QUEUED_TXS_PER_PEER = 20_000;
 const TX_FLUSH_MS = 20;
 
@@ -88,14 +90,21 @@ export class Relay {
     this.txTimer = undefined;
     for (const [nodeId, queue] of this.txQueues) {
       const peer = this.opts.book.get(nodeId);
-      if (!peer) continue;
-      for (let i = 0; i < queue.length; i += TX_BATCH) {
-        this.opts.client
-          .sendTransactions(peer.hostname, queue.slice(i, i + TX_BATCH))
-          .catch((err: unknown) => this.failed(peer, err));
-      }
+      if (peer) void this.sendBatches(peer, txBatches(queue));
     }
     this.txQueues.clear();
+  }
+
+  // One after the other, so that no child transaction overtakes its parent.
+  private async sendBatches(peer: PeerEntry, batches: string[][]): Promise<void> {
+    for (const batch of batches) {
+      try {
+        await this.opts.client.sendTransactions(peer.hostname, batch);
+      } catch (err) {
+        this.failed(peer, err);
+        return;
+      }
+    }
   }
 
   private targets(exceptNodeId: string | undefined): PeerEntry[] {
@@ -114,4 +123,22 @@ export class Relay {
       error: err instanceof Error ? err.message : String(err),
     });
   }
+}
+
+/** Splits queued transactions (in order) into requests a receiver accepts. */
+function txBatches(txHexes: readonly string[]): string[][] {
+  const batches: string[][] = [];
+  let batch: string[] = [];
+  let chars = 0;
+  for (const hex of txHexes) {
+    if (batch.length === TX_BATCH || (batch.length > 0 && chars + hex.length > TX_BATCH_HEX_CHARS)) {
+      batches.push(batch);
+      batch = [];
+      chars = 0;
+    }
+    batch.push(hex);
+    chars += hex.length;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }

@@ -26,6 +26,8 @@ type Outcome = 'caught-up' | 'failed';
  */
 export class Sync {
   private running: Promise<void> | undefined;
+  /** A request arrived during a run: its peer may have been tried (or passed over) already. */
+  private again = false;
   private readonly requested = new Map<string, SyncPeer>();
   private stopped = false;
 
@@ -40,8 +42,8 @@ export class Sync {
       timeoutMs: number;
       batchSize?: number;
       onBanned: (nodeId: string, reason: string) => void;
-      /** Connects a block through the chain, sharing the work with a relay of the same block in flight. */
-      process: (block: Block, hash: string) => Promise<ProcessBlockResult>;
+      /** Connects a block through the chain (sharing the work with a relay of it in flight), counts and logs it. */
+      process: (block: Block, hash: string, peer: string) => Promise<ProcessBlockResult>;
     },
   ) {}
 
@@ -50,19 +52,26 @@ export class Sync {
   }
 
   /**
-   * Starts a sync unless one is running. 'more-work': the peer book already
-   * holds the work a peer reported, and the best such peer is chosen; 'orphan':
-   * this peer sent a block whose parent we lack, so it is asked first.
+   * Starts a sync, or another run after the current one. 'more-work': the
+   * peer book already holds the work a peer reported in answer to us, and the
+   * best such peer is chosen; 'orphan': this peer sent a block whose parent we
+   * lack, so it is asked first.
    */
   request(peer: SyncPeer, reason: 'more-work' | 'orphan'): void {
     if (this.stopped || this.opts.bans.isBanned(peer.nodeId)) return;
     if (reason === 'orphan') this.requested.set(peer.nodeId, peer);
-    if (this.running) return;
+    if (this.running) this.again = true;
+    else this.start();
+  }
+
+  private start(): void {
+    this.again = false;
     this.running = this.run()
       .catch((err: unknown) => void this.opts.logger.error('sync failed', { error: String(err) }))
       .finally(() => {
         this.running = undefined;
         this.opts.metrics.syncing.set(0);
+        if (this.again && !this.stopped) this.start();
       });
   }
 
@@ -99,7 +108,7 @@ export class Sync {
     });
   }
 
-  // Explicit requests first (orphan senders), then whoever reports the most work above ours.
+  // Explicit requests first (orphan senders), then whoever answered us with the most work above ours.
   private next(tried: Set<string>): SyncPeer | undefined {
     for (const [id, p] of this.requested) {
       if (!tried.has(id) && !this.opts.bans.isBanned(id)) return p;
@@ -151,15 +160,12 @@ export class Sync {
             last = hash;
             continue;
           }
-          const result = await this.opts.process(block, hash);
+          const result = await this.opts.process(block, hash, peer.nodeId);
           if (result.status === 'orphan') {
             logger.info('sync peer sent a block that does not connect', { peer: peer.nodeId, hash });
             return 'failed';
           }
-          if (result.status !== 'duplicate') {
-            fresh++;
-            metrics.blocksAccepted.inc({ source: 'sync' });
-          }
+          if (result.status !== 'duplicate') fresh++;
         } catch (err) {
           if (!isValidationError(err)) throw err;
           if (this.opts.bans.misbehaving(peer.nodeId, misbehaviourPoints('block', err.code))) {

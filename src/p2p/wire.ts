@@ -47,7 +47,7 @@ export const advertisementReplySchema = z.object({
   accepted: z.literal(true),
   nodeId,
   network: hash,
-  /** The replier's advertised address; older peers may omit it (the contacted address is used). */
+  /** The replier's advertised address, for people: a peer is recorded at the address that answered. */
   hostname: hostPort.optional(),
   height: z.number().int().nonnegative(),
   tipHash: hash,
@@ -97,6 +97,6 @@ export function encodeChainWork(work: bigint): string {
   return work.toString(16).padStart(64, '0');
 }
 
-export function decodeChainWork(hexWork: string | undefined): bigint | undefined {
-  return hexWork === undefined ? undefined : BigInt('0x' + hexWork);
+export function decodeChainWork(hexWork: string): bigint {
+  return BigInt('0x' + hexWork);
 }

@@ -1,8 +1,8 @@
 /**
  * Test helper: in-process nodes for the peer layer. Each has its own Chain
  * (real LevelDB in a temp dir), Mempool and P2P, served over real HTTP on
- * 127.0.0.1 by a minimal express app that mounts the protocol routes the way
- * src/api does (validate, call P2P, map errors).
+ * 127.0.0.1 by a minimal express app that mounts the API's own protocol
+ * routes and error mapping (src/api) over it.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,27 +10,16 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
-import { advertisementBody, blockBody, syncBody, transactionsBody } from '../../src/api/validate.js';
+import express from 'express';
+import { errorHandler } from '../../src/api/errors.js';
+import { protocolRoutes } from '../../src/api/routes/protocol.js';
 import { Chain } from '../../src/chain/chain.js';
-import { decodeBlock } from '../../src/core/block.js';
-import { fromHex, toHex } from '../../src/core/bytes.js';
-import { isValidationError } from '../../src/core/errors.js';
 import { NETWORKS, type NetworkParams } from '../../src/core/params.js';
-import { decodeTx } from '../../src/core/tx.js';
 import { Mempool } from '../../src/mempool/index.js';
 import { NodeError } from '../../src/node/errors.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { createMetrics, type Metrics } from '../../src/obs/metrics.js';
-import {
-  HEADER_ADDR,
-  HEADER_NETWORK,
-  HEADER_NODE_ID,
-  P2P,
-  type P2POptions,
-  type PeerSender,
-} from '../../src/p2p/index.js';
+import { P2P, type P2POptions } from '../../src/p2p/index.js';
 
 export interface TestNode {
   readonly nodeId: string;
@@ -82,66 +71,22 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<TestNod
   // Routes exist before the P2P does (its advertised address is the server's port).
   const ref: { p2p?: P2P } = {};
   const app = express();
-  app.use(express.json({ limit: '50mb' }));
-  app.use((req, res, next) => {
+  // As src/api/app.ts parses bodies (its BODY_LIMIT): relay must fit what real receivers accept.
+  app.use(express.json({ limit: '4mb', strict: true, type: () => true }));
+  app.use((req, _res, next) => {
     served.set(req.path, (served.get(req.path) ?? 0) + 1);
-    res.set(HEADER_NETWORK, params.genesisHash);
-    res.set(HEADER_NODE_ID, nodeId);
     next();
   });
-  const sender = (req: Request): PeerSender | undefined => {
-    const network = req.get(HEADER_NETWORK);
-    if (network !== undefined && network !== params.genesisHash) throw new NodeError('peer-wrong-network');
-    const id = req.get(HEADER_NODE_ID);
-    if (id === undefined) return undefined;
-    const addr = req.get(HEADER_ADDR);
-    return addr ? { nodeId: id, hostname: addr } : { nodeId: id };
-  };
-  const live = (): P2P => {
-    if (!ref.p2p) throw new NodeError('not-ready');
-    return ref.p2p;
-  };
-  app.post('/new_node_advertisement', (req, res) => {
-    const from = sender(req);
-    const body = advertisementBody.parse(req.body);
-    res.json(
-      live().handleAdvertisement(body, { nodeId: from?.nodeId, network: body.network, addr: from?.hostname }),
-    );
-  });
-  app.get('/known_node_request', (req, res) => {
-    sender(req);
-    res.json(live().knownNodes());
-  });
-  app.post('/block', async (req, res) => {
-    const from = sender(req);
-    const { block } = blockBody.parse(req.body);
-    const result = await live().receiveBlock(decodeBlock(fromHex(block)), from);
-    res.json({ status: result.status, hash: result.hash, height: result.height ?? null });
-  });
-  app.post('/transactions', async (req, res) => {
-    const from = sender(req);
-    const body = transactionsBody.parse(req.body);
-    const txs = ('tx' in body ? [body.tx] : body.txs).map((t) => decodeTx(fromHex(t)));
-    res.json({ results: await live().receiveTransactions(txs, from) });
-  });
-  app.post('/sync/blocks', async (req, res) => {
-    const from = sender(req);
-    const { locator, limit } = syncBody.parse(req.body);
-    const { blocks, more } = await live().serveSync(locator, limit ?? 500, from);
-    res.json({ blocks: blocks.map(toHex), more });
-  });
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof NodeError) {
-      const status = err.code === 'peer-banned' ? 403 : err.code.startsWith('peer-') ? 409 : 400;
-      res.status(status).json({ error: err.code, message: err.message });
-    } else if (isValidationError(err)) {
-      res.status(400).json({ error: err.code, message: err.message });
-    } else if (err instanceof z.ZodError) {
-      res.status(400).json({ error: 'bad-request', message: err.message });
-    } else {
-      res.status(500).json({ error: 'internal', message: String(err) });
-    }
-  });
+  app.use(
+    protocolRoutes({
+      params,
+      get p2p(): P2P {
+        if (!ref.p2p) throw new NodeError('not-ready');
+        return ref.p2p;
+      },
+    }),
+  );
+  app.use(errorHandler(() => undefined));
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(opts.port ?? 0, '127.0.0.1', () => resolve(s));
