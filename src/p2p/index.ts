@@ -28,8 +28,6 @@ import {
 
 /** Transactions admitted between yields to the event loop while processing a batch. */
 const YIELD_EVERY_TXS = 50;
-/** Below this, a batch's signatures are cheaper to check inline than to ship to workers. */
-const PREVERIFY_MIN_TXS = 8;
 
 export type { ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
 export type { AdvertisementBody, AdvertisementReply, PeerInfo } from './wire.js';
@@ -389,7 +387,8 @@ export class P2P {
     const source = from ? 'peer' : 'api';
     const results: TxResult[] = [];
     const accepted: string[] = [];
-    if (txs.length >= PREVERIFY_MIN_TXS) await this.mempool.preverify(txs);
+    // Even a single transaction goes through preverify: concurrent requests share one worker batch there.
+    await this.mempool.preverify(txs);
     for (const [i, tx] of txs.entries()) {
       // Admission is synchronous CPU work: let a waiting block or request in between slices of a batch.
       if (i > 0 && i % YIELD_EVERY_TXS === 0) await new Promise((resolve) => setImmediate(resolve));
