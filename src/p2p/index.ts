@@ -387,6 +387,8 @@ export class P2P {
     const source = from ? 'peer' : 'api';
     const results: TxResult[] = [];
     const accepted: string[] = [];
+    // winston filters levels only after queueing a line: per-transaction lines are skipped up front.
+    const debug = this.logger.isDebugEnabled();
     // Even a single transaction goes through preverify: concurrent requests share one worker batch there.
     await this.mempool.preverify(txs);
     for (const [i, tx] of txs.entries()) {
@@ -406,14 +408,14 @@ export class P2P {
         const fields = { txid: id, code: err.code, source, peer: from?.nodeId };
         if (from && misbehaviourPoints('tx', err.code) > 0)
           this.logger.info('invalid transaction from peer', fields);
-        else this.logger.debug('transaction rejected', fields);
+        else if (debug) this.logger.debug('transaction rejected', fields);
         this.penalize(from, 'tx', err.code);
         results.push({ error: err.code, message: err.message });
         continue;
       }
       this.seenTxs.add(id);
       this.metrics.txAccepted.inc({ source });
-      this.logger.debug('transaction accepted', { txid: id, source, peer: from?.nodeId });
+      if (debug) this.logger.debug('transaction accepted', { txid: id, source, peer: from?.nodeId });
       accepted.push(toHex(encodeTx(tx)));
       results.push({ txid: id });
     }
