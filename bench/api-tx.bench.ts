@@ -91,8 +91,8 @@ async function start(name: string, seeds: string[], execArgv: string[] = []): Pr
       NETWORK: 'regtest',
       ADMIN_TOKEN,
       LOG_FORMAT: 'json',
-      // debug: `block connected` lines time the relay
-      LOG_LEVEL: 'debug',
+      // `block connected` (info for single tip changes) times the relay; debug would add a line per transaction
+      LOG_LEVEL: 'info',
       GOSSIP_INTERVAL_MS: '1000',
       MEMPOOL_MAX_BYTES: String(256 * 1024 * 1024),
     },
