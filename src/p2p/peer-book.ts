@@ -369,8 +369,9 @@ export class PeerBook {
 
   /** Final write; later changes (late answers of aborted requests) are not saved. */
   async close(): Promise<void> {
-    await this.flush();
+    // Closed first: a change during the final write must not schedule another one into a data dir being removed.
     this.closed = true;
+    await this.flush();
   }
 
   private scheduleSave(): void {
