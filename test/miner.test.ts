@@ -13,7 +13,7 @@ import { txHash, txid } from '../src/core/tx.js';
 import type { Block, Transaction } from '../src/core/types.js';
 import { checkBlock } from '../src/core/validation.js';
 import { Mempool } from '../src/mempool/mempool.js';
-import { Miner, type MinerEvents } from '../src/miner/miner.js';
+import { Miner, TipMovingError, type MinerEvents } from '../src/miner/miner.js';
 import { searchNonces } from '../src/miner/pow-search.js';
 import {
   ChainBuilder,
@@ -75,6 +75,28 @@ function hardParams(bits = 0x1f00ffff, overrides: Partial<NetworkParams> = {}): 
 }
 
 describe('generate', () => {
+  it('gives up with a TipMovingError when other blocks keep taking the tip first', async () => {
+    const { chain, mempool, miner: m } = await setup(NETWORKS.regtest, 0);
+    const rival = new Miner(chain, mempool, { payoutScript: alice.script, intensityPercent: 100 });
+    cleanups.push(() => rival.stop());
+    const processBlock = chain.processBlock.bind(chain);
+    let racing = false;
+    // Before each of our blocks is processed, a rival block at the same height connects.
+    chain.processBlock = async (block) => {
+      if (!racing) {
+        racing = true;
+        try {
+          await rival.generate(1, alice.script);
+        } finally {
+          racing = false;
+        }
+      }
+      return processBlock(block);
+    };
+    await expect(m.generate(1, bob.script)).rejects.toBeInstanceOf(TipMovingError);
+    expect(chain.height).toBe(10);
+  });
+
   it('mines blocks on demand, each connected before the next, paying the given script', async () => {
     const { chain, miner: m } = await setup(NETWORKS.regtest, 0);
     const hashes = await m.generate(3, bob.script);

@@ -1,4 +1,4 @@
-export { Miner } from './miner.js';
+export { Miner, TipMovingError } from './miner.js';
 export type { MinerChain, MinerEvents, MinerMempool, MinerOptions } from './miner.js';
 export { dutyCycle } from './duty-cycle.js';
 export type { DutyCycle } from './duty-cycle.js';

@@ -64,6 +64,11 @@ const INLINE_NONCES = 65_536;
  * connects and relays it); a new tip abandons the search at once.
  * `generate()` mines blocks on demand at full speed and connects them itself.
  */
+/** generate() gave up: other blocks kept taking the tip before its own could (a node catching up). */
+export class TipMovingError extends Error {
+  override readonly name = 'TipMovingError';
+}
+
 export class Miner extends EventEmitter<MinerEvents> {
   private readonly payoutScript: Uint8Array;
   private readonly threads: number;
@@ -156,7 +161,7 @@ export class Miner extends EventEmitter<MinerEvents> {
   async generate(count: number, payoutScript: Uint8Array): Promise<string[]> {
     const hashes: string[] = [];
     for (let attempts = 0; hashes.length < count; attempts++) {
-      if (attempts >= count * 10) throw new Error('generate: the tip keeps moving under the miner');
+      if (attempts >= count * 10) throw new TipMovingError('the tip kept moving under the miner');
       const block = await this.solve(payoutScript);
       const result = await this.chain.processBlock(block);
       if (result.status === 'connected') hashes.push(result.hash);

@@ -12,7 +12,7 @@ import {
   type NetworkParams,
 } from '../core/index.js';
 import { Mempool } from '../mempool/index.js';
-import { Miner } from '../miner/index.js';
+import { Miner, TipMovingError } from '../miner/index.js';
 import { createLogger, type Logger } from '../obs/logger.js';
 import { createMetrics, type Metrics } from '../obs/metrics.js';
 import { P2P } from '../p2p/index.js';
@@ -264,7 +264,16 @@ export class ChainmeshNode {
       );
     }
     const script = address ? addressToScript(address, this.params) : this.defaultPayoutScript;
-    const hashes = await this.miner.generate(count, script);
+    // Mining on a tip that a running download is about to replace would only produce stale blocks.
+    await this.p2p.syncIdle();
+    let hashes: string[];
+    try {
+      hashes = await this.miner.generate(count, script);
+    } catch (err) {
+      if (err instanceof TipMovingError)
+        throw new NodeError('not-ready', `${err.message}: the node is catching up, try again`);
+      throw err;
+    }
     for (const hash of hashes) {
       this.metrics.minerBlocksMined.inc();
       this.metrics.blocksAccepted.inc({ source: 'api' });

@@ -192,6 +192,11 @@ export class P2P {
     return this.sync.syncing;
   }
 
+  /** Resolves when the block download in progress, if any, has ended. */
+  syncIdle(): Promise<void> {
+    return this.sync.idle();
+  }
+
   get knownCount(): number {
     return this.book.size;
   }
