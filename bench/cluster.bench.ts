@@ -200,7 +200,12 @@ async function propagation(members: Member[]): Promise<void> {
     const origin = members[Math.floor(Math.random() * n)] as Member;
     const res = await admin(origin.proc, '/admin/generate', { count: 1 });
     if (res.status !== 200)
-      throw new Error(`generate on ${origin.proc.name}: ${res.status} ${JSON.stringify(res.body)}`);
+      throw new Error(
+        `generate on ${origin.proc.name}: ${res.status} ${JSON.stringify(res.body)}\n${origin.proc.output
+          .split('\n')
+          .filter((line) => line.includes('"level":"error"'))
+          .join('\n')}`,
+      );
     const hash = String((res.body as { hashes: string[] }).hashes[0]);
     await withDeadline(
       `propagation N=${n} round ${r + 1}`,
