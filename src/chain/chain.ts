@@ -82,6 +82,14 @@ const DEFAULT_ORPHAN_LIMIT = 100;
 const LOW_WORK_LIMIT = 5_000;
 const LOW_WORK_BYTES = 32 * 1024 * 1024;
 
+/** The data directory holds the chain of another network (its genesis hash is `storedGenesis`). */
+export class StoreNetworkError extends Error {
+  override readonly name = 'StoreNetworkError';
+  constructor(readonly storedGenesis: string) {
+    super(`chain store belongs to another network (genesis ${storedGenesis})`);
+  }
+}
+
 /**
  * The chain state: block tree, best chain, UTXO set, persisted in LevelDB.
  * Every state change goes through one promise queue (one writer), and every
@@ -169,7 +177,7 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (!net) {
       await this.initGenesis();
     } else if (toDisplayHex(net) !== this.params.genesisHash) {
-      throw new Error(`chain store belongs to another network (genesis ${toDisplayHex(net)})`);
+      throw new StoreNetworkError(toDisplayHex(net));
     }
     await this.store.forEachIndexEntry((stored) => {
       this.index.add(fromStored(stored, toDisplayHex(stored.hash) === this.params.genesisHash));

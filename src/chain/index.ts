@@ -1,4 +1,4 @@
-export { Chain } from './chain.js';
+export { Chain, StoreNetworkError } from './chain.js';
 export type { ChainEvents, ChainOptions, ProcessBlockResult, ReorgSummary } from './chain.js';
 export type { BlockIndexEntry, BlockStatus } from './block-index.js';
 export { checkConsistency } from './consistency.js';

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
+import { StoreNetworkError } from '../chain/index.js';
 import { ConfigError, type NodeConfig } from './config.js';
 
 /**
@@ -73,7 +74,7 @@ export function dataDirError(err: unknown, dataDir: string): ConfigError | undef
 
 /** A chain store of another network in DATA_DIR is a NETWORK (or DATA_DIR) mistake, not a crash. */
 export function networkMismatchError(err: unknown, config: NodeConfig): ConfigError | undefined {
-  if (!(err instanceof Error) || !/belongs to another network/.test(err.message)) return undefined;
+  if (!(err instanceof StoreNetworkError)) return undefined;
   return new ConfigError(
     'NETWORK',
     config.network,
