@@ -93,7 +93,9 @@ describe('generate', () => {
       }
       return processBlock(block);
     };
-    await expect(m.generate(1, bob.script)).rejects.toBeInstanceOf(TipMovingError);
+    const lost = m.generate(1, bob.script);
+    await expect(lost).rejects.toBeInstanceOf(TipMovingError);
+    await expect(lost).rejects.toMatchObject({ mined: [] });
     expect(chain.height).toBe(10);
   });
 

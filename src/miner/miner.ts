@@ -67,6 +67,13 @@ const INLINE_NONCES = 65_536;
 /** generate() gave up: other blocks kept taking the tip before its own could (a node catching up). */
 export class TipMovingError extends Error {
   override readonly name = 'TipMovingError';
+  constructor(
+    message: string,
+    /** Blocks this call did connect before giving up. */
+    readonly mined: string[],
+  ) {
+    super(message);
+  }
 }
 
 export class Miner extends EventEmitter<MinerEvents> {
@@ -161,7 +168,7 @@ export class Miner extends EventEmitter<MinerEvents> {
   async generate(count: number, payoutScript: Uint8Array): Promise<string[]> {
     const hashes: string[] = [];
     for (let attempts = 0; hashes.length < count; attempts++) {
-      if (attempts >= count * 10) throw new TipMovingError('the tip kept moving under the miner');
+      if (attempts >= count * 10) throw new TipMovingError('the tip kept moving under the miner', hashes);
       const block = await this.solve(payoutScript);
       const result = await this.chain.processBlock(block);
       if (result.status === 'connected') hashes.push(result.hash);

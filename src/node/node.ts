@@ -27,6 +27,9 @@ import { VERSION } from './version.js';
 const READY_LAG_BLOCKS = 3;
 const SHUTDOWN_DEADLINE_MS = 4500;
 
+/** Rounds of `generate` (each after any block download has finished) before a moving tip is reported. */
+const GENERATE_ROUNDS = 3;
+
 export interface NodeInfo {
   nodeId: string;
   network: string;
@@ -264,23 +267,36 @@ export class ChainmeshNode {
       );
     }
     const script = address ? addressToScript(address, this.params) : this.defaultPayoutScript;
-    // Mining on a tip that a running download is about to replace would only produce stale blocks.
-    await this.p2p.syncIdle();
-    let hashes: string[];
-    try {
-      hashes = await this.miner.generate(count, script);
-    } catch (err) {
-      if (err instanceof TipMovingError)
-        throw new NodeError('not-ready', `${err.message}: the node is catching up, try again`);
-      throw err;
-    }
-    for (const hash of hashes) {
-      this.metrics.minerBlocksMined.inc();
-      this.metrics.blocksAccepted.inc({ source: 'api' });
-      const block = await this.chain.getBlock(hash);
-      if (block) this.p2p.announceBlock(block);
+    const hashes: string[] = [];
+    for (let round = 1; hashes.length < count; round++) {
+      // Mining on a tip that a running download is about to replace only produces stale blocks.
+      await this.p2p.syncIdle();
+      let mined: string[];
+      let lost: TipMovingError | undefined;
+      try {
+        mined = await this.miner.generate(count - hashes.length, script);
+      } catch (err) {
+        if (!(err instanceof TipMovingError)) throw err;
+        mined = err.mined;
+        lost = err;
+      }
+      for (const hash of mined) await this.announceMined(hash);
+      hashes.push(...mined);
+      if (lost && round >= GENERATE_ROUNDS) {
+        throw new NodeError(
+          'not-ready',
+          `${lost.message} (${hashes.length} of ${count} blocks mined): the node is catching up, try again`,
+        );
+      }
     }
     return hashes;
+  }
+
+  private async announceMined(hash: string): Promise<void> {
+    this.metrics.minerBlocksMined.inc();
+    this.metrics.blocksAccepted.inc({ source: 'api' });
+    const block = await this.chain.getBlock(hash);
+    if (block) this.p2p.announceBlock(block);
   }
 
   info(): NodeInfo {
