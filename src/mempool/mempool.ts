@@ -190,9 +190,8 @@ export class Mempool extends EventEmitter<MempoolEvents> {
   /**
    * Verifies signatures over the chain's worker pool ahead of admission, so
    * admitting each transaction afterwards skips that work. Calls made in the
-   * same turn of the event loop share one batch: under many concurrent
-   * one-transaction requests the checks leave the main thread in bulk instead
-   * of one round trip each. Transactions spending coins not known yet
+   * same turn of the event loop share one batch, so concurrent submissions
+   * (relayed batches, API batches) make one round trip to the workers. Transactions spending coins not known yet
    * (parents later in the batch) are left to the inline check; if any
    * signature of the batch fails, or a worker fails, nothing is recorded and
    * admission finds the culprit inline with its precise code.
