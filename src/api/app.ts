@@ -1,14 +1,17 @@
+import type { RequestListener } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
 import type { ChainmeshNode } from '../node/node.js';
 import { NodeError } from '../node/errors.js';
-import { errorHandler } from './errors.js';
+import { HEADER_NETWORK } from '../p2p/index.js';
+import { errorHandler, type ApiError } from './errors.js';
+import { withFastLane } from './fast-lane.js';
 import { adminRoutes } from './routes/admin.js';
 import { chainRoutes } from './routes/chain.js';
 import { nodeRoutes } from './routes/node.js';
-import { protocolRoutes } from './routes/protocol.js';
+import { protocolHandlers, protocolRoutes, type ProtocolHandlers } from './routes/protocol.js';
 
 /** Largest accepted body: a 1 MB block in hex plus JSON framing, or a batch of transactions. */
-const BODY_LIMIT = '4mb';
+const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /** Records duration by the matched route pattern, never the raw URL (bounded label values). */
 function requestMetrics(node: ChainmeshNode): RequestHandler {
@@ -22,22 +25,49 @@ function requestMetrics(node: ChainmeshNode): RequestHandler {
   };
 }
 
-export function createApp(node: ChainmeshNode): Express {
+/** Every error answer, whichever lane served it, is counted by code; server faults are logged. */
+function reportError(node: ChainmeshNode): (error: ApiError, cause: unknown) => void {
+  return (error, cause) => {
+    node.metrics.apiErrors.inc({ code: error.code });
+    if (error.status >= 500) node.logger.error('request failed', { code: error.code, err: String(cause) });
+  };
+}
+
+/**
+ * Every answer names this node's network, errors included, so a peer client
+ * of another network learns it from the header whatever the body says.
+ */
+export function namesNetwork(node: Pick<ChainmeshNode, 'params'>): RequestHandler {
+  return (_req, res, next) => {
+    res.setHeader(HEADER_NETWORK, node.params.genesisHash);
+    next();
+  };
+}
+
+export function createApp(node: ChainmeshNode, handlers: ProtocolHandlers = protocolHandlers(node)): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestMetrics(node));
-  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: () => true }));
+  app.use(namesNetwork(node));
+  app.use(express.json({ limit: BODY_LIMIT_BYTES, strict: true, type: () => true }));
   app.use(nodeRoutes(node));
-  app.use(protocolRoutes(node));
+  app.use(protocolRoutes(node, handlers));
   app.use(chainRoutes(node));
   app.use(adminRoutes(node));
   app.use((req, _res, next) => next(new NodeError('not-found', `no route ${req.method} ${req.path}`)));
-  app.use(
-    errorHandler((error, cause) => {
-      node.metrics.apiErrors.inc({ code: error.code });
-      if (error.status >= 500) node.logger.error('request failed', { code: error.code, err: String(cause) });
-    }),
-  );
+  app.use(errorHandler(reportError(node)));
   return app;
+}
+
+/** The node's HTTP server: the fast lane for incoming transactions and blocks, express for the rest. */
+export function createRequestListener(node: ChainmeshNode): RequestListener {
+  const handlers = protocolHandlers(node);
+  return withFastLane(
+    node,
+    handlers,
+    BODY_LIMIT_BYTES,
+    { startTimer: () => node.metrics.httpRequestDuration.startTimer(), onError: reportError(node) },
+    createApp(node, handlers),
+  );
 }

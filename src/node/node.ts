@@ -1,5 +1,5 @@
-import type { Server } from 'node:http';
-import { createApp } from '../api/app.js';
+import { createServer, type Server } from 'node:http';
+import { createRequestListener } from '../api/app.js';
 import { Chain } from '../chain/index.js';
 import {
   addressToScript,
@@ -231,11 +231,13 @@ export class ChainmeshNode {
   }
 
   private async listen(): Promise<void> {
-    const app = createApp(this);
     await new Promise<void>((resolve, reject) => {
-      const server = app.listen(this.config.port, this.config.bindHost, (err?: Error) =>
-        err ? reject(err) : resolve(),
-      );
+      const server = createServer(createRequestListener(this));
+      server.once('error', reject);
+      server.listen(this.config.port, this.config.bindHost, () => {
+        server.off('error', reject);
+        resolve();
+      });
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 66_000;
       server.requestTimeout = 30_000;

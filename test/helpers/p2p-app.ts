@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
 import { errorHandler } from '../../src/api/errors.js';
+import { namesNetwork } from '../../src/api/app.js';
 import { protocolRoutes } from '../../src/api/routes/protocol.js';
 import { Chain } from '../../src/chain/chain.js';
 import { NETWORKS, type NetworkParams } from '../../src/core/params.js';
@@ -72,6 +73,7 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<TestNod
   const ref: { p2p?: P2P } = {};
   const app = express();
   // As src/api/app.ts parses bodies (its BODY_LIMIT): relay must fit what real receivers accept.
+  app.use(namesNetwork({ params }));
   app.use(express.json({ limit: '4mb', strict: true, type: () => true }));
   app.use((req, _res, next) => {
     served.set(req.path, (served.get(req.path) ?? 0) + 1);

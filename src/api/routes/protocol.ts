@@ -11,30 +11,48 @@ const NODE_ID = /^[0-9a-f]{32}$/;
 /** What the protocol routes use of the node (tests mount them over a bare P2P layer). */
 export type ProtocolNode = Pick<ChainmeshNode, 'params' | 'p2p'>;
 
-/**
- * Who is calling: peers identify themselves with headers, believed only for a
- * known peer calling from its own address (else the request is anonymous); a
- * request from another network is refused before anything is read or stored.
- * Every answer names this node's network, so a peer client of another network
- * learns it from the header whatever the body says.
- */
-function sender(req: Request, res: Response, node: ProtocolNode): PeerSender | undefined {
-  res.set(HEADER_NETWORK, node.params.genesisHash);
-  const network = req.get(HEADER_NETWORK);
-  if (network !== undefined && network !== node.params.genesisHash) {
-    throw new NodeError(
-      'peer-wrong-network',
-      `this node is on network ${node.params.genesisHash}, not ${network}`,
-    );
-  }
-  const nodeId = req.get(HEADER_NODE_ID);
-  if (nodeId === undefined || !NODE_ID.test(nodeId)) return undefined;
-  return node.p2p.isPlausibleSender(nodeId, req.socket.remoteAddress) ? { nodeId } : undefined;
+/** A protocol request as the handlers see it, whichever server parsed it (express or the fast lane). */
+export interface ProtocolCall {
+  /** A request header by lower-case name. */
+  readonly header: (name: string) => string | undefined;
+  readonly remoteAddress: string | undefined;
+  /** The parsed JSON body. */
+  readonly body: unknown;
 }
 
-/** The tutorial's protocol routes and the sync route, all thin over the P2P layer. */
-export function protocolRoutes(node: ProtocolNode): Router {
-  const router = Router();
+/** What a handler answers: serialized as JSON with this status, plus the network header. */
+export interface ProtocolAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+type Handler = (call: ProtocolCall) => ProtocolAnswer | Promise<ProtocolAnswer>;
+
+const ok = (body: unknown): ProtocolAnswer => ({ status: 200, body });
+
+/**
+ * The tutorial's protocol routes and the sync route, all thin over the P2P
+ * layer and free of any HTTP framework, so the same code serves express and
+ * the fast lane (fast-lane.ts).
+ */
+export function protocolHandlers(node: ProtocolNode) {
+  /**
+   * Who is calling: peers identify themselves with headers, believed only for a
+   * known peer calling from its own address (else the request is anonymous); a
+   * request from another network is refused before anything is read or stored.
+   */
+  const sender = (call: ProtocolCall): PeerSender | undefined => {
+    const network = call.header(HEADER_NETWORK);
+    if (network !== undefined && network !== node.params.genesisHash) {
+      throw new NodeError(
+        'peer-wrong-network',
+        `this node is on network ${node.params.genesisHash}, not ${network}`,
+      );
+    }
+    const nodeId = call.header(HEADER_NODE_ID);
+    if (nodeId === undefined || !NODE_ID.test(nodeId)) return undefined;
+    return node.p2p.isPlausibleSender(nodeId, call.remoteAddress) ? { nodeId } : undefined;
+  };
 
   /** Malformed bytes from a peer count against it, like invalid blocks do. */
   const decodeFrom = <T>(from: PeerSender | undefined, kind: 'block' | 'tx', decode: () => T): T => {
@@ -47,48 +65,69 @@ export function protocolRoutes(node: ProtocolNode): Router {
     }
   };
 
-  router.post('/new_node_advertisement', (req, res) => {
-    const from = sender(req, res, node);
-    const body = advertisementBody.parse(req.body);
-    res.json(node.p2p.handleAdvertisement(body, from));
-  });
+  const advertise: Handler = (call) => {
+    const from = sender(call);
+    return ok(node.p2p.handleAdvertisement(advertisementBody.parse(call.body), from));
+  };
 
-  router.get('/known_node_request', (req, res) => {
-    sender(req, res, node);
-    res.json(node.p2p.knownNodes());
-  });
+  const knownNodes: Handler = (call) => {
+    sender(call);
+    return ok(node.p2p.knownNodes());
+  };
 
-  router.post('/block', async (req, res) => {
-    const from = sender(req, res, node);
-    const { block } = blockBody.parse(req.body);
+  const postBlock: Handler = async (call) => {
+    const from = sender(call);
+    const { block } = blockBody.parse(call.body);
     const result = await node.p2p.receiveBlock(
       decodeFrom(from, 'block', () => decodeBlock(fromHex(block))),
       from,
     );
-    res.json({ status: result.status, hash: result.hash, height: result.height ?? null });
-  });
+    return ok({ status: result.status, hash: result.hash, height: result.height ?? null });
+  };
 
-  router.post('/transactions', async (req, res) => {
-    const from = sender(req, res, node);
-    const body = transactionsBody.parse(req.body);
+  const postTransactions: Handler = async (call) => {
+    const from = sender(call);
+    const body = transactionsBody.parse(call.body);
     if ('tx' in body) {
       const tx = decodeFrom(from, 'tx', () => decodeTx(fromHex(body.tx)));
       const [result] = await node.p2p.receiveTransactions([tx], from);
-      if (result && 'error' in result) res.status(statusForReject(result.error));
-      res.json(result);
-      return;
+      return { status: result && 'error' in result ? statusForReject(result.error) : 200, body: result };
     }
     // A batch decodes every element first: one malformed transaction rejects the request and stores nothing.
     const txs = decodeFrom(from, 'tx', () => body.txs.map((hex) => decodeTx(fromHex(hex))));
-    res.json({ results: await node.p2p.receiveTransactions(txs, from) });
-  });
+    return ok({ results: await node.p2p.receiveTransactions(txs, from) });
+  };
 
-  router.post('/sync/blocks', async (req, res) => {
-    const from = sender(req, res, node);
-    const { locator, limit } = syncBody.parse(req.body);
+  const syncBlocks: Handler = async (call) => {
+    const from = sender(call);
+    const { locator, limit } = syncBody.parse(call.body);
     const { blocks, more } = await node.p2p.serveSync(locator, limit ?? 500, from);
-    res.json({ blocks: blocks.map(toHex), more });
-  });
+    return ok({ blocks: blocks.map(toHex), more });
+  };
 
+  return { advertise, knownNodes, postBlock, postTransactions, syncBlocks };
+}
+
+export type ProtocolHandlers = ReturnType<typeof protocolHandlers>;
+
+function viaExpress(handler: Handler) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const answer = await handler({
+      header: (name) => req.get(name),
+      remoteAddress: req.socket.remoteAddress,
+      body: req.body,
+    });
+    res.status(answer.status).json(answer.body);
+  };
+}
+
+/** The protocol routes as an express router. */
+export function protocolRoutes(node: ProtocolNode, handlers = protocolHandlers(node)): Router {
+  const router = Router();
+  router.post('/new_node_advertisement', viaExpress(handlers.advertise));
+  router.get('/known_node_request', viaExpress(handlers.knownNodes));
+  router.post('/block', viaExpress(handlers.postBlock));
+  router.post('/transactions', viaExpress(handlers.postTransactions));
+  router.post('/sync/blocks', viaExpress(handlers.syncBlocks));
   return router;
 }
