@@ -417,7 +417,7 @@ interface Pass {
  * pass over the same phases on fresh nodes under --cpu-prof.
  */
 const PASSES: readonly Pass[] = [
-  { name: '', profiled: false, phaseMs: 10_000, pools: { single: 36_000, alone: 30_000, batched: 36_000 } },
+  { name: '', profiled: false, phaseMs: 10_000, pools: { single: 50_000, alone: 30_000, batched: 36_000 } },
   { name: 'prof-', profiled: true, phaseMs: 5000, pools: { single: 15_000, alone: 15_000, batched: 18_000 } },
 ];
 

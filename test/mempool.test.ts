@@ -224,6 +224,37 @@ describe('shared pre-verification', () => {
     expect(f.mempool.count).toBe(3);
   });
 
+  it('sends a batch as soon as it holds 8 transactions, once, and the rest of the turn in the next batch', async () => {
+    const f = await setup();
+    const input = coin(f, 1);
+    const parent = spendTx(
+      [input],
+      Array.from({ length: 12 }, () => payTo(bob, (input.value - FEE) / 12n)),
+    );
+    await f.mempool.accept(parent);
+    const children = Array.from({ length: 12 }, (_, i) => pay(outputInput(parent, i, bob), FEE, carol));
+    const batches: number[] = [];
+    const verify = f.chain.verifyScripts.bind(f.chain);
+    f.chain.verifyScripts = (jobs) => {
+      batches.push(jobs.length);
+      return verify(jobs);
+    };
+
+    const first = f.mempool.preverify(children.slice(0, 5));
+    expect(batches).toEqual([]);
+    const second = f.mempool.preverify(children.slice(5, 10));
+    // Full: sent at once, not at the end of the turn.
+    expect(batches).toEqual([10]);
+    const third = f.mempool.preverify(children.slice(10));
+    expect(batches).toEqual([10]);
+    await Promise.all([first, second, third]);
+    expect(batches).toEqual([10, 2]);
+    expect(children.every((tx) => f.chain.verifiedScripts.has(txHash(tx)))).toBe(true);
+    for (const tx of children) await f.mempool.accept(tx);
+    expect(batches).toEqual([10, 2]);
+    expect(f.mempool.count).toBe(13);
+  });
+
   it('a forged signature in one call leaves every transaction of the turn to the inline check', async () => {
     const f = await setup();
     const good = pay(coin(f, 4));

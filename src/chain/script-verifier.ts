@@ -6,9 +6,10 @@
  *
  * Jobs travel as one packed buffer per chunk (transferred, not copied) rather
  * than one structured-clone message per input, and a transaction shared by
- * several inputs is packed and decoded once. Tiny batches — a block with a
- * handful of transactions, a single mempool tx — are checked inline, where a
- * message round trip would cost more than the verification.
+ * several inputs is packed and decoded once. Batches of fewer than 8 inputs
+ * are checked inline, where a message round trip would cost about as much as
+ * the verification; from 8 on, the workers share them, so the calling thread
+ * (the one serving requests) is free for other work meanwhile.
  *
  * A worker that dies (crash, out of memory, terminate) fails the batch it was
  * working on with an error instead of leaving it pending, and is replaced
@@ -32,7 +33,7 @@ export interface ScriptJob {
 export interface ScriptVerifierOptions {
   /** Worker threads; default min(2, available cores). 0 verifies everything inline. */
   threads?: number;
-  /** Batches with fewer jobs than this are verified on the calling thread; default 16. */
+  /** Batches with fewer jobs than this are verified on the calling thread; default 8. */
   inlineBelow?: number;
   /** Starts one worker running script-worker; replaceable to inject faults in tests. */
   spawnWorker?: () => Worker;
@@ -41,10 +42,10 @@ export interface ScriptVerifierOptions {
 /** Reply of script-worker for one chunk. */
 export type ScriptWorkerReply = { ok: boolean } | { error: string };
 
-const DEFAULT_INLINE_BELOW = 16;
+const DEFAULT_INLINE_BELOW = 8;
 // Chunks per thread per batch: enough to even out uneven chunks, few enough that messaging stays negligible.
 const CHUNKS_PER_THREAD = 4;
-const MIN_CHUNK = 32;
+const MIN_CHUNK = 8;
 const ENTRY_BYTES = 20;
 
 interface Batch {

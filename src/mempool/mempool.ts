@@ -63,15 +63,18 @@ const MEMPOOL_HEIGHT = 0x7fffffff;
 
 const outpoint = (txid: string, vout: number): string => `${txid}:${vout}`;
 
+/** A pre-verification batch is sent to the workers as soon as it holds this many transactions. */
+const PREVERIFY_BATCH_TXS = 8;
+
 /**
  * Unconfirmed transactions, validated against the UTXO set plus the pool
  * itself (chains of unconfirmed transactions are allowed), first spend wins
  * (no replacement), bounded in bytes with lowest-fee-rate eviction.
  *
  * Every admission and removal runs synchronously from first lookup to last
- * write (signatures are checked on this thread: for one transaction that is
- * faster than a round trip to a worker), so two concurrent accepts, or an
- * accept and a block connect, can never interleave and double spend.
+ * write (signatures not already checked by `preverify` are checked on this
+ * thread), so two concurrent accepts, or an accept and a block connect, can
+ * never interleave and double spend.
  */
 export class Mempool extends EventEmitter<MempoolEvents> {
   private readonly pool = new Map<string, Entry>();
@@ -90,7 +93,7 @@ export class Mempool extends EventEmitter<MempoolEvents> {
   /** Txid being admitted: its eviction during the trim is a rejection, not a removal. */
   private admitting: string | undefined;
   /** Transactions gathered for the next shared pre-verification batch. */
-  private pendingPreverify: { txs: Transaction[]; done: Promise<void> } | undefined;
+  private pendingPreverify: { txs: Transaction[]; done: Promise<void>; send: () => void } | undefined;
 
   private readonly onConnect = ({ block }: { block: Block }): void => this.blockConnected(block);
   private readonly onDisconnect = ({ block }: { block: Block }): void => void this.disconnected.push(block);
@@ -189,26 +192,36 @@ export class Mempool extends EventEmitter<MempoolEvents> {
 
   /**
    * Verifies signatures over the chain's worker pool ahead of admission, so
-   * admitting each transaction afterwards skips that work. Calls made in the
-   * same turn of the event loop share one batch, so concurrent submissions
-   * (relayed batches, API batches) make one round trip to the workers. Transactions spending coins not known yet
-   * (parents later in the batch) are left to the inline check; if any
-   * signature of the batch fails, or a worker fails, nothing is recorded and
-   * admission finds the culprit inline with its precise code.
+   * admitting each transaction afterwards skips that work and this thread
+   * spends its time on requests instead. Calls made in the same turn of the
+   * event loop share one batch, sent once it holds PREVERIFY_BATCH_TXS
+   * transactions or when the turn ends: concurrent single-transaction
+   * requests then travel to the workers in small groups while this thread
+   * reads the next ones, instead of all waiting on one batch together.
+   * Transactions spending coins not known yet (parents later in the batch)
+   * are left to the inline check; if any signature of the batch fails, or a
+   * worker fails, nothing is recorded and admission finds the culprit inline
+   * with its precise code.
    */
   preverify(txs: readonly Transaction[]): Promise<void> {
     let pending = this.pendingPreverify;
     if (!pending) {
-      const batch: Transaction[] = [];
-      const done = new Promise<void>((resolve) =>
-        setImmediate(() => {
+      let release: (done: Promise<void>) => void = () => undefined;
+      const batch = {
+        txs: [] as Transaction[],
+        done: new Promise<void>((resolve) => (release = resolve)),
+        send: () => {
+          // Sent once: when full, or when the turn ends, whichever comes first.
+          if (this.pendingPreverify !== batch) return;
           this.pendingPreverify = undefined;
-          resolve(this.verifyAhead(batch));
-        }),
-      );
-      pending = this.pendingPreverify = { txs: batch, done };
+          release(this.verifyAhead(batch.txs));
+        },
+      };
+      pending = this.pendingPreverify = batch;
+      setImmediate(batch.send);
     }
     for (const tx of txs) pending.txs.push(tx);
+    if (pending.txs.length >= PREVERIFY_BATCH_TXS) pending.send();
     return pending.done;
   }
 

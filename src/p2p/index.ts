@@ -28,12 +28,6 @@ import {
 
 /** Transactions admitted between yields to the event loop while processing a batch. */
 const YIELD_EVERY_TXS = 50;
-/**
- * Below this, a submission's signatures are checked inline during admission:
- * sending single transactions through the shared worker batch measured no
- * faster (about 1,200 tx/s either way) and hashed each transaction twice.
- */
-const PREVERIFY_MIN_TXS = 8;
 
 export type { ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
 export type { AdvertisementBody, AdvertisementReply, PeerInfo } from './wire.js';
@@ -400,7 +394,7 @@ export class P2P {
     const accepted: string[] = [];
     // winston filters levels only after queueing a line: per-transaction lines are skipped up front.
     const debug = this.logger.isDebugEnabled();
-    if (txs.length >= PREVERIFY_MIN_TXS) await this.mempool.preverify(txs);
+    await this.mempool.preverify(txs);
     for (const [i, tx] of txs.entries()) {
       // Admission is synchronous CPU work: let a waiting block or request in between slices of a batch.
       if (i > 0 && i % YIELD_EVERY_TXS === 0) await new Promise((resolve) => setImmediate(resolve));
