@@ -16,6 +16,7 @@ export const MIN_TX_BYTES = 4 + 1 + 1 + 4;
  */
 const encodedCache = new WeakMap<Transaction, Uint8Array>();
 const hashCache = new WeakMap<Transaction, Uint8Array>();
+const txidCache = new WeakMap<Transaction, string>();
 
 /** Reads one legacy-serialized transaction from the reader's position. */
 export function readTx(r: ByteReader): Transaction {
@@ -107,9 +108,14 @@ export function txHash(tx: Transaction): Uint8Array {
   return h;
 }
 
-/** Display hex, as explorers show txids. */
+/** Display hex, as explorers show txids. Memoized: relay, mempool and views all key by it. */
 export function txid(tx: Transaction): string {
-  return toDisplayHex(txHash(tx));
+  let id = txidCache.get(tx);
+  if (id === undefined) {
+    id = toDisplayHex(txHash(tx));
+    txidCache.set(tx, id);
+  }
+  return id;
 }
 
 export const NULL_VOUT = 0xffffffff;
