@@ -8,8 +8,10 @@ import { NodeError } from '../src/node/errors.js';
 import { createLogger } from '../src/obs/logger.js';
 import { resolveSeeds } from '../src/p2p/discovery.js';
 import { MAX_SAMPLE } from '../src/p2p/wire.js';
+import { ChainBuilder } from './helpers/chain-builder.js';
 import { everyoneKnowsEveryone, startTestNode, waitFor, type TestNode } from './helpers/p2p-app.js';
 
+const builder = new ChainBuilder(NETWORKS.regtest);
 const logger = createLogger({ nodeId: 'test', level: 'error', format: 'json', silent: true });
 const running: TestNode[] = [];
 const rawServers: Server[] = [];
@@ -317,6 +319,21 @@ describe('discovery', () => {
     const before = await rounds();
     await waitFor('more gossip', async () => (await rounds()) >= before + 5);
     expect(seed.p2p.knownNodes().map((p) => p.nodeId)).toEqual([a.nodeId]);
+  });
+
+  it('retries a failed peer in every round until it is dropped, even when gossip never picks it', async () => {
+    const tuning = { failuresBeforeBackoff: 2, failuresBeforeDrop: 4, backoffBaseMs: 50, backoffMaxMs: 100 };
+    // random() = 0: every gossip round of the seed goes to the same (first) peer it knows.
+    const seed = await node({ p2p: { tuning, random: () => 0 } });
+    const first = await node({ seeds: [seed.hostname], p2p: { tuning } });
+    await waitFor('first joined', () => everyoneKnowsEveryone([seed, first]));
+    const dead = await node({ seeds: [seed.hostname], p2p: { tuning } });
+    await waitFor('dead joined', () => everyoneKnowsEveryone([seed, first, dead]));
+    await stopKeeping(dead);
+    // A block relayed to every live peer gives the departed one its first failure; gossip never will.
+    expect((await seed.p2p.receiveBlock(builder.block(seed.chain.tip))).status).toBe('connected');
+    await waitFor('dropped by the seed', () => !seed.p2p.knownNodes().some((p) => p.nodeId === dead.nodeId));
+    expect(seed.p2p.knownNodes().map((p) => p.nodeId)).toEqual([first.nodeId]);
   });
 
   it('peers answering garbage or nothing do not stall gossip, joins or the book', async () => {

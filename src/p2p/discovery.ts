@@ -109,7 +109,7 @@ export class Discovery {
     };
   }
 
-  /** One gossip round: an advertisement exchange with one random reachable peer. */
+  /** One gossip round: an advertisement exchange with one random reachable peer, and a due retry. */
   async gossipOnce(): Promise<void> {
     const { book, bans, metrics } = this.opts;
     metrics.gossipRounds.inc();
@@ -120,12 +120,20 @@ export class Discovery {
     const unverified = pool.filter((p) => !p.contacted);
     const from = unverified.length > 0 && this.opts.random() < 0.5 ? unverified : pool;
     const [peer] = pick(from, 1, this.opts.random);
+    // A peer that failed is asked again as soon as its wait is over, whichever peer the round picked: a
+    // departed peer then leaves the book after its failures and backoff, not after random picks find it.
+    const retry = pool
+      .filter((p) => p.failures > 0 && p !== peer && !this.dialing.has(p.hostname))
+      .sort((a, b) => a.retryAt - b.retryAt)
+      .at(0);
+    const retrying = retry && this.advertiseTo(retry.hostname);
     if (peer) {
       await this.advertiseTo(peer.hostname);
     } else if (this.opts.seeds.length > 0) {
       // Everyone we knew is gone: start over from the seeds (with backoff).
       this.startJoining();
     }
+    await retrying;
   }
 
   private scheduleGossip(): void {
