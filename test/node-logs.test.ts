@@ -110,6 +110,49 @@ describe('node logs', () => {
     for (const l of connected) expect(l).toMatchObject({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
+  it('a catch-up: a few `block accepted` lines at info, the rest counted by source in the summaries; each block once at debug', async () => {
+    const started = Date.now();
+    const follower = await startNode({
+      name: 'accepting-follower',
+      dataDir: join(dir, 'accepting-follower'),
+      seeds: [`127.0.0.1:${miner.port}`],
+      env: { LOG_LEVEL: 'debug' },
+    });
+    nodes.push(follower);
+    const height = BULK + 1;
+    await waitFor('the follower synced', async () => (await info(follower)).height === height);
+    const ms = Date.now() - started;
+    const accepted = (level: string) =>
+      lines(follower).filter((l) => l.message === 'block accepted' && l.level === level);
+    const summarised = () =>
+      lines(follower)
+        .filter((l) => l.message === 'blocks connected' && l.level === 'info')
+        .reduce((sum, l) => sum + Number((l.accepted as { sync?: number } | undefined)?.sync ?? 0), 0);
+    await waitFor(
+      'every accepted block in a line or a summary',
+      () => accepted('info').length + summarised() === height,
+    );
+    const perBlockInfo = accepted('info');
+    expect(perBlockInfo.length).toBeLessThanOrEqual(infoBudget(ms));
+    expect(perBlockInfo.length).toBeLessThan(height / 2);
+    const perBlock = [...perBlockInfo, ...accepted('debug')];
+    expect(perBlock).toHaveLength(height);
+    expect(new Set(perBlock.map((l) => l.height)).size).toBe(height);
+    for (const l of perBlock) {
+      expect(l).toMatchObject({
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        status: 'connected',
+        source: 'sync',
+        peer: expect.any(String),
+      });
+    }
+    // The metric still counts every block, whichever level its line went to.
+    const metrics = (await request(`${follower.url}/metrics`)).body as string;
+    expect(metrics).toMatch(
+      new RegExp(`^chainmesh_chain_blocks_accepted_total\\{source="sync"\\} ${height}$`, 'm'),
+    );
+  });
+
   it('a node that catches up on another branch logs the reorg at warn, and its catch-up within the info budget', async () => {
     let joiner = await startNode({ name: 'joiner', dataDir: join(dir, 'joiner') });
     nodes.push(joiner);
@@ -209,6 +252,35 @@ describe('BlockLog', () => {
       message: 'block connected',
       fields: { height: 1011 },
     });
+  });
+
+  it('`block accepted` shares the limiter: info at a normal pace, debug and counted by source in the summary during a burst', () => {
+    const { written, log, connect } = setup();
+    const accept = (source: 'peer' | 'api' | 'sync') =>
+      log.accepted({ hash: 'ab'.repeat(32), height: 1, status: 'connected', source, peer: 'p1' });
+    connect(1);
+    accept('peer');
+    expect(written.at(-1)).toEqual({
+      level: 'info',
+      message: 'block accepted',
+      fields: { hash: 'ab'.repeat(32), height: 1, status: 'connected', source: 'peer', peer: 'p1' },
+    });
+    connect(10); // the 6th block within the second starts a burst
+    for (let i = 0; i < 7; i++) accept('sync');
+    accept('api');
+    const accepted = (level: string) =>
+      written.filter((w) => w.level === level && w.message === 'block accepted');
+    expect(accepted('info')).toHaveLength(1);
+    expect(accepted('debug')).toHaveLength(8);
+    vi.advanceTimersByTime(1000);
+    expect(written.at(-1)).toMatchObject({
+      level: 'info',
+      message: 'blocks connected',
+      fields: { count: 6, toHeight: 11, accepted: { sync: 7, api: 1 } },
+    });
+    vi.advanceTimersByTime(1000); // a second without blocks
+    accept('peer');
+    expect(accepted('info')).toHaveLength(2);
   });
 
   it('close() logs what is pending', () => {

@@ -1,4 +1,5 @@
 import type { Logger } from '../obs/logger.js';
+import type { AcceptedBlock, BlockLogPort } from '../p2p/deps.js';
 
 export interface ConnectedBlock {
   hash: string;
@@ -15,23 +16,37 @@ export interface BlockLogOptions {
   now?: () => number;
 }
 
+type Source = AcceptedBlock['source'];
+
+interface Summary {
+  count: number;
+  txs: number;
+  fromHeight?: number;
+  toHeight?: number;
+  tip?: string;
+  /** Blocks whose `block accepted` line went to debug, by source. */
+  accepted?: Partial<Record<Source, number>>;
+}
+
 /**
- * `block connected` lines for the tip changes of a node. At a normal pace
- * every block gets one info line (hash, height, txs), so one block can be
- * followed across the logs of many nodes. When blocks come faster than
- * `maxPerInterval` per interval (a catch-up sync of thousands of blocks, a bulk
- * generate, a long reorg), each block is still logged at debug with the same
- * message and fields, and info gets one `blocks connected` summary per
- * interval until an interval passes without a block.
+ * `block connected` lines for the tip changes of a node, and `block accepted`
+ * lines for the blocks its peer layer took from peers, syncs and the API. At
+ * a normal pace every block gets one info line of each (hash, height, ...),
+ * so one block can be followed across the logs of many nodes. When blocks
+ * connect faster than `maxPerInterval` per interval (a catch-up sync of
+ * thousands of blocks, a bulk generate, a long reorg), each block is still
+ * logged at debug with the same messages and fields, and info gets one
+ * `blocks connected` summary per interval until an interval passes without a
+ * block. Only connected blocks set the pace: a block is accepted after it
+ * connects, and counting it twice would halve the budget.
  */
-export class BlockLog {
+export class BlockLog implements BlockLogPort {
   private readonly max: number;
   private readonly intervalMs: number;
   private readonly now: () => number;
   private recent: number[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private pending:
-    { count: number; txs: number; fromHeight: number; toHeight: number; tip: string } | undefined;
+  private pending: Summary | undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -61,21 +76,27 @@ export class BlockLog {
       this.timer.unref();
     }
     this.logger.debug('block connected', fields);
-    const p = this.pending;
-    if (p) {
-      p.count++;
-      p.txs += block.txs;
-      p.toHeight = block.height;
-      p.tip = block.hash;
-    } else {
-      this.pending = {
-        count: 1,
-        txs: block.txs,
-        fromHeight: block.height,
-        toHeight: block.height,
-        tip: block.hash,
-      };
+    const p = (this.pending ??= { count: 0, txs: 0 });
+    p.count++;
+    p.txs += block.txs;
+    p.fromHeight ??= block.height;
+    p.toHeight = block.height;
+    p.tip = block.hash;
+  }
+
+  /**
+   * During a burst the summary counts the block by source; a side-chain block
+   * or one accepted just after a summary may leave `accepted` ahead of `count`.
+   */
+  accepted(block: AcceptedBlock): void {
+    if (!this.summarising) {
+      this.logger.info('block accepted', block);
+      return;
     }
+    this.logger.debug('block accepted', block);
+    const p = (this.pending ??= { count: 0, txs: 0 });
+    const bySource = (p.accepted ??= {});
+    bySource[block.source] = (bySource[block.source] ?? 0) + 1;
   }
 
   private tick(): void {

@@ -63,7 +63,6 @@ export interface Readiness {
  */
 export class ChainmeshNode {
   private server: Server | undefined;
-  private blockLog: BlockLog | undefined;
   private stopping: Promise<void> | undefined;
   private restartListener: (() => void) | undefined;
   private minerSampler: NodeJS.Timeout | undefined;
@@ -79,6 +78,7 @@ export class ChainmeshNode {
     readonly p2p: P2P,
     readonly metrics: Metrics,
     readonly logger: Logger,
+    private readonly blockLog: BlockLog,
   ) {}
 
   static async start(
@@ -103,6 +103,9 @@ export class ChainmeshNode {
       throw dataDirError(err, config.dataDir) ?? networkMismatchError(err, config) ?? err;
     });
     const mempool = new Mempool(chain, { maxBytes: config.mempoolMaxBytes });
+    // Tip changes and accepted blocks at info so one block can be followed across nodes; one limiter for
+    // both, so a burst (sync, bulk generate) is summarised as a whole.
+    const blockLog = new BlockLog(logger, { syncing: (): boolean => p2p.syncing });
     const p2p = new P2P(
       {
         self: { nodeId: identity.nodeId, hostname: config.advertiseAddr, network: params.genesisHash },
@@ -114,7 +117,7 @@ export class ChainmeshNode {
         joinFanout: config.joinFanout,
         requestTimeoutMs: config.peerTimeoutMs,
       },
-      { chain, mempool, metrics, logger },
+      { chain, mempool, metrics, logger, blockLog },
     );
     const miner = new Miner(chain, mempool, {
       payoutScript,
@@ -132,6 +135,7 @@ export class ChainmeshNode {
       p2p,
       metrics,
       logger,
+      blockLog,
     );
     node.wireEvents();
     try {
@@ -155,7 +159,7 @@ export class ChainmeshNode {
   }
 
   private wireEvents(): void {
-    const { chain, mempool, miner, metrics, logger } = this;
+    const { chain, mempool, miner, metrics, logger, blockLog } = this;
     const updateTip = () => {
       const tip = chain.tip;
       metrics.chainHeight.set(tip.height);
@@ -165,9 +169,6 @@ export class ChainmeshNode {
     };
     updateTip();
     chain.on('tip', updateTip);
-    // Tip changes at info so one block can be followed across nodes; a burst (sync, bulk generate) is summarised.
-    const blockLog = new BlockLog(logger, { syncing: () => this.p2p.syncing });
-    this.blockLog = blockLog;
     chain.on('connect', ({ block, hash, height }: { block: Block; hash: string; height: number }) => {
       metrics.blocksConnected.inc();
       blockLog.connected({ hash, height, txs: block.txs.length });
@@ -248,7 +249,7 @@ export class ChainmeshNode {
   /** Undoes a start that failed before the node served anything; logs nothing. */
   private async abandon(): Promise<void> {
     clearInterval(this.minerSampler);
-    this.blockLog?.close();
+    this.blockLog.close();
     this.server?.close();
     await this.miner.stop();
     await this.chain.close();
@@ -370,7 +371,7 @@ export class ChainmeshNode {
     await Promise.race([closed, new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS / 2))]);
     clearTimeout(forceClose);
     await this.chain.close();
-    this.blockLog?.close();
+    this.blockLog.close();
     this.logger.info('stopped');
   }
 }

@@ -29,3 +29,22 @@ export interface MempoolPort {
   preverify(txs: readonly Transaction[]): Promise<void>;
   has(txid: string): boolean;
 }
+
+/** A block this layer handed to the chain that connected or was stored on a side chain. */
+export interface AcceptedBlock {
+  hash: string;
+  height?: number;
+  status: 'connected' | 'side-chain';
+  source: 'peer' | 'api' | 'sync';
+  /** The node id of the peer that relayed or served it. */
+  peer?: string;
+}
+
+/**
+ * Where `block accepted` lines go. The node passes the limiter of its
+ * `block connected` lines, so that a catch-up of thousands of blocks is
+ * summarised instead of logging two info lines per block.
+ */
+export interface BlockLogPort {
+  accepted(block: AcceptedBlock): void;
+}

@@ -9,7 +9,7 @@ import { NodeError } from '../node/errors.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
 import { BanList, misbehaviourPoints } from './ban.js';
-import type { ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
+import type { AcceptedBlock, BlockLogPort, ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
 import { Discovery, GOSSIP_SAMPLE, type DiscoveryTuning } from './discovery.js';
 import { PeerClient } from './peer-client.js';
 import { PeerBook, pick, toInfo, type PeerBookTuning } from './peer-book.js';
@@ -29,7 +29,7 @@ import {
 /** Transactions admitted between yields to the event loop while processing a batch. */
 const YIELD_EVERY_TXS = 50;
 
-export type { ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
+export type { AcceptedBlock, BlockLogPort, ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
 export type { AdvertisementBody, AdvertisementReply, PeerInfo } from './wire.js';
 export { HEADER_ADDR, HEADER_NETWORK, HEADER_NODE_ID } from './wire.js';
 
@@ -70,10 +70,7 @@ export type PeerView = PeerInfo & {
 };
 
 /** Where a block came from, for its metric and its log line. */
-interface BlockOrigin {
-  source: 'peer' | 'api' | 'sync';
-  peer?: string;
-}
+type BlockOrigin = Pick<AcceptedBlock, 'source' | 'peer'>;
 
 export type TxResult = { txid: string } | { error: string; message: string };
 
@@ -102,12 +99,21 @@ export class P2P {
   private readonly mempool: MempoolPort;
   private readonly metrics: Metrics;
   private readonly logger: Logger;
+  private readonly blockLog: BlockLogPort;
 
+  /** Without a `blockLog` (a peer layer on its own, as in tests) every accepted block gets its info line. */
   constructor(
     private readonly opts: P2POptions,
-    deps: { chain: ChainPort; mempool: MempoolPort; metrics: Metrics; logger: Logger },
+    deps: {
+      chain: ChainPort;
+      mempool: MempoolPort;
+      metrics: Metrics;
+      logger: Logger;
+      blockLog?: BlockLogPort;
+    },
   ) {
     ({ chain: this.chain, mempool: this.mempool, metrics: this.metrics, logger: this.logger } = deps);
+    this.blockLog = deps.blockLog ?? { accepted: (block) => this.logger.info('block accepted', block) };
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     const tuning = opts.tuning ?? {};
@@ -457,8 +463,9 @@ export class P2P {
 
   /**
    * One validation per block even when relay and sync deliver it at the same
-   * time. The copy that started it counts and logs the new block: one info
-   * line per block and node, so a block can be followed across the cluster.
+   * time. The copy that started it counts the new block and logs it once per
+   * node: at info at a normal pace, so a block can be followed across the
+   * cluster, and inside the block log's summaries during a burst.
    */
   private processOnce(block: Block, hash: string, origin: BlockOrigin): Promise<ProcessBlockResult> {
     const inflight = this.inflightBlocks.get(hash);
@@ -469,7 +476,7 @@ export class P2P {
       (result) => {
         if (result.status !== 'connected' && result.status !== 'side-chain') return;
         this.metrics.blocksAccepted.inc({ source: origin.source });
-        this.logger.info('block accepted', { hash, height: result.height, status: result.status, ...origin });
+        this.blockLog.accepted({ hash, height: result.height, status: result.status, ...origin });
       },
       () => undefined, // rejections are counted and logged by the chain, and charged by the caller
     );
