@@ -78,7 +78,7 @@ export function withFastLane(
       void serve(req, res, handler, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
     });
     // A client that goes away mid-body gets no answer; nothing was read, so nothing changes.
-    req.once('error', () => res.destroy());
+    req.on('error', () => res.destroy());
   };
 }
 
