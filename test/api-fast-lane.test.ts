@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,6 +212,24 @@ describe('fast lane for transactions and blocks', () => {
     expect(fast.status).toBe(200);
     expect(fast.body).toEqual({ status: 'duplicate', hash: tip, height: null });
     expect(fast).toEqual(viaExpress);
+  });
+
+  it('a client that hangs up mid-body changes nothing and the node keeps serving', async () => {
+    const before = await info(node);
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect(node.port, '127.0.0.1', () => {
+          socket.write(
+            'POST /transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"tx": "01',
+          );
+          socket.destroy();
+          resolve();
+        });
+        socket.on('error', reject);
+      });
+    }
+    expect((await request(`${node.url}/healthz`)).status).toBe(200);
+    expect(await info(node)).toMatchObject({ height: before.height, mempool: before.mempool });
   });
 
   it('times and counts fast-lane requests under the route pattern, like express routes', async () => {
