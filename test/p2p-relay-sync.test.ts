@@ -212,6 +212,24 @@ describe('relay', () => {
     expect(again).toMatchObject({ error: 'txn-already-known' });
   });
 
+  it('transactions that arrive while a relayed block is validated are admitted after it', async () => {
+    const n = await node();
+    const blocks = await mine(n, NETWORKS.regtest.coinbaseMaturity + 2);
+    const input = coinbaseInput(blocks[0]!);
+    const tx = spendTx([input], [payTo(testKey(1), input.value - 10_000n)]);
+    const events: string[] = [];
+    n.chain.on('connect', () => events.push('block connected'));
+    n.mempool.on('accepted', () => events.push('transaction accepted'));
+    const block = builder.block(n.chain.tip);
+    const [blockResult, txResults] = await Promise.all([
+      n.p2p.receiveBlock(block),
+      n.p2p.receiveTransactions([tx]),
+    ]);
+    expect(blockResult.status).toBe('connected');
+    expect(txResults).toEqual([{ txid: txid(tx) }]);
+    expect(events).toEqual(['block connected', 'transaction accepted']);
+  });
+
   it('a peer one block ahead is not charged for transactions final only at its height', async () => {
     const [a, b] = await cluster(2, { p2p: { gossipIntervalMs: 600_000 } });
     const prefix = await mine(a!, NETWORKS.regtest.coinbaseMaturity + 1);

@@ -93,6 +93,8 @@ export class P2P {
   private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
   private readonly seenTxs = new SeenCache(SEEN_TXS);
   private readonly inflightBlocks = new Map<string, Promise<ProcessBlockResult>>();
+  /** Relayed or submitted blocks being validated: transaction admission waits for them (see receiveTransactions). */
+  private readonly relayedBlocks = new Set<Promise<ProcessBlockResult>>();
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly chain: ChainPort;
@@ -400,10 +402,14 @@ export class P2P {
     const accepted: string[] = [];
     // winston filters levels only after queueing a line: per-transaction lines are skipped up front.
     const debug = this.logger.isDebugEnabled();
+    await this.relayedBlocksSettled();
     await this.mempool.preverify(txs);
     for (const [i, tx] of txs.entries()) {
       // Admission is synchronous CPU work: let a waiting block or request in between slices of a batch.
-      if (i > 0 && i % YIELD_EVERY_TXS === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (i > 0 && i % YIELD_EVERY_TXS === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        await this.relayedBlocksSettled();
+      }
       const id = txid(tx);
       if (this.seenTxs.has(id) || this.mempool.has(id)) {
         results.push({ error: 'txn-already-known', message: 'transaction already known' });
@@ -431,6 +437,16 @@ export class P2P {
     }
     this.relay.relayTransactions(accepted, from?.nodeId);
     return results;
+  }
+
+  /**
+   * Under load, transactions and a new block compete for the same cores and
+   * script workers; the block goes first, so it is relayed on promptly.
+   * Blocks of a catch-up sync do not hold transactions up: a sync can last
+   * minutes, and peers would time out their relays to this node.
+   */
+  private async relayedBlocksSettled(): Promise<void> {
+    while (this.relayedBlocks.size > 0) await Promise.allSettled(this.relayedBlocks);
   }
 
   /** A transaction this node created and already accepted into its mempool. */
@@ -470,8 +486,12 @@ export class P2P {
   private processOnce(block: Block, hash: string, origin: BlockOrigin): Promise<ProcessBlockResult> {
     const inflight = this.inflightBlocks.get(hash);
     if (inflight) return inflight;
-    const pending = this.chain.processBlock(block).finally(() => this.inflightBlocks.delete(hash));
+    const pending = this.chain.processBlock(block).finally(() => {
+      this.inflightBlocks.delete(hash);
+      this.relayedBlocks.delete(pending);
+    });
     this.inflightBlocks.set(hash, pending);
+    if (origin.source !== 'sync') this.relayedBlocks.add(pending);
     pending.then(
       (result) => {
         if (result.status !== 'connected' && result.status !== 'side-chain') return;
@@ -497,7 +517,16 @@ export class P2P {
   }
 
   private considerSync(peer: { nodeId: string; hostname: string }, work: bigint): void {
-    if (work > this.chain.tip.chainWork) this.sync.request(peer, 'more-work');
+    if (work <= this.chain.tip.chainWork) return;
+    if (this.relayedBlocks.size === 0) {
+      this.sync.request(peer, 'more-work');
+      return;
+    }
+    // A relayed block being validated is usually what the peer's extra work is: downloading it
+    // again would compete with its validation. Ask again once it is settled.
+    void this.relayedBlocksSettled().then(() => {
+      if (work > this.chain.tip.chainWork) this.sync.request(peer, 'more-work');
+    });
   }
 
   /** Only peers in the book: a sender's self-declared address is never dialled. */
