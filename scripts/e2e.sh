@@ -346,9 +346,9 @@ ORPHANED=$(comm -23 "$TMP/volumes.before" "$TMP/volumes.after" | while read -r v
 log "scale-down left $(echo "$ORPHANED" | grep -c .) data volumes of departed replicas; removing them"
 # shellcheck disable=SC2086
 [ -n "$ORPHANED" ] && docker volume rm $ORPHANED >/dev/null
-# A dead peer is dropped after 8 failed contacts; each node tries one random
-# peer per ~3 s gossip round (dead ones in backoff less often), so with 3 live
-# and 5 dead peers this takes about 220 s and now and then past 240 s.
+# A dead peer is dropped after 8 failed contacts; each ~3 s gossip round
+# retries one failed peer whose back-off is over, so this takes about 120 s
+# (116-132 s here); the bound leaves room for a loaded machine.
 if wait_until 480 "departed replicas dropped from every peer book" departed_dropped; then
   pass "the 5 departed replicas are gone from every peer book after ${WAITED}s"
 else

@@ -44,7 +44,7 @@ export function namesNetwork(node: Pick<ChainmeshNode, 'params'>): RequestHandle
   };
 }
 
-export function createApp(node: ChainmeshNode, handlers: ProtocolHandlers = protocolHandlers(node)): Express {
+export function createApp(node: ChainmeshNode, handlers: ProtocolHandlers): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);

@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { NodeError } from '../node/errors.js';
 import { HEADER_NETWORK } from '../p2p/index.js';
 import { toApiError, type ApiError } from './errors.js';
-import type { ProtocolAnswer, ProtocolCall, ProtocolHandlers, ProtocolNode } from './routes/protocol.js';
+import type { ProtocolHandler, ProtocolHandlers, ProtocolNode } from './routes/protocol.js';
 
 /** What the fast lane reports to, like the express app's metrics and error handler do. */
 export interface FastLaneHooks {
@@ -28,7 +28,7 @@ export function withFastLane(
   hooks: FastLaneHooks,
   fallback: RequestListener,
 ): RequestListener {
-  const routes = new Map<string, (call: ProtocolCall) => ProtocolAnswer | Promise<ProtocolAnswer>>([
+  const routes = new Map<string, ProtocolHandler>([
     ['/transactions', handlers.postTransactions],
     ['/block', handlers.postBlock],
   ]);
@@ -43,12 +43,7 @@ export function withFastLane(
     res.end(text);
   };
 
-  const serve = async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    handler: (call: ProtocolCall) => ProtocolAnswer | Promise<ProtocolAnswer>,
-    body: Buffer,
-  ) => {
+  const serve = async (req: IncomingMessage, res: ServerResponse, handler: ProtocolHandler, body: Buffer) => {
     try {
       const answer = await handler({
         header: (name) => headerValue(req, name),

@@ -58,12 +58,6 @@ const TEMPLATE_RETRY_MS = 1000;
 /** Nonces `generate` tries on the calling thread before starting workers: regtest needs about two. */
 const INLINE_NONCES = 65_536;
 
-/**
- * Proof of work on block templates. `start()` mines continuously at the
- * configured intensity and emits each block found as 'mined' (the node
- * connects and relays it); a new tip abandons the search at once.
- * `generate()` mines blocks on demand at full speed and connects them itself.
- */
 /** generate() gave up: other blocks kept taking the tip before its own could (a node catching up). */
 export class TipMovingError extends Error {
   override readonly name = 'TipMovingError';
@@ -76,6 +70,12 @@ export class TipMovingError extends Error {
   }
 }
 
+/**
+ * Proof of work on block templates. `start()` mines continuously at the
+ * configured intensity and emits each block found as 'mined' (the node
+ * connects and relays it); a new tip abandons the search at once.
+ * `generate()` mines blocks on demand at full speed and connects them itself.
+ */
 export class Miner extends EventEmitter<MinerEvents> {
   private readonly payoutScript: Uint8Array;
   private readonly threads: number;

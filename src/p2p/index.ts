@@ -517,13 +517,8 @@ export class P2P {
   }
 
   private considerSync(peer: { nodeId: string; hostname: string }, work: bigint): void {
-    if (work <= this.chain.tip.chainWork) return;
-    if (this.relayedBlocks.size === 0) {
-      this.sync.request(peer, 'more-work');
-      return;
-    }
     // A relayed block being validated is usually what the peer's extra work is: downloading it
-    // again would compete with its validation. Ask again once it is settled.
+    // again would compete with its validation, so the work is compared once it is settled.
     void this.relayedBlocksSettled().then(() => {
       if (work > this.chain.tip.chainWork) this.sync.request(peer, 'more-work');
     });

@@ -26,7 +26,7 @@ export interface ProtocolAnswer {
   readonly body: unknown;
 }
 
-type Handler = (call: ProtocolCall) => ProtocolAnswer | Promise<ProtocolAnswer>;
+export type ProtocolHandler = (call: ProtocolCall) => ProtocolAnswer | Promise<ProtocolAnswer>;
 
 const ok = (body: unknown): ProtocolAnswer => ({ status: 200, body });
 
@@ -65,17 +65,17 @@ export function protocolHandlers(node: ProtocolNode) {
     }
   };
 
-  const advertise: Handler = (call) => {
+  const advertise: ProtocolHandler = (call) => {
     const from = sender(call);
     return ok(node.p2p.handleAdvertisement(advertisementBody.parse(call.body), from));
   };
 
-  const knownNodes: Handler = (call) => {
+  const knownNodes: ProtocolHandler = (call) => {
     sender(call);
     return ok(node.p2p.knownNodes());
   };
 
-  const postBlock: Handler = async (call) => {
+  const postBlock: ProtocolHandler = async (call) => {
     const from = sender(call);
     const { block } = blockBody.parse(call.body);
     const result = await node.p2p.receiveBlock(
@@ -85,7 +85,7 @@ export function protocolHandlers(node: ProtocolNode) {
     return ok({ status: result.status, hash: result.hash, height: result.height ?? null });
   };
 
-  const postTransactions: Handler = async (call) => {
+  const postTransactions: ProtocolHandler = async (call) => {
     const from = sender(call);
     const body = transactionsBody.parse(call.body);
     if ('tx' in body) {
@@ -98,7 +98,7 @@ export function protocolHandlers(node: ProtocolNode) {
     return ok({ results: await node.p2p.receiveTransactions(txs, from) });
   };
 
-  const syncBlocks: Handler = async (call) => {
+  const syncBlocks: ProtocolHandler = async (call) => {
     const from = sender(call);
     const { locator, limit } = syncBody.parse(call.body);
     const { blocks, more } = await node.p2p.serveSync(locator, limit ?? 500, from);
@@ -110,7 +110,7 @@ export function protocolHandlers(node: ProtocolNode) {
 
 export type ProtocolHandlers = ReturnType<typeof protocolHandlers>;
 
-function viaExpress(handler: Handler) {
+function viaExpress(handler: ProtocolHandler) {
   return async (req: Request, res: Response): Promise<void> => {
     const answer = await handler({
       header: (name) => req.get(name),
