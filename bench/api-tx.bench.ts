@@ -34,6 +34,7 @@ import {
 import {
   admin,
   freePort,
+  jsonOrText,
   request,
   stopNode,
   tempDir,
@@ -123,14 +124,7 @@ function post(
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON: kept as text for the error message
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
+          resolve({ status: res.statusCode ?? 0, body: jsonOrText(Buffer.concat(chunks).toString()) });
         });
         res.on('error', reject);
       },

@@ -90,16 +90,22 @@ describe('node logs', () => {
     expect(last).toMatchObject({ level: 'info', toHeight: BULK + 1, tip: (await info(miner)).tipHash });
   });
 
-  it('at LOG_LEVEL=debug a syncing node logs every block once as `block connected` (what the benchmarks time)', async () => {
+  /** A new node at LOG_LEVEL=debug that joins the miner and has downloaded its chain. */
+  async function syncedDebugFollower(name: string): Promise<NodeProcess> {
     const follower = await startNode({
-      name: 'debug-follower',
-      dataDir: join(dir, 'debug-follower'),
+      name,
+      dataDir: join(dir, name),
       seeds: [`127.0.0.1:${miner.port}`],
       env: { LOG_LEVEL: 'debug' },
     });
     nodes.push(follower);
+    await waitFor('the follower synced', async () => (await info(follower)).height === BULK + 1);
+    return follower;
+  }
+
+  it('at LOG_LEVEL=debug a syncing node logs every block once as `block connected` (what the benchmarks time)', async () => {
+    const follower = await syncedDebugFollower('debug-follower');
     const height = BULK + 1;
-    await waitFor('the follower synced', async () => (await info(follower)).height === height);
     await waitFor('every block logged', () => {
       const connected = lines(follower).filter((l) => l.message === 'block connected');
       return connected.length >= height;
@@ -112,15 +118,8 @@ describe('node logs', () => {
 
   it('a catch-up: a few `block accepted` lines at info, the rest counted by source in the summaries; each block once at debug', async () => {
     const started = Date.now();
-    const follower = await startNode({
-      name: 'accepting-follower',
-      dataDir: join(dir, 'accepting-follower'),
-      seeds: [`127.0.0.1:${miner.port}`],
-      env: { LOG_LEVEL: 'debug' },
-    });
-    nodes.push(follower);
+    const follower = await syncedDebugFollower('accepting-follower');
     const height = BULK + 1;
-    await waitFor('the follower synced', async () => (await info(follower)).height === height);
     const ms = Date.now() - started;
     const accepted = (level: string) =>
       lines(follower).filter((l) => l.message === 'block accepted' && l.level === level);

@@ -181,14 +181,16 @@ export async function request(
     body: opts.rawBody ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined),
     signal: AbortSignal.timeout(60_000),
   });
-  const text = await res.text();
-  let body: unknown = text;
+  return { status: res.status, body: jsonOrText(await res.text()) };
+}
+
+/** A response body parsed as JSON, or the text itself when it is not JSON (metrics, error pages). */
+export function jsonOrText(text: string): unknown {
   try {
-    body = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch {
-    // non-JSON bodies (metrics) stay text
+    return text;
   }
-  return { status: res.status, body };
 }
 
 export function admin(node: NodeProcess, path: string, body: unknown) {
