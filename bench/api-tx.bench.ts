@@ -43,6 +43,7 @@ import {
 } from '../test/helpers/processes.js';
 import { launchNode, onLogLines, withDeadline } from './helpers-cluster.js';
 import { loadProfiles, monotonicUs, summarize, type ProfileSummary } from './helpers-profile.js';
+import { cpuSince, threadCpu, type ThreadCpu } from './helpers-threads.js';
 import { report, round } from './lib.js';
 
 const params = getNetwork('regtest');
@@ -471,6 +472,7 @@ async function runPass(pass: Pass): Promise<void> {
   const before = (await info(a.proc)).mempool;
   const singleBodies = singles.map((hex) => JSON.stringify({ tx: hex }));
   const profFrom = monotonicUs();
+  const singleCpu0 = threadCpu(a.proc.child.pid);
   const single = await withDeadline<{ requests: number; ms: number; clientCpu?: number; accepted?: number }>(
     'single-tx load',
     phaseMs + 30_000,
@@ -481,6 +483,7 @@ async function runPass(pass: Pass): Promise<void> {
         ),
   );
   const profTo = monotonicUs();
+  const singleCpu = cpuSince(singleCpu0, threadCpu(a.proc.child.pid));
   const accepted = (await info(a.proc)).mempool - before;
   if (single.accepted !== undefined && single.accepted !== accepted) {
     throw new Error(`mempool grew by ${accepted} but ${single.accepted} were accepted`);
@@ -489,16 +492,19 @@ async function runPass(pass: Pass): Promise<void> {
     min: 3000,
     note: `${accepted} accepted (mempool growth) in ${round(single.ms / 1000, 1)} s at concurrency ${SINGLE_CONCURRENCY}, ${single.requests} answers; ${hasWrk ? 'load from wrk' : 'load from this process (wrk not installed)'}, which used ${round(single.clientCpu ?? 0, 2)} core; node without the profiler`,
   });
+  reportCpuPerTx(measure, '{tx}', singleCpu, accepted);
 
   // Batched on the node alone (nobody to relay to).
   const beforeAlone = (await info(a.proc)).mempool;
   const aloneFrom = monotonicUs();
+  const aloneCpu0 = threadCpu(a.proc.child.pid);
   const alone = await withDeadline(
     'batched load, one node',
     phaseMs + 30_000,
     load(a.proc, toBatches(batchedAlone), BATCH_CONCURRENCY, phaseMs, batchOutcome),
   );
   const aloneTo = monotonicUs();
+  const aloneCpu = cpuSince(aloneCpu0, threadCpu(a.proc.child.pid));
   const afterAlone = (await info(a.proc)).mempool;
   measure(
     `POST /transactions {txs: ${BATCH_SIZE}}, node alone: accepted`,
@@ -509,6 +515,7 @@ async function runPass(pass: Pass): Promise<void> {
       note: `${alone.accepted} accepted (${alone.rejected} rejected) in ${round(alone.ms / 1000, 1)} s, ${BATCH_CONCURRENCY} requests in flight; mempool +${afterAlone - beforeAlone}; no peer`,
     },
   );
+  reportCpuPerTx(measure, `{txs: ${BATCH_SIZE}}`, aloneCpu, alone.accepted);
   if (afterAlone - beforeAlone !== alone.accepted) {
     throw new Error(`mempool grew by ${afterAlone - beforeAlone} but ${alone.accepted} were accepted`);
   }
@@ -620,6 +627,23 @@ async function runPass(pass: Pass): Promise<void> {
     note: `profiled pass: ${round((relayTo - probe.fromUs) / 1000, 0)} ms wall (${relayMs} ms from connected on the 1st)`,
   });
   reportProfile('CPU 2nd node', relay1, 5, 3);
+}
+
+/** Where an accepted transaction's CPU goes: the request thread is what caps one node's rate. */
+function reportCpuPerTx(
+  measure: (...args: Parameters<typeof report>) => void,
+  phase: string,
+  cpu: ThreadCpu | undefined,
+  accepted: number,
+): void {
+  if (!cpu || accepted === 0) return;
+  const us = (seconds: number) => round((seconds * 1e6) / accepted, 0);
+  measure(`POST /transactions ${phase}: request thread CPU per accepted tx`, us(cpu.main), 'µs', {
+    note: `node's main thread, from /proc (no profiler): HTTP, JSON, decoding, mempool admission`,
+  });
+  measure(`POST /transactions ${phase}: other threads' CPU per accepted tx`, us(cpu.others), 'µs', {
+    note: `script workers (signatures), GC helpers, libuv; ${round(cpu.main + cpu.others, 1)} CPU s in all`,
+  });
 }
 
 const killAll = () => {
