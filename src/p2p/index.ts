@@ -399,7 +399,7 @@ export class P2P {
     this.assertNotBanned(from);
     const source = from ? 'peer' : 'api';
     const results: TxResult[] = [];
-    const accepted: string[] = [];
+    const accepted: Uint8Array[] = [];
     // winston filters levels only after queueing a line: per-transaction lines are skipped up front.
     const debug = this.logger.isDebugEnabled();
     await this.relayedBlocksSettled();
@@ -432,7 +432,7 @@ export class P2P {
       this.seenTxs.add(id);
       this.metrics.txAccepted.inc({ source });
       if (debug) this.logger.debug('transaction accepted', { txid: id, source, peer: from?.nodeId });
-      accepted.push(toHex(encodeTx(tx)));
+      accepted.push(encodeTx(tx));
       results.push({ txid: id });
     }
     this.relay.relayTransactions(accepted, from?.nodeId);
@@ -453,7 +453,7 @@ export class P2P {
   announceTransaction(tx: Transaction): void {
     const id = txid(tx);
     if (!this.seenTxs.add(id)) return;
-    this.relay.relayTransactions([toHex(encodeTx(tx))]);
+    this.relay.relayTransactions([encodeTx(tx)]);
   }
 
   /** POST /sync/blocks: raw best-chain blocks after the locator's fork point, ≤ 500 and ~8 MB. */

@@ -1,3 +1,4 @@
+import { toHex } from '../core/bytes.js';
 import type { Logger } from '../obs/logger.js';
 import type { BanList } from './ban.js';
 import { PeerRequestError, type PeerClient } from './peer-client.js';
@@ -42,7 +43,7 @@ const TX_FLUSH_MS = 20;
  * does not answer earns a liveness failure. Transactions are batched per peer.
  */
 export class Relay {
-  private readonly txQueues = new Map<string, string[]>();
+  private readonly txQueues = new Map<string, Uint8Array[]>();
   private txTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -66,15 +67,15 @@ export class Relay {
     return targets.length;
   }
 
-  relayTransactions(txHexes: string[], exceptNodeId?: string): void {
-    if (this.stopped || txHexes.length === 0) return;
+  /** Serialized transactions; they become hex only when sent, so a node with no peer never pays for it. */
+  relayTransactions(rawTxs: readonly Uint8Array[], exceptNodeId?: string): void {
+    if (this.stopped || rawTxs.length === 0) return;
     // One draw of peers per submission: a batch travels together.
     for (const peer of this.targets(exceptNodeId)) {
       let queue = this.txQueues.get(peer.nodeId);
       if (!queue) this.txQueues.set(peer.nodeId, (queue = []));
       const room = MAX_QUEUED_TXS_PER_PEER - queue.length;
-      for (const hex of room >= txHexes.length ? txHexes : txHexes.slice(0, Math.max(0, room)))
-        queue.push(hex);
+      for (const raw of room >= rawTxs.length ? rawTxs : rawTxs.slice(0, Math.max(0, room))) queue.push(raw);
     }
     // A short delay turns a burst of submissions into one request per peer.
     this.txTimer ??= setTimeout(() => this.flushTransactions(), TX_FLUSH_MS);
@@ -88,9 +89,16 @@ export class Relay {
 
   private flushTransactions(): void {
     this.txTimer = undefined;
+    // A transaction queued for several peers is converted once.
+    const hexes = new Map<Uint8Array, string>();
+    const hexOf = (raw: Uint8Array): string => {
+      let hex = hexes.get(raw);
+      if (hex === undefined) hexes.set(raw, (hex = toHex(raw)));
+      return hex;
+    };
     for (const [nodeId, queue] of this.txQueues) {
       const peer = this.opts.book.get(nodeId);
-      if (peer) void this.sendBatches(peer, txBatches(queue));
+      if (peer) void this.sendBatches(peer, txBatches(queue.map(hexOf)));
     }
     this.txQueues.clear();
   }
