@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chain } from '../src/chain/index.js';
 import { VerifiedScripts } from '../src/chain/script-cache.js';
 import { NETWORKS } from '../src/core/params.js';
-import { txHash } from '../src/core/tx.js';
+import { txid } from '../src/core/tx.js';
 import type { Transaction } from '../src/core/types.js';
 import { Mempool } from '../src/mempool/index.js';
 import {
@@ -26,7 +26,7 @@ const NOW_MS = (params.genesis.header.time + 100_000) * 1000;
 describe('VerifiedScripts', () => {
   it('is bounded, forgetting the oldest first', () => {
     const cache = new VerifiedScripts(2);
-    const ids = [1, 2, 3].map((n) => new Uint8Array(32).fill(n));
+    const ids = ['a', 'b', 'c'];
     for (const id of ids) cache.add(id);
     expect(cache.size).toBe(2);
     expect(ids.map((id) => cache.has(id))).toEqual([false, true, true]);
@@ -45,9 +45,9 @@ describe('signatures checked once', () => {
     const other = spendTx([coinbaseInput(f.funding, alice)], [payTo(bob, 11n * COIN)]);
     const forged: Transaction = { ...good, inputs: other.inputs };
     await expect(f.mempool.accept(forged)).rejects.toMatchObject({ code: 'bad-txns-script-verify-failed' });
-    expect(f.chain.verifiedScripts.has(txHash(forged))).toBe(false);
+    expect(f.chain.verifiedScripts.has(txid(forged))).toBe(false);
     await f.mempool.accept(good);
-    expect(f.chain.verifiedScripts.has(txHash(good))).toBe(true);
+    expect(f.chain.verifiedScripts.has(txid(good))).toBe(true);
   });
 
   it('block connection trusts the record instead of verifying again', async () => {
@@ -59,7 +59,7 @@ describe('signatures checked once', () => {
     await expect(f.chain.processBlock(rejectedBlock)).rejects.toMatchObject({
       code: 'bad-txns-script-verify-failed',
     });
-    f.chain.verifiedScripts.add(txHash(forged));
+    f.chain.verifiedScripts.add(txid(forged));
     const trusted = f.builder.block(f.tip, { txs: [forged], tag: 2 });
     expect((await f.chain.processBlock(trusted)).status).toBe('connected');
   });
@@ -89,7 +89,7 @@ describe('batch pre-verification', () => {
   it('records a batch whose signatures all verify over the workers', async () => {
     const txs = coinbases.slice(0, 2).map((blk) => spendTx([coinbaseInput(blk, alice)], [payTo(bob, COIN)]));
     await mempool.preverify(txs);
-    expect(txs.map((tx) => chain.verifiedScripts.has(txHash(tx)))).toEqual([true, true]);
+    expect(txs.map((tx) => chain.verifiedScripts.has(txid(tx)))).toEqual([true, true]);
   });
 
   it('records nothing when one signature fails, leaving the culprit to admission', async () => {
@@ -98,8 +98,8 @@ describe('batch pre-verification', () => {
     const forged: Transaction = { ...good, inputs: other.inputs };
     const fresh = spendTx([coinbaseInput(coinbases[2] as TestBlock, alice)], [payTo(bob, 4n * COIN)]);
     await mempool.preverify([fresh, forged]);
-    expect(chain.verifiedScripts.has(txHash(fresh))).toBe(false);
-    expect(chain.verifiedScripts.has(txHash(forged))).toBe(false);
+    expect(chain.verifiedScripts.has(txid(fresh))).toBe(false);
+    expect(chain.verifiedScripts.has(txid(forged))).toBe(false);
     await expect(mempool.accept(forged)).rejects.toMatchObject({ code: 'bad-txns-script-verify-failed' });
   });
 });

@@ -16,6 +16,7 @@ import { decodeTx, encodeTx, txHash } from '../src/core/tx.js';
 import type { Block, Coin, Transaction } from '../src/core/types.js';
 import {
   checkBlock,
+  checkInputCoins,
   checkBlockContext,
   checkBlockHeaderContext,
   checkCoinbaseAmount,
@@ -333,6 +334,20 @@ describe('checkTxInputs', () => {
     expect(codeOf(() => checkTxInputs(spend(funding, 0, 5001n), lookup, 200, params))).toBe(
       'bad-txns-in-belowout',
     );
+  });
+
+  it('checkInputCoins takes the coins looked up already, one per input', () => {
+    const tx = spend(funding, 1, 1n);
+    const [coin] = tx.inputs.map((input) => lookup(input.prevTxid, input.prevVout));
+    expect(checkInputCoins(tx, [coin], 110, params)).toBe(4999n);
+    expect(codeOf(() => checkInputCoins(tx, [coin], 109, params))).toBe(
+      'bad-txns-premature-spend-of-coinbase',
+    );
+    expect(codeOf(() => checkInputCoins(tx, [undefined], 200, params))).toBe(
+      'bad-txns-inputs-missingorspent',
+    );
+    expect(() => checkInputCoins(tx, [], 200, params)).toThrow(RangeError);
+    expect(() => checkInputCoins(tx, [coin, coin], 200, params)).toThrow(RangeError);
   });
 });
 

@@ -6,7 +6,7 @@ import { Chain } from '../src/chain/chain.js';
 import { createCoinbaseTx } from '../src/core/coinbase.js';
 import { ValidationError } from '../src/core/errors.js';
 import { NETWORKS } from '../src/core/params.js';
-import { txHash, txid, txSize } from '../src/core/tx.js';
+import { txid, txSize } from '../src/core/tx.js';
 import type { Transaction } from '../src/core/types.js';
 import { Mempool, type MempoolEvents } from '../src/mempool/mempool.js';
 import {
@@ -218,7 +218,7 @@ describe('shared pre-verification', () => {
     const txs = [1, 2, 3].map((h) => pay(coin(f, h)));
     await Promise.all(txs.map((tx) => f.mempool.preverify([tx])));
     expect(batches).toEqual([3]);
-    expect(txs.map((tx) => f.chain.verifiedScripts.has(txHash(tx)))).toEqual([true, true, true]);
+    expect(txs.map((tx) => f.chain.verifiedScripts.has(txid(tx)))).toEqual([true, true, true]);
     for (const tx of txs) await f.mempool.accept(tx);
     expect(batches).toEqual([3]);
     expect(f.mempool.count).toBe(3);
@@ -249,7 +249,7 @@ describe('shared pre-verification', () => {
     expect(batches).toEqual([10]);
     await Promise.all([first, second, third]);
     expect(batches).toEqual([10, 2]);
-    expect(children.every((tx) => f.chain.verifiedScripts.has(txHash(tx)))).toBe(true);
+    expect(children.every((tx) => f.chain.verifiedScripts.has(txid(tx)))).toBe(true);
     for (const tx of children) await f.mempool.accept(tx);
     expect(batches).toEqual([10, 2]);
     expect(f.mempool.count).toBe(13);
@@ -260,10 +260,10 @@ describe('shared pre-verification', () => {
     const good = pay(coin(f, 4));
     const forged: Transaction = { ...pay(coin(f, 5)), inputs: pay(coin(f, 6), FEE + 1n).inputs };
     await Promise.all([f.mempool.preverify([good]), f.mempool.preverify([forged])]);
-    expect(f.chain.verifiedScripts.has(txHash(good))).toBe(false);
+    expect(f.chain.verifiedScripts.has(txid(good))).toBe(false);
     expect(await rejectCode(f.mempool.accept(forged))).toBe('bad-txns-script-verify-failed');
     await f.mempool.accept(good);
-    expect(f.chain.verifiedScripts.has(txHash(good))).toBe(true);
+    expect(f.chain.verifiedScripts.has(txid(good))).toBe(true);
   });
 
   it('a worker failure is not an error: admission verifies inline', async () => {
@@ -271,7 +271,7 @@ describe('shared pre-verification', () => {
     f.chain.verifyScripts = () => Promise.reject(new Error('worker died'));
     const tx = pay(coin(f, 1));
     await f.mempool.preverify([tx]);
-    expect(f.chain.verifiedScripts.has(txHash(tx))).toBe(false);
+    expect(f.chain.verifiedScripts.has(txid(tx))).toBe(false);
     await f.mempool.accept(tx);
     expect(f.mempool.has(txid(tx))).toBe(true);
   });

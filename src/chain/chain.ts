@@ -6,7 +6,7 @@ import { fromDisplayHex, toDisplayHex } from '../core/bytes.js';
 import { ValidationError, isValidationError, type RejectCode } from '../core/errors.js';
 import type { NetworkParams } from '../core/params.js';
 import { nextWorkRequired, workForBits } from '../core/pow.js';
-import { encodeTx, isCoinbase, txHash } from '../core/tx.js';
+import { encodeTx, isCoinbase, txHash, txid as txidOf } from '../core/tx.js';
 import type { Block, Coin, Transaction } from '../core/types.js';
 import {
   checkBlock,
@@ -110,6 +110,7 @@ export class Chain extends EventEmitter<ChainEvents> {
   private closed = false;
   /** Signatures the mempool already checked; block connection skips them. */
   readonly verifiedScripts = new VerifiedScripts();
+  private readonly mtpByEntry = new WeakMap<BlockIndexEntry, number>();
 
   private constructor(
     readonly params: NetworkParams,
@@ -288,6 +289,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.utxo.getOutpoint(prevTxid, vout);
   }
 
+  /** By `outpointKey` (utxo-set.ts), for callers that reuse one key for several lookups. */
+  coinAt(outpoint: string): Coin | undefined {
+    return this.utxo.get(outpoint);
+  }
+
   getCoinsByScript(scriptPubKey: Uint8Array): Array<{ txid: string; vout: number; coin: Coin }> {
     return this.utxo.getByScript(scriptPubKey);
   }
@@ -328,7 +334,10 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.mtp(entry);
   }
 
+  /** An entry's ancestors never change, so neither does its median time past; the mempool asks once per transaction. */
   private mtp(entry: BlockIndexEntry): number {
+    const known = this.mtpByEntry.get(entry);
+    if (known !== undefined) return known;
     const times: number[] = [];
     let cur: BlockIndexEntry | undefined = entry;
     for (let i = 0; i < this.params.medianTimeSpan && cur; i++) {
@@ -336,7 +345,9 @@ export class Chain extends EventEmitter<ChainEvents> {
       cur = this.parentOf(cur);
     }
     times.sort((a, b) => a - b);
-    return times[Math.floor(times.length / 2)] as number;
+    const median = times[Math.floor(times.length / 2)] as number;
+    this.mtpByEntry.set(entry, median);
+    return median;
   }
 
   private expectedBits(prev: BlockIndexEntry): number {
@@ -699,7 +710,7 @@ export class Chain extends EventEmitter<ChainEvents> {
       } else {
         fees += checkTxInputs(tx, lookup, height, params);
         const rawTx = encodeTx(tx);
-        const verified = this.verifiedScripts.has(id);
+        const verified = this.verifiedScripts.has(txidOf(tx));
         for (let n = 0; n < tx.inputs.length; n++) {
           const input = tx.inputs[n] as Transaction['inputs'][number];
           const coin = lookup(input.prevTxid, input.prevVout) as Coin;

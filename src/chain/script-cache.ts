@@ -1,5 +1,3 @@
-import { toHex } from '../core/bytes.js';
-
 /**
  * Transactions whose signatures already verified, so a block does not check
  * them a second time after the mempool did (Bitcoin Core's script execution
@@ -12,18 +10,18 @@ export class VerifiedScripts {
 
   constructor(private readonly capacity = 250_000) {}
 
-  add(txHash: Uint8Array): void {
-    const key = toHex(txHash);
-    this.ids.delete(key);
-    this.ids.add(key);
+  /** By txid (display hex), which transactions memoize: no conversion per lookup. */
+  add(txid: string): void {
+    this.ids.delete(txid);
+    this.ids.add(txid);
     if (this.ids.size > this.capacity) {
       const oldest = this.ids.values().next().value;
       if (oldest !== undefined) this.ids.delete(oldest);
     }
   }
 
-  has(txHash: Uint8Array): boolean {
-    return this.ids.has(toHex(txHash));
+  has(txid: string): boolean {
+    return this.ids.has(txid);
   }
 
   get size(): number {

@@ -227,9 +227,24 @@ export function checkTxInputs(
   spendHeight: number,
   params: Pick<NetworkParams, 'coinbaseMaturity'>,
 ): bigint {
+  return checkInputCoins(
+    tx,
+    tx.inputs.map((input) => lookup(input.prevTxid, input.prevVout)),
+    spendHeight,
+    params,
+  );
+}
+
+/** `checkTxInputs` over coins already looked up, `coins[i]` being the one input i spends (undefined: missing or spent). */
+export function checkInputCoins(
+  tx: Transaction,
+  coins: readonly (Coin | undefined)[],
+  spendHeight: number,
+  params: Pick<NetworkParams, 'coinbaseMaturity'>,
+): bigint {
+  if (coins.length !== tx.inputs.length) throw new RangeError('one coin per input required');
   let valueIn = 0n;
-  for (const input of tx.inputs) {
-    const coin = lookup(input.prevTxid, input.prevVout);
+  for (const coin of coins) {
     if (!coin) throw new ValidationError('bad-txns-inputs-missingorspent');
     if (coin.coinbase && spendHeight - coin.height < params.coinbaseMaturity) {
       throw new ValidationError(

@@ -3,10 +3,11 @@ import { toDisplayHex, toHex } from '../core/bytes.js';
 import { ValidationError } from '../core/errors.js';
 import type { NetworkParams } from '../core/params.js';
 import type { ScriptJob } from '../chain/script-check.js';
+import { outpointKey } from '../chain/utxo-set.js';
 import { verifyTxScripts } from '../core/sighash.js';
 import { encodeTx, isCoinbase, txHash, txid as txidOf, txSize } from '../core/tx.js';
-import type { Block, Coin, Transaction } from '../core/types.js';
-import { checkFinalTx, checkTransaction, checkTxInputs } from '../core/validation.js';
+import type { Block, Coin, Transaction, TxInput } from '../core/types.js';
+import { checkFinalTx, checkInputCoins, checkTransaction } from '../core/validation.js';
 import { compareFeeRate, feeRateKey, LowestFeeRateHeap } from './fee-order.js';
 import { DEFAULT_MIN_FEE_RATE, minimumFee } from './policy.js';
 import { selectByFeeRate } from './select.js';
@@ -17,9 +18,10 @@ export interface MempoolChain {
   readonly height: number;
   /** Median time past of the tip: the clock that time locks are measured against. */
   medianTimePast(): number;
-  getCoin(prevTxid: Uint8Array, vout: number): Coin | undefined;
+  /** A coin of the UTXO set by its `outpointKey`, the key this pool's spends are recorded under too. */
+  coinAt(outpoint: string): Coin | undefined;
   /** Shared with block connection, which skips signatures verified here. */
-  readonly verifiedScripts: { has(txHash: Uint8Array): boolean; add(txHash: Uint8Array): void };
+  readonly verifiedScripts: { has(txid: string): boolean; add(txid: string): void };
   verifyScripts(jobs: readonly ScriptJob[]): Promise<boolean>;
   on(event: 'connect' | 'disconnect', listener: (ev: { block: Block }) => void): unknown;
   on(event: 'tip', listener: () => void): unknown;
@@ -61,8 +63,6 @@ interface Entry {
 /** An output of a pool transaction, seen as a coin by its children; never a coinbase, so maturity never applies. */
 const MEMPOOL_HEIGHT = 0x7fffffff;
 
-const outpoint = (txid: string, vout: number): string => `${txid}:${vout}`;
-
 /** A pre-verification batch is sent to the workers as soon as it holds this many transactions. */
 const PREVERIFY_BATCH_TXS = 8;
 
@@ -78,7 +78,7 @@ const PREVERIFY_BATCH_TXS = 8;
  */
 export class Mempool extends EventEmitter<MempoolEvents> {
   private readonly pool = new Map<string, Entry>();
-  /** Outpoint -> txid of the pool transaction spending it. */
+  /** Outpoint (`outpointKey`) -> txid of the pool transaction spending it. */
   private readonly spends = new Map<string, string>();
   /** scriptPubKey hex -> pool txids paying to it or spending a coin locked by it (address views). */
   private readonly byScript = new Map<string, Set<string>>();
@@ -137,7 +137,7 @@ export class Mempool extends EventEmitter<MempoolEvents> {
 
   /** Whether a pool transaction spends this outpoint (prevTxid in internal order). */
   isSpent(prevTxid: Uint8Array, vout: number): boolean {
-    return this.spends.has(outpoint(toDisplayHex(prevTxid), vout));
+    return this.spends.has(outpointKey(prevTxid, vout));
   }
 
   *entries(): Iterable<{ txid: string; tx: Transaction; fee: bigint; size: number; time: number }> {
@@ -174,7 +174,7 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     for (const id of this.byScript.get(key) ?? []) {
       const e = this.pool.get(id) as Entry;
       e.tx.outputs.forEach((o, vout) => {
-        if (toHex(o.scriptPubKey) === key && !this.spends.has(outpoint(id, vout))) {
+        if (toHex(o.scriptPubKey) === key && !this.spends.has(outpointKey(txHash(e.tx), vout))) {
           incoming.push({ txid: id, vout, value: o.value });
         }
       });
@@ -227,17 +227,17 @@ export class Mempool extends EventEmitter<MempoolEvents> {
 
   private async verifyAhead(txs: readonly Transaction[]): Promise<void> {
     const jobs: ScriptJob[] = [];
-    const hashes: Uint8Array[] = [];
+    const ids: string[] = [];
     for (const tx of txs) {
-      const hash = txHash(tx);
-      if (isCoinbase(tx) || this.chain.verifiedScripts.has(hash) || this.pool.has(txidOf(tx))) continue;
-      const coins = tx.inputs.map((input) => this.coinFor(input.prevTxid, input.prevVout));
+      const id = txidOf(tx);
+      if (isCoinbase(tx) || this.chain.verifiedScripts.has(id) || this.pool.has(id)) continue;
+      const coins = tx.inputs.map((input) => this.coinFor(input));
       if (coins.some((coin) => coin === undefined)) continue;
       const rawTx = encodeTx(tx);
       coins.forEach((coin, inputIndex) =>
         jobs.push({ tx, rawTx, inputIndex, prevScriptPubKey: (coin as Coin).scriptPubKey }),
       );
-      hashes.push(hash);
+      ids.push(id);
     }
     if (jobs.length === 0) return;
     let allValid = false;
@@ -246,7 +246,7 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     } catch {
       // A worker died mid-batch: admission checks every signature inline instead, so nothing is lost.
     }
-    if (allValid) for (const hash of hashes) this.chain.verifiedScripts.add(hash);
+    if (allValid) for (const id of ids) this.chain.verifiedScripts.add(id);
   }
 
   private admit(tx: Transaction, source?: 'reorg'): { txid: string; fee: bigint } {
@@ -260,23 +260,22 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     checkFinalTx(tx, this.chain.height + 1, this.chain.medianTimePast());
     const hash = txHash(tx);
     for (let vout = 0; vout < tx.outputs.length; vout++) {
-      if (this.chain.getCoin(hash, vout))
+      if (this.chain.coinAt(outpointKey(hash, vout)))
         throw new ValidationError('txn-already-known', `${id} is already confirmed`);
     }
-    for (const input of tx.inputs) {
-      const holder = this.spends.get(outpoint(toDisplayHex(input.prevTxid), input.prevVout));
+    // Each input's key and coin are worked out once per admission: they are most of its bookkeeping.
+    const keys = tx.inputs.map((input) => outpointKey(input.prevTxid, input.prevVout));
+    for (const key of keys) {
+      const holder = this.spends.get(key);
       if (holder !== undefined) {
         throw new ValidationError('txn-mempool-conflict', `input already spent by ${holder} in the mempool`);
       }
     }
 
     const parents = new Set<string>();
-    const fee = checkTxInputs(
-      tx,
-      (prevTxid, vout) => this.coinFor(prevTxid, vout, parents),
-      this.chain.height + 1,
-      this.chain.params,
-    );
+    const coins = tx.inputs.map((input, i) => this.coinFor(input, keys[i], parents));
+    const fee = checkInputCoins(tx, coins, this.chain.height + 1, this.chain.params);
+    const spent = coins as Coin[];
     const size = txSize(tx);
     const required = minimumFee(size, this.minFeeRate);
     if (fee < required) {
@@ -285,13 +284,12 @@ export class Mempool extends EventEmitter<MempoolEvents> {
         `fee ${fee} below the minimum ${required} for ${size} bytes`,
       );
     }
-    const spent = tx.inputs.map((input) => this.coinFor(input.prevTxid, input.prevVout) as Coin);
-    if (!this.chain.verifiedScripts.has(hash)) {
+    if (!this.chain.verifiedScripts.has(id)) {
       verifyTxScripts(
         tx,
         spent.map((c) => c.scriptPubKey),
       );
-      this.chain.verifiedScripts.add(hash);
+      this.chain.verifiedScripts.add(id);
     }
 
     const entry: Entry = {
@@ -312,7 +310,7 @@ export class Mempool extends EventEmitter<MempoolEvents> {
         throw new ValidationError('mempool-full', `mempool full and fee rate not above its lowest`);
       }
     }
-    this.insert(entry);
+    this.insert(entry, keys);
     this.admitting = id;
     try {
       this.trim();
@@ -325,28 +323,32 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     return { txid: id, fee };
   }
 
-  /** A coin from the UTXO set, else an output of a pool transaction (recorded in `parents`). */
-  private coinFor(prevTxid: Uint8Array, vout: number, parents?: Set<string>): Coin | undefined {
-    const coin = this.chain.getCoin(prevTxid, vout);
+  /** The coin an input spends: from the UTXO set, else an output of a pool transaction (recorded in `parents`). */
+  private coinFor(
+    input: TxInput,
+    key = outpointKey(input.prevTxid, input.prevVout),
+    parents?: Set<string>,
+  ): Coin | undefined {
+    const coin = this.chain.coinAt(key);
     if (coin) return coin;
-    const parentId = toDisplayHex(prevTxid);
-    const out = this.pool.get(parentId)?.tx.outputs[vout];
+    const parentId = toDisplayHex(input.prevTxid);
+    const out = this.pool.get(parentId)?.tx.outputs[input.prevVout];
     if (!out) return undefined;
     parents?.add(parentId);
     return { value: out.value, scriptPubKey: out.scriptPubKey, height: MEMPOOL_HEIGHT, coinbase: false };
   }
 
-  private insert(e: Entry): void {
+  /** `inputKeys[i]`: the `outpointKey` input i spends. */
+  private insert(e: Entry, inputKeys: readonly string[]): void {
     this.pool.set(e.txid, e);
     this.lowest.push(e);
     this.totalBytes += e.size;
-    e.tx.inputs.forEach((input) =>
-      this.spends.set(outpoint(toDisplayHex(input.prevTxid), input.prevVout), e.txid),
-    );
+    for (const key of inputKeys) this.spends.set(key, e.txid);
     for (const p of e.parents) this.pool.get(p)?.children.add(e.txid);
     // Children can be here before their parent: a parent re-admitted after a reorg.
+    const hash = txHash(e.tx);
     for (let vout = 0; vout < e.tx.outputs.length; vout++) {
-      const child = this.pool.get(this.spends.get(outpoint(e.txid, vout)) ?? '');
+      const child = this.pool.get(this.spends.get(outpointKey(hash, vout)) ?? '');
       if (child) {
         e.children.add(child.txid);
         child.parents.add(e.txid);
@@ -364,7 +366,7 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     this.lowest.noteRemoved();
     this.totalBytes -= e.size;
     for (const input of e.tx.inputs) {
-      const key = outpoint(toDisplayHex(input.prevTxid), input.prevVout);
+      const key = outpointKey(input.prevTxid, input.prevVout);
       if (this.spends.get(key) === e.txid) this.spends.delete(key);
     }
     for (const p of e.parents) this.pool.get(p)?.children.delete(e.txid);
@@ -407,9 +409,7 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     for (const tx of block.txs) {
       if (isCoinbase(tx)) continue;
       for (const input of tx.inputs) {
-        const holder = this.pool.get(
-          this.spends.get(outpoint(toDisplayHex(input.prevTxid), input.prevVout)) ?? '',
-        );
+        const holder = this.pool.get(this.spends.get(outpointKey(input.prevTxid, input.prevVout)) ?? '');
         if (holder) this.removeWithDescendants(holder, 'conflict');
       }
     }
@@ -440,7 +440,7 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     for (const e of [...this.pool.values()]) {
       if (!this.pool.has(e.txid)) continue;
       const broken = e.tx.inputs.some((input) => {
-        const coin = this.coinFor(input.prevTxid, input.prevVout);
+        const coin = this.coinFor(input);
         return !coin || (coin.coinbase && spendHeight - coin.height < maturity);
       });
       if (broken) this.removeWithDescendants(e, 'reorg');
