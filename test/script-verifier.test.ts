@@ -199,6 +199,19 @@ describe('ScriptVerifier', () => {
     await expect(v.verifyAll(VALID)).rejects.toThrow(/closed/);
   });
 
+  it('sends even one job to the workers when a call sets inlineBelow to 0', async () => {
+    // Workers that die on their first message: a batch that reaches one fails, an inline one passes.
+    const v = verifier({
+      threads: 1,
+      spawnWorker: () =>
+        new Worker("require('node:worker_threads').parentPort.once('message', () => process.exit(3));", {
+          eval: true,
+        }),
+    });
+    await expect(v.verifyAll(VALID.slice(0, 3))).resolves.toBe(true);
+    await expect(v.verifyAll(VALID.slice(0, 1), 0)).rejects.toThrow(/exited with code 3/);
+  });
+
   it('verifies everything inline with zero threads', async () => {
     const v = verifier({ threads: 0 });
     await expect(v.verifyAll(VALID)).resolves.toBe(true);

@@ -26,12 +26,12 @@ export class ScriptChecker {
   /** `threads` undefined: up to two workers, as many as there are cores. */
   constructor(private readonly threads = Math.min(2, availableParallelism())) {}
 
-  /** True iff every job verifies; says nothing about which failed. */
-  async allValid(jobs: readonly ScriptJob[]): Promise<boolean> {
+  /** True iff every job verifies; says nothing about which failed. `inlineBelow`: see ScriptVerifier.verifyAll. */
+  async allValid(jobs: readonly ScriptJob[], inlineBelow?: number): Promise<boolean> {
     if (jobs.length === 0) return true;
     if (this.closed) throw new Error('script checker is closed');
     this.verifier ??= ScriptVerifier.create({ threads: this.threads });
-    return this.verifier.verifyAll(jobs);
+    return this.verifier.verifyAll(jobs, inlineBelow);
   }
 
   async verifyAll(jobs: readonly ScriptJob[]): Promise<void> {

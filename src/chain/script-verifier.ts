@@ -95,11 +95,15 @@ export class ScriptVerifier {
     return this.slots.length;
   }
 
-  /** True iff every job's input is a valid P2PKH spend. Rejects only if a worker dies or the pool is closed. */
-  verifyAll(jobs: readonly ScriptJob[]): Promise<boolean> {
+  /**
+   * True iff every job's input is a valid P2PKH spend. Rejects only if a
+   * worker dies or the pool is closed. `inlineBelow` overrides the pool's
+   * threshold for one call (0: always on the workers, if there are any).
+   */
+  verifyAll(jobs: readonly ScriptJob[], inlineBelow = this.inlineBelow): Promise<boolean> {
     if (this.closed) return Promise.reject(new Error('script verifier is closed'));
     if (jobs.length === 0) return Promise.resolve(true);
-    if (this.slots.length === 0 || jobs.length < this.inlineBelow) {
+    if (this.slots.length === 0 || jobs.length < inlineBelow) {
       try {
         return Promise.resolve(verifyJobs(jobs));
       } catch (err) {
