@@ -19,7 +19,9 @@ import os from 'node:os';
 import { join } from 'node:path';
 import {
   encodeAddress,
+  decodeTx,
   encodeTx,
+  fromHex,
   getNetwork,
   hash160,
   p2pkhScript,
@@ -41,6 +43,7 @@ import {
   ADMIN_TOKEN,
   type NodeProcess,
 } from '../test/helpers/processes.js';
+import { verifyTxInput } from '../src/core/sighash.js';
 import { launchNode, onLogLines, withDeadline } from './helpers-cluster.js';
 import { loadProfiles, monotonicUs, summarize, type ProfileSummary } from './helpers-profile.js';
 import { cpuSince, threadCpu, type ThreadCpu } from './helpers-threads.js';
@@ -468,6 +471,17 @@ async function runPass(pass: Pass): Promise<void> {
     );
   }
 
+  if (!profiled) {
+    report(
+      'control: one input signature check (verifyTxInput), one thread',
+      round(checksPerSecond(singles[0] as string), 0),
+      '/s',
+      {
+        note: `in this process, ${CONTROL_MS / 1000} s: scriptSig parsing, key hash, sighash and libsecp256k1, what a script worker does per input`,
+      },
+    );
+  }
+
   // Single: one transaction per request.
   const before = (await info(a.proc)).mempool;
   const singleBodies = singles.map((hex) => JSON.stringify({ tx: hex }));
@@ -492,7 +506,7 @@ async function runPass(pass: Pass): Promise<void> {
     min: 3000,
     note: `${accepted} accepted (mempool growth) in ${round(single.ms / 1000, 1)} s at concurrency ${SINGLE_CONCURRENCY}, ${single.requests} answers; ${hasWrk ? 'load from wrk' : 'load from this process (wrk not installed)'}, which used ${round(single.clientCpu ?? 0, 2)} core; node without the profiler`,
   });
-  reportCpuPerTx(measure, '{tx}', singleCpu, accepted);
+  reportCpuPerTx(measure, '{tx}', singleCpu, accepted, single.ms);
 
   // Batched on the node alone (nobody to relay to).
   const beforeAlone = (await info(a.proc)).mempool;
@@ -515,7 +529,7 @@ async function runPass(pass: Pass): Promise<void> {
       note: `${alone.accepted} accepted (${alone.rejected} rejected) in ${round(alone.ms / 1000, 1)} s, ${BATCH_CONCURRENCY} requests in flight; mempool +${afterAlone - beforeAlone}; no peer`,
     },
   );
-  reportCpuPerTx(measure, `{txs: ${BATCH_SIZE}}`, aloneCpu, alone.accepted);
+  reportCpuPerTx(measure, `{txs: ${BATCH_SIZE}}`, aloneCpu, alone.accepted, alone.ms);
   if (afterAlone - beforeAlone !== alone.accepted) {
     throw new Error(`mempool grew by ${afterAlone - beforeAlone} but ${alone.accepted} were accepted`);
   }
@@ -629,12 +643,25 @@ async function runPass(pass: Pass): Promise<void> {
   reportProfile('CPU 2nd node', relay1, 5, 3);
 }
 
-/** Where an accepted transaction's CPU goes: the request thread is what caps one node's rate. */
+/** How many input checks one thread of this machine does per second right now. */
+function checksPerSecond(txHex: string): number {
+  const tx = decodeTx(fromHex(txHex));
+  let checks = 0;
+  const start = performance.now();
+  while (performance.now() - start < CONTROL_MS) {
+    if (!verifyTxInput(tx, 0, ownScript)) throw new Error('a signed spend does not verify');
+    checks++;
+  }
+  return (checks * 1000) / (performance.now() - start);
+}
+
+/** Where an accepted transaction's CPU goes, and the rate the machine's cores allow at that cost. */
 function reportCpuPerTx(
   measure: (...args: Parameters<typeof report>) => void,
   phase: string,
   cpu: ThreadCpu | undefined,
   accepted: number,
+  ms: number,
 ): void {
   if (!cpu || accepted === 0) return;
   const us = (seconds: number) => round((seconds * 1e6) / accepted, 0);
@@ -644,6 +671,16 @@ function reportCpuPerTx(
   measure(`POST /transactions ${phase}: other threads' CPU per accepted tx`, us(cpu.others), 'µs', {
     note: `script workers (signatures), GC helpers, libuv; ${round(cpu.main + cpu.others, 1)} CPU s in all`,
   });
+  const cores = os.cpus().length;
+  const used = cpu.main + cpu.others;
+  measure(
+    `POST /transactions ${phase}: ceiling of ${cores} cores at that CPU per tx`,
+    round((cores * accepted) / used, 0),
+    'tx/s',
+    {
+      note: `were every core busy with this node alone; during the phase it kept ${round(used / (ms / 1000), 2)} of them busy`,
+    },
+  );
 }
 
 const killAll = () => {
