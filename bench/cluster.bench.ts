@@ -274,11 +274,13 @@ async function joinCost(members: Member[]): Promise<void> {
   const bgAfter = await backgroundRate(members);
   const bgRate = (bgBefore + bgAfter) / 2;
   const excess = after - before - bgRate * elapsed;
+  // How far the estimate can be off: the background during the join lies somewhere between the two rates.
+  const uncertainty = (Math.abs(bgAfter - bgBefore) / 2) * elapsed;
   report(`join N=${n}+1: messages sent by the joiner`, joinerSent, 'msgs', {
     note: `until all ${n} know it (${round(knownMs, 0)} ms from spawn); join fan-out ${JOIN_FANOUT}, gossip 1 per ${GOSSIP_INTERVAL_MS} ms; all-to-all would be ≥ ${n}`,
   });
   report(`join N=${n}+1: network-wide messages beyond background`, round(excess, 0), 'msgs', {
-    note: `${after - before} sent by the ${n} others in ${round(elapsed / 1000, 1)} s minus background ${round(bgRate * 1000, 1)}/s (${round(bgBefore * 1000, 1)}/s before the join, ${round(bgAfter * 1000, 1)}/s after); all-to-all would be ~${n * n}`,
+    note: `± ${round(uncertainty, 0)}: ${after - before} sent by the ${n} others in ${round(elapsed / 1000, 1)} s minus background ${round(bgRate * 1000, 1)}/s (${round(bgBefore * 1000, 1)}/s before the join, ${round(bgAfter * 1000, 1)}/s after); all-to-all would be ~${n * n}`,
   });
   members.push(joiner);
 }
