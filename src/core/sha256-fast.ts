@@ -12,78 +12,18 @@
  * against it.
  */
 
-// prettier-ignore
-const IV = Uint32Array.of(
-  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-);
-
-// prettier-ignore
-const K = Uint32Array.of(
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-);
+import { compress, SHA256_IV } from './sha256-js.js';
 
 /**
  * SHA-256 state after the header's first 64 bytes (version, previous hash and
- * the first 28 bytes of the merkle root). Runs once per template, so it is a
- * plain loop rather than the unrolled rounds.
+ * the first 28 bytes of the merkle root). Runs once per template, so it is the
+ * plain compression of sha256-js.ts rather than the unrolled rounds.
  */
 export function headerMidstate(header76: Uint8Array): Uint32Array {
   if (header76.length < 64) throw new RangeError('headerMidstate needs at least the first 64 header bytes');
-  const w = new Uint32Array(64);
-  for (let t = 0; t < 16; t++) w[t] = readBE(header76, t * 4);
-  for (let t = 16; t < 64; t++) {
-    const x = w[t - 15] as number;
-    const y = w[t - 2] as number;
-    const s0 = rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3);
-    const s1 = rotr(y, 17) ^ rotr(y, 19) ^ (y >>> 10);
-    w[t] = (s1 + (w[t - 7] as number) + s0 + (w[t - 16] as number)) | 0;
-  }
-  let [a, b, c, d, e, f, g, h] = IV as unknown as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  for (let t = 0; t < 64; t++) {
-    const t1 =
-      (h +
-        (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) +
-        (g ^ (e & (f ^ g))) +
-        (K[t] as number) +
-        (w[t] as number)) |
-      0;
-    const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) | (c & (a | b)))) | 0;
-    h = g;
-    g = f;
-    f = e;
-    e = (d + t1) | 0;
-    d = c;
-    c = b;
-    b = a;
-    a = (t1 + t2) | 0;
-  }
-  const iv = IV as unknown as number[];
-  return Uint32Array.of(
-    (iv[0] as number) + a,
-    (iv[1] as number) + b,
-    (iv[2] as number) + c,
-    (iv[3] as number) + d,
-    (iv[4] as number) + e,
-    (iv[5] as number) + f,
-    (iv[6] as number) + g,
-    (iv[7] as number) + h,
-  );
+  const midstate = Uint32Array.from(SHA256_IV);
+  compress(midstate, header76, 0);
+  return midstate;
 }
 
 /**
@@ -2031,20 +1971,6 @@ export function hashHeaderWithNonce(
   writeBE(out, 20, w5);
   writeBE(out, 24, w6);
   writeBE(out, 28, w7);
-}
-
-function rotr(x: number, n: number): number {
-  return (x >>> n) | (x << (32 - n));
-}
-
-function readBE(b: Uint8Array, o: number): number {
-  return (
-    (((b[o] as number) << 24) |
-      ((b[o + 1] as number) << 16) |
-      ((b[o + 2] as number) << 8) |
-      (b[o + 3] as number)) >>>
-    0
-  );
 }
 
 function writeBE(b: Uint8Array, o: number, v: number): void {
