@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
+import { sha256d } from '../src/core/hash.js';
 import { hashMeetsTargetBytes, targetToBytes } from '../src/core/pow.js';
 import { hashHeaderWithNonce, headerMidstate } from '../src/core/sha256-fast.js';
 import { startWorker } from '../src/util/worker.js';
@@ -179,6 +180,22 @@ async function main(): Promise<void> {
     report('crypto.hash double SHA-256, 1 thread', oneShotRate.wall / 1e6, 'M/s', { note: windows });
   }
 
+  // What blocks, transactions and merkle nodes are hashed with: sha256-js for inputs of up to two blocks.
+  const hashTsRate = bestRates(
+    () => {
+      for (let i = 0; i < 1024; i++) {
+        view.setUint32(76, n++, true);
+        sha256d(header);
+      }
+    },
+    1024,
+    WINDOWS,
+    WINDOW_MS,
+  );
+  report('core/hash.ts sha256d (TypeScript for ≤ 2 blocks), 1 thread', hashTsRate.wall / 1e6, 'M/s', {
+    note: windows,
+  });
+
   if (openssl.rate !== undefined) {
     const pct = (x: number): number => round((100 * x) / (openssl.rate as number), 1);
     report('sha256-fast 1 thread / openssl 1 core (CPU time)', pct(singleCpu), '%', { min: 35 });
@@ -186,6 +203,7 @@ async function main(): Promise<void> {
     report('crypto.createHash / openssl 1 core (CPU time)', pct(createHashRate.cpu), '%');
     if (oneShotRate !== undefined)
       report('crypto.hash / openssl 1 core (CPU time)', pct(oneShotRate.cpu), '%');
+    report('core/hash.ts sha256d / openssl 1 core (CPU time)', pct(hashTsRate.cpu), '%');
   }
   report(`sha256-fast ${WORKERS} workers / 1 thread`, round(parallel / single, 2), '×', { min: 1.8 });
 }
