@@ -5,6 +5,7 @@
  * writes bench/results/latest.{md,json}.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,12 +16,48 @@ import { ROW_TAG, type BenchRow } from './lib.js';
 // that needs longer (real node processes) says so with a `bench-timeout-s: N` comment.
 const BENCH_TIMEOUT_MS = 120_000;
 
+// Before each bench, the machine gets up to this long to finish what the previous one left running
+// (40 node processes exiting, their files closing): a bench started meanwhile measures their noise.
+const SETTLE_MAX_MS = 60_000;
+const SETTLE_WINDOW_MS = 500;
+const IDLE_ENOUGH = 0.9;
+
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const resultsDir = path.join(benchDir, 'results');
 
 async function timeoutOf(file: string): Promise<number> {
   const declared = /bench-timeout-s:\s*(\d+)/.exec(await readFile(path.join(benchDir, file), 'utf8'));
   return declared ? Number(declared[1]) * 1000 : BENCH_TIMEOUT_MS;
+}
+
+/** Idle and total jiffies of all CPUs since boot (Linux /proc/stat), or undefined elsewhere. */
+function cpuTimes(): { idle: number; total: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      ?.trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    if (!fields || fields.length < 5 || fields.some((n) => !Number.isFinite(n))) return undefined;
+    // idle and iowait are the CPUs' free time.
+    return { idle: (fields[3] ?? 0) + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until the CPUs are mostly idle over a short window, or SETTLE_MAX_MS passed; returns the wait in ms. */
+async function settle(): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < SETTLE_MAX_MS) {
+    const before = cpuTimes();
+    await new Promise((r) => setTimeout(r, SETTLE_WINDOW_MS));
+    const after = cpuTimes();
+    if (!before || !after || after.total === before.total) return 0;
+    if ((after.idle - before.idle) / (after.total - before.total) >= IDLE_ENOUGH) break;
+  }
+  return performance.now() - started;
 }
 
 interface BenchOutcome {
@@ -144,6 +181,9 @@ async function main(): Promise<void> {
   }
   const outcomes: BenchOutcome[] = [];
   for (const file of files) {
+    const waited = await settle();
+    if (waited > SETTLE_WINDOW_MS * 2)
+      console.log(`waited ${(waited / 1000).toFixed(1)} s for the machine to go idle`);
     console.log(`running ${file} ...`);
     const outcome = await runBench(file, await timeoutOf(file));
     console.log(`  ${file}: ${outcome.rows.length} rows in ${(outcome.durationMs / 1000).toFixed(1)} s`);
