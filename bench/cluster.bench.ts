@@ -274,7 +274,8 @@ async function joinCost(members: Member[]): Promise<void> {
   const bgAfter = await backgroundRate(members);
   const bgRate = (bgBefore + bgAfter) / 2;
   const excess = after - before - bgRate * elapsed;
-  // How far the estimate can be off: the background during the join lies somewhere between the two rates.
+  // How far the background's drift alone can move the estimate: during the join it lay somewhere between the
+  // two rates (the counts' own noise comes on top).
   const uncertainty = (Math.abs(bgAfter - bgBefore) / 2) * elapsed;
   report(`join N=${n}+1: messages sent by the joiner`, joinerSent, 'msgs', {
     note: `until all ${n} know it (${round(knownMs, 0)} ms from spawn); join fan-out ${JOIN_FANOUT}, gossip 1 per ${GOSSIP_INTERVAL_MS} ms; all-to-all would be ≥ ${n}`,

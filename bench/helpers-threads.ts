@@ -15,6 +15,9 @@ export interface ThreadCpu {
   others: number;
 }
 
+/** CPU seconds so far of each thread of a process, by thread id. */
+export type ThreadSnapshot = ReadonlyMap<number, number>;
+
 /** Clock ticks per second of /proc's utime and stime: USER_HZ, 100 on every Linux ABI Node supports. */
 const USER_HZ = 100;
 
@@ -27,28 +30,40 @@ function taskSeconds(pid: number, tid: string): number {
 }
 
 /** Undefined where /proc is not there (not Linux) or the process is gone. */
-export function threadCpu(pid: number | undefined): ThreadCpu | undefined {
+export function threadCpu(pid: number | undefined): ThreadSnapshot | undefined {
   if (pid === undefined) return undefined;
   try {
-    let main = 0;
-    let others = 0;
+    const seconds = new Map<number, number>();
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        const seconds = taskSeconds(pid, tid);
-        if (Number(tid) === pid) main = seconds;
-        else others += seconds;
+        seconds.set(Number(tid), taskSeconds(pid, tid));
       } catch {
         // A thread that ended between the listing and the read.
       }
     }
-    return { main, others };
+    return seconds;
   } catch {
     return undefined;
   }
 }
 
-/** CPU spent between two readings; threads that ended in between are lost, so `others` is a lower bound. */
-export function cpuSince(before: ThreadCpu | undefined, after: ThreadCpu | undefined): ThreadCpu | undefined {
-  if (!before || !after) return undefined;
-  return { main: after.main - before.main, others: Math.max(0, after.others - before.others) };
+/**
+ * CPU spent between two snapshots of process `pid`, thread by thread: a thread
+ * started in between counts from zero; one that ended in between is lost, so
+ * `others` is a lower bound (script workers live as long as the node).
+ */
+export function cpuSince(
+  pid: number | undefined,
+  before: ThreadSnapshot | undefined,
+  after: ThreadSnapshot | undefined,
+): ThreadCpu | undefined {
+  if (pid === undefined || !before || !after) return undefined;
+  let main = 0;
+  let others = 0;
+  for (const [tid, seconds] of after) {
+    const spent = seconds - (before.get(tid) ?? 0);
+    if (tid === pid) main = spent;
+    else others += spent;
+  }
+  return { main, others };
 }
