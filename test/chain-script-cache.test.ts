@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Chain } from '../src/chain/index.js';
 import { VerifiedScripts } from '../src/chain/script-cache.js';
+import { ScriptVerifier } from '../src/chain/script-verifier.js';
 import { NETWORKS } from '../src/core/params.js';
 import { txid } from '../src/core/tx.js';
 import type { Transaction } from '../src/core/types.js';
@@ -90,6 +91,22 @@ describe('batch pre-verification', () => {
     const txs = coinbases.slice(0, 2).map((blk) => spendTx([coinbaseInput(blk, alice)], [payTo(bob, COIN)]));
     await mempool.preverify(txs);
     expect(txs.map((tx) => chain.verifiedScripts.has(txid(tx)))).toEqual([true, true]);
+  });
+
+  it('sends even a single transaction to the worker threads, keeping the request thread free', async () => {
+    // A spy that calls through: the real workers still verify.
+    const verifyAll = vi.spyOn(ScriptVerifier.prototype, 'verifyAll');
+    try {
+      const tx = spendTx([coinbaseInput(coinbases[1] as TestBlock, alice)], [payTo(bob, 5n * COIN)]);
+      await mempool.preverify([tx]);
+      expect(verifyAll).toHaveBeenCalledTimes(1);
+      expect(verifyAll.mock.calls[0]?.[0]).toHaveLength(1);
+      // Below the pool's inline threshold (8), only an explicit 0 sends it to the workers.
+      expect(verifyAll.mock.calls[0]?.[1]).toBe(0);
+      expect(chain.verifiedScripts.has(txid(tx))).toBe(true);
+    } finally {
+      verifyAll.mockRestore();
+    }
   });
 
   it('records nothing when one signature fails, leaving the culprit to admission', async () => {

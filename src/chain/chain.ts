@@ -14,7 +14,7 @@ import {
   checkCoinbaseAmount,
   checkCoinbaseHeight,
   checkFinalTx,
-  checkTxInputs,
+  checkInputCoins,
   isBlockMutation,
 } from '../core/validation.js';
 import { BlockIndex, fromStored, isFailed, toStored, type BlockIndexEntry } from './block-index.js';
@@ -281,7 +281,7 @@ export class Chain extends EventEmitter<ChainEvents> {
    * Checks signatures over the worker pool without touching chain state (the
    * mempool uses it for batches): true iff all verify. Even one signature goes
    * to the workers: the point is to keep the thread that serves requests free,
-   * where a block's few signatures are quicker checked inline than sent away.
+   * whereas a block's few signatures are quicker checked inline than sent away.
    */
   verifyScripts(jobs: readonly ScriptJob[]): Promise<boolean> {
     return this.scripts.allValid(jobs, 0);
@@ -710,12 +710,13 @@ export class Chain extends EventEmitter<ChainEvents> {
       if (i === 0) {
         checkCoinbaseHeight(block, height);
       } else {
-        fees += checkTxInputs(tx, lookup, height, params);
+        const coins = tx.inputs.map((input) => lookup(input.prevTxid, input.prevVout));
+        fees += checkInputCoins(tx, coins, height, params);
         const rawTx = encodeTx(tx);
         const verified = this.verifiedScripts.has(txidOf(tx));
         for (let n = 0; n < tx.inputs.length; n++) {
           const input = tx.inputs[n] as Transaction['inputs'][number];
-          const coin = lookup(input.prevTxid, input.prevVout) as Coin;
+          const coin = coins[n] as Coin;
           spent.push(coin);
           changes.set(outpointKey(input.prevTxid, input.prevVout), {
             txid: input.prevTxid,

@@ -56,6 +56,10 @@ interface Entry {
   readonly seq: number;
   /** Coins spent, by input index: chain coins or outputs of in-pool parents. */
   readonly spent: readonly Coin[];
+  /** `outpointKey` of the coin each input spends: its entries in `spends`. */
+  readonly inputKeys: readonly string[];
+  /** `outpointKey` of each output: where a child's entry in `spends` would be. */
+  readonly outputKeys: readonly string[];
   readonly parents: Set<string>;
   readonly children: Set<string>;
 }
@@ -174,7 +178,7 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     for (const id of this.byScript.get(key) ?? []) {
       const e = this.pool.get(id) as Entry;
       e.tx.outputs.forEach((o, vout) => {
-        if (toHex(o.scriptPubKey) === key && !this.spends.has(outpointKey(txHash(e.tx), vout))) {
+        if (toHex(o.scriptPubKey) === key && !this.spends.has(e.outputKeys[vout] as string)) {
           incoming.push({ txid: id, vout, value: o.value });
         }
       });
@@ -259,8 +263,9 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     // As the next block would see it.
     checkFinalTx(tx, this.chain.height + 1, this.chain.medianTimePast());
     const hash = txHash(tx);
-    for (let vout = 0; vout < tx.outputs.length; vout++) {
-      if (this.chain.coinAt(outpointKey(hash, vout)))
+    const outputKeys = tx.outputs.map((_, vout) => outpointKey(hash, vout));
+    for (const key of outputKeys) {
+      if (this.chain.coinAt(key))
         throw new ValidationError('txn-already-known', `${id} is already confirmed`);
     }
     // Each input's key and coin are worked out once per admission: they are most of its bookkeeping.
@@ -301,6 +306,8 @@ export class Mempool extends EventEmitter<MempoolEvents> {
       time: this.now(),
       seq: this.seq++,
       spent,
+      inputKeys: keys,
+      outputKeys,
       parents,
       children: new Set(),
     };
@@ -310,7 +317,7 @@ export class Mempool extends EventEmitter<MempoolEvents> {
         throw new ValidationError('mempool-full', `mempool full and fee rate not above its lowest`);
       }
     }
-    this.insert(entry, keys);
+    this.insert(entry);
     this.admitting = id;
     try {
       this.trim();
@@ -338,17 +345,15 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     return { value: out.value, scriptPubKey: out.scriptPubKey, height: MEMPOOL_HEIGHT, coinbase: false };
   }
 
-  /** `inputKeys[i]`: the `outpointKey` input i spends. */
-  private insert(e: Entry, inputKeys: readonly string[]): void {
+  private insert(e: Entry): void {
     this.pool.set(e.txid, e);
     this.lowest.push(e);
     this.totalBytes += e.size;
-    for (const key of inputKeys) this.spends.set(key, e.txid);
+    for (const key of e.inputKeys) this.spends.set(key, e.txid);
     for (const p of e.parents) this.pool.get(p)?.children.add(e.txid);
     // Children can be here before their parent: a parent re-admitted after a reorg.
-    const hash = txHash(e.tx);
-    for (let vout = 0; vout < e.tx.outputs.length; vout++) {
-      const child = this.pool.get(this.spends.get(outpointKey(hash, vout)) ?? '');
+    for (const key of e.outputKeys) {
+      const child = this.pool.get(this.spends.get(key) ?? '');
       if (child) {
         e.children.add(child.txid);
         child.parents.add(e.txid);
@@ -365,8 +370,7 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     this.pool.delete(e.txid);
     this.lowest.noteRemoved();
     this.totalBytes -= e.size;
-    for (const input of e.tx.inputs) {
-      const key = outpointKey(input.prevTxid, input.prevVout);
+    for (const key of e.inputKeys) {
       if (this.spends.get(key) === e.txid) this.spends.delete(key);
     }
     for (const p of e.parents) this.pool.get(p)?.children.delete(e.txid);
