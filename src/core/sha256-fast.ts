@@ -21,9 +21,10 @@ import { compress, SHA256_IV } from './sha256-js.js';
  */
 export function headerMidstate(header76: Uint8Array): Uint32Array {
   if (header76.length < 64) throw new RangeError('headerMidstate needs at least the first 64 header bytes');
-  const midstate = Uint32Array.from(SHA256_IV);
-  compress(midstate, header76, 0);
-  return midstate;
+  // compress runs on Int32Array state everywhere else; one element kind keeps its loads monomorphic.
+  const state = Int32Array.from(SHA256_IV);
+  compress(state, header76, 0);
+  return new Uint32Array(state.buffer);
 }
 
 /**

@@ -235,7 +235,11 @@ export function checkTxInputs(
   );
 }
 
-/** `checkTxInputs` over coins already looked up, `coins[i]` being the one input i spends (undefined: missing or spent). */
+/**
+ * `checkTxInputs` over coins already looked up, `coins[i]` being the one
+ * input i spends (undefined: missing or spent). A caller passing a different
+ * number of coins than inputs gets a RangeError: that is a bug, not bad data.
+ */
 export function checkInputCoins(
   tx: Transaction,
   coins: readonly (Coin | undefined)[],
