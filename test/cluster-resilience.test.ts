@@ -113,11 +113,12 @@ describe('resilience', () => {
       });
       expect(advertised.status).toBe(200);
     }
-    // The node stays responsive and keeps relaying while its bad peers time out.
+    // The node stays responsive and keeps relaying while its bad peers time out. The bound only has to
+    // tell a node waiting on the 20 s slow peer (or on the one that never answers) from a busy machine.
     for (let round = 0; round < 3; round++) {
       const started = Date.now();
       await info(nodes[1]!);
-      expect(Date.now() - started).toBeLessThan(2000);
+      expect(Date.now() - started).toBeLessThan(10_000);
       const res = await admin(nodes[1]!, '/admin/generate', { count: 1 });
       const tip = res.body.hashes[0] as string;
       await waitFor(
