@@ -694,10 +694,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (this.index.parentOf(entry) !== this.tip) throw new Error('connectTip: block does not extend the tip');
     const parentMtp = this.mtp(this.tip);
     const changes = new Map<string, CoinChange>();
-    const lookup = (txid: Uint8Array, vout: number): Coin | undefined => {
-      const change = changes.get(outpointKey(txid, vout));
+    // By outpoint key, made once per input: it serves the lookup, the change and the UTXO set alike.
+    const coinAt = (key: string): Coin | undefined => {
+      const change = changes.get(key);
       if (change) return change.coin ?? undefined;
-      return this.utxo.getOutpoint(txid, vout);
+      return this.utxo.get(key);
     };
     const spent: Coin[] = [];
     const jobs: ScriptJob[] = [];
@@ -710,7 +711,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       if (i === 0) {
         checkCoinbaseHeight(block, height);
       } else {
-        const coins = tx.inputs.map((input) => lookup(input.prevTxid, input.prevVout));
+        const keys = tx.inputs.map((input) => outpointKey(input.prevTxid, input.prevVout));
+        const coins = keys.map(coinAt);
         fees += checkInputCoins(tx, coins, height, params);
         const rawTx = encodeTx(tx);
         const verified = this.verifiedScripts.has(txidOf(tx));
@@ -718,7 +720,7 @@ export class Chain extends EventEmitter<ChainEvents> {
           const input = tx.inputs[n] as Transaction['inputs'][number];
           const coin = coins[n] as Coin;
           spent.push(coin);
-          changes.set(outpointKey(input.prevTxid, input.prevVout), {
+          changes.set(keys[n] as string, {
             txid: input.prevTxid,
             vout: input.prevVout,
             coin: null,
