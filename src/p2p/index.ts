@@ -92,9 +92,11 @@ export class P2P {
   private readonly sync: Sync;
   private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
   private readonly seenTxs = new SeenCache(SEEN_TXS);
-  private readonly inflightBlocks = new Map<string, Promise<ProcessBlockResult>>();
-  /** Relayed or submitted blocks being validated: transaction admission waits for them (see receiveTransactions). */
-  private readonly relayedBlocks = new Set<Promise<ProcessBlockResult>>();
+  /** Blocks being validated, by hash, with where the copy that started it came from. */
+  private readonly inflightBlocks = new Map<
+    string,
+    { readonly result: Promise<ProcessBlockResult>; readonly source: BlockOrigin['source'] }
+  >();
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly chain: ChainPort;
@@ -335,7 +337,7 @@ export class P2P {
     this.assertNotBanned(from);
     const hash = blockHashOf(block.header);
     if (this.seenBlocks.has(hash) || this.chain.hasBlock(hash)) return { status: 'duplicate', hash };
-    const inflight = this.inflightBlocks.get(hash);
+    const inflight = this.inflightBlocks.get(hash)?.result;
     // Another copy with this header is being validated; if that copy had a tampered body, ours may still be good.
     if (
       inflight &&
@@ -446,7 +448,13 @@ export class P2P {
    * minutes, and peers would time out their relays to this node.
    */
   private async relayedBlocksSettled(): Promise<void> {
-    while (this.relayedBlocks.size > 0) await Promise.allSettled(this.relayedBlocks);
+    for (;;) {
+      const relayed: Array<Promise<ProcessBlockResult>> = [];
+      for (const { result, source } of this.inflightBlocks.values())
+        if (source !== 'sync') relayed.push(result);
+      if (relayed.length === 0) return;
+      await Promise.allSettled(relayed);
+    }
   }
 
   /** A transaction this node created and already accepted into its mempool. */
@@ -485,13 +493,9 @@ export class P2P {
    */
   private processOnce(block: Block, hash: string, origin: BlockOrigin): Promise<ProcessBlockResult> {
     const inflight = this.inflightBlocks.get(hash);
-    if (inflight) return inflight;
-    const pending = this.chain.processBlock(block).finally(() => {
-      this.inflightBlocks.delete(hash);
-      this.relayedBlocks.delete(pending);
-    });
-    this.inflightBlocks.set(hash, pending);
-    if (origin.source !== 'sync') this.relayedBlocks.add(pending);
+    if (inflight) return inflight.result;
+    const pending = this.chain.processBlock(block).finally(() => this.inflightBlocks.delete(hash));
+    this.inflightBlocks.set(hash, { result: pending, source: origin.source });
     pending.then(
       (result) => {
         if (result.status !== 'connected' && result.status !== 'side-chain') return;
