@@ -9,7 +9,8 @@
  * several inputs is packed and decoded once. Batches of fewer than 8 inputs
  * are checked inline, where a message round trip would cost about as much as
  * the verification; from 8 on, the workers share them, so the calling thread
- * (the one serving requests) is free for other work meanwhile.
+ * is free for other work meanwhile. A caller whose thread serves requests (the
+ * mempool) sends even one input to the workers (`verifyAll`'s `inlineBelow`).
  *
  * A worker that dies (crash, out of memory, terminate) fails the batch it was
  * working on with an error instead of leaving it pending, and is replaced
