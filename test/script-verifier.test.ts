@@ -212,6 +212,41 @@ describe('ScriptVerifier', () => {
     await expect(v.verifyAll(VALID.slice(0, 1), 0)).rejects.toThrow(/exited with code 3/);
   });
 
+  it('gives each worker its next chunk before it answers, idle workers first', async () => {
+    // Workers that answer only once two chunks wait in their queue: without a second chunk each, this hangs.
+    const pairing = `
+      const { parentPort } = require('node:worker_threads');
+      let waiting = 0;
+      parentPort.on('message', () => {
+        if (++waiting < 2) return;
+        for (; waiting > 0; waiting--) parentPort.postMessage({ ok: true });
+      });`;
+    const paired = verifier({ threads: 2, spawnWorker: () => new Worker(pairing, { eval: true }) });
+    // 32 jobs make 4 chunks of 8: two per worker.
+    await expect(paired.verifyAll(VALID.slice(0, 32))).resolves.toBe(true);
+
+    // Two chunks go to two workers, not both to the first.
+    const received: number[] = [];
+    const counting = verifier({
+      threads: 2,
+      spawnWorker: () => {
+        const index = received.push(0) - 1;
+        const w = new Worker(
+          "const { parentPort } = require('node:worker_threads'); parentPort.on('message', () => parentPort.postMessage({ ok: true }));",
+          { eval: true },
+        );
+        const post = w.postMessage.bind(w);
+        w.postMessage = (...args: Parameters<Worker['postMessage']>) => {
+          received[index]!++;
+          post(...args);
+        };
+        return w;
+      },
+    });
+    await expect(counting.verifyAll(VALID.slice(0, 16))).resolves.toBe(true);
+    expect(received).toEqual([1, 1]);
+  });
+
   it('verifies everything inline with zero threads', async () => {
     const v = verifier({ threads: 0 });
     await expect(v.verifyAll(VALID)).resolves.toBe(true);
