@@ -72,6 +72,8 @@ describe('transactions: real Bitcoin data', () => {
     raw.fill(0);
     expect(toHex(encodeTx(tx))).toBe(p2pkh.tx);
     expect(txid(tx)).toBe(p2pkh.txid);
+    // The fields too, not only the memoized encoding: a field-by-field rebuild still encodes the same.
+    expect(toHex(encodeTx(rebuildTx(tx)))).toBe(p2pkh.tx);
   });
 });
 

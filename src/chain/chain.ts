@@ -734,7 +734,8 @@ export class Chain extends EventEmitter<ChainEvents> {
         changes.set(outpointKey(id, vout), {
           txid: id,
           vout,
-          coin: { value: out.value, scriptPubKey: out.scriptPubKey, height, coinbase },
+          // A copy: a decoded script is a view of its whole transaction, which the coin would keep alive.
+          coin: { value: out.value, scriptPubKey: out.scriptPubKey.slice(), height, coinbase },
         });
       });
     }
