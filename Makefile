@@ -1,9 +1,11 @@
 # chainmesh — every entry point a developer or CI needs.
-.PHONY: all install build test test-unit lint format bench cluster clean
+.PHONY: all install build test test-unit lint format bench ab cluster clean
 
 NPM ?= npm
 # make bench BENCH=core runs only bench/*core*.bench.ts
 BENCH ?=
+# make ab REVS="main~3 ." compares builds under the batched API load (bench/ab.ts)
+REVS ?= HEAD .
 
 all: build
 
@@ -31,6 +33,9 @@ format: node_modules
 
 bench: build
 	npx tsx bench/run.ts $(BENCH)
+
+ab: build
+	npx tsx bench/ab.ts $(REVS)
 
 cluster: build
 	node dist/cli/main.js cluster --nodes $${NODES:-5}

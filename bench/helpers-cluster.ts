@@ -50,10 +50,12 @@ export async function launchNode(opts: {
   dataDir: string;
   env: Record<string, string>;
   execArgv?: string[];
+  /** The CLI to run; default this tree's dist/cli/main.js (the A/B harness runs other builds). */
+  main?: string;
   spawned?: (node: NodeProcess) => void;
   timeoutMs: number;
 }): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [...(opts.execArgv ?? []), MAIN, 'node'], {
+  const child = spawn(process.execPath, [...(opts.execArgv ?? []), opts.main ?? MAIN, 'node'], {
     env: { PATH: process.env.PATH ?? '', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
