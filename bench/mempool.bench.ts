@@ -10,11 +10,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Chain } from '../src/chain/chain.js';
 import { ScriptVerifier } from '../src/chain/script-verifier.js';
 import { NETWORKS } from '../src/core/params.js';
 import { verifyTxScripts } from '../src/core/sighash.js';
-import { encodeTx, txSize } from '../src/core/tx.js';
+import { decodeTx, encodeTx, txSize } from '../src/core/tx.js';
 import type { Transaction } from '../src/core/types.js';
 import { Mempool } from '../src/mempool/mempool.js';
 import {
@@ -29,6 +31,19 @@ import {
 import { medianMs, report, round } from './lib.js';
 
 const N = 4000;
+
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+/** Live memory after full collections, once array buffers freed by the GC's sweeper are gone too. */
+async function settledMemory(): Promise<{ heap: number; buffers: number; total: number }> {
+  for (let i = 0; i < 3; i++) {
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return { heap: heapUsed, buffers: arrayBuffers, total: heapUsed + arrayBuffers };
+}
 const FAN_OUT = 2000;
 const params = NETWORKS.regtest;
 const alice = testKey(0);
@@ -81,6 +96,19 @@ async function main(): Promise<void> {
     const selectMs = await medianMs(() => pool.selectForBlock(params.maxBlockBytes), 5);
     report(`selectForBlock over ${N} txs`, round(selectMs, 1), 'ms', { max: 100 });
     pool.close();
+
+    // What the pool holds per transaction, with transactions decoded from bytes as the API and relay receive them.
+    const received = spends.map((tx) => decodeTx(encodeTx(tx)));
+    const before = await settledMemory();
+    const held = new Mempool(chain, { maxBytes: 64 << 20 });
+    for (const tx of received) await held.accept(tx);
+    received.length = 0;
+    const after = await settledMemory();
+    const perTx = (bytes: number) => round(bytes / N, 0);
+    report('memory per mempool transaction', perTx(after.total - before.total), 'bytes', {
+      note: `after full GCs: ${perTx(after.heap - before.heap)} of JS heap, ${perTx(after.buffers - before.buffers)} of array buffers; ${N} one-input transactions of ${txSize(spends[0] as Transaction)} bytes, decoded: the transaction, its entry and indexes`,
+    });
+    held.close();
 
     // A cap of half the set: from then on every admission evicts the lowest fee rate.
     const capped = new Mempool(chain, { maxBytes: Math.floor((N / 2) * txSize(spends[0] as Transaction)) });
