@@ -60,8 +60,23 @@ interface Entry {
   readonly inputKeys: readonly string[];
   /** `outpointKey` of each output: where a child's entry in `spends` would be. */
   readonly outputKeys: readonly string[];
-  readonly parents: Set<string>;
-  readonly children: Set<string>;
+  /** Txids of in-pool transactions this one spends from, and of those spending from it. */
+  parents: ReadonlySet<string>;
+  children: ReadonlySet<string>;
+}
+
+// Most pool transactions have no relatives in the pool: until they get one they share this set
+// (an empty Set costs ~160 bytes, as much as the transaction's own bytes).
+const NO_RELATIVES: ReadonlySet<string> = new Set();
+
+function withRelative(set: ReadonlySet<string>, txid: string): ReadonlySet<string> {
+  if (set === NO_RELATIVES) return new Set([txid]);
+  (set as Set<string>).add(txid);
+  return set;
+}
+
+function withoutRelative(set: ReadonlySet<string>, txid: string): void {
+  if (set !== NO_RELATIVES) (set as Set<string>).delete(txid);
 }
 
 /** An output of a pool transaction, seen as a coin by its children; never a coinbase, so maturity never applies. */
@@ -308,8 +323,8 @@ export class Mempool extends EventEmitter<MempoolEvents> {
       spent,
       inputKeys: keys,
       outputKeys,
-      parents,
-      children: new Set(),
+      parents: parents.size > 0 ? parents : NO_RELATIVES,
+      children: NO_RELATIVES,
     };
     if (this.totalBytes + size > this.maxBytes) {
       const floor = this.lowest.peek();
@@ -350,13 +365,16 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     this.lowest.push(e);
     this.totalBytes += e.size;
     for (const key of e.inputKeys) this.spends.set(key, e.txid);
-    for (const p of e.parents) this.pool.get(p)?.children.add(e.txid);
+    for (const p of e.parents) {
+      const parent = this.pool.get(p);
+      if (parent) parent.children = withRelative(parent.children, e.txid);
+    }
     // Children can be here before their parent: a parent re-admitted after a reorg.
     for (const key of e.outputKeys) {
       const child = this.pool.get(this.spends.get(key) ?? '');
       if (child) {
-        e.children.add(child.txid);
-        child.parents.add(e.txid);
+        e.children = withRelative(e.children, child.txid);
+        child.parents = withRelative(child.parents, e.txid);
       }
     }
     for (const script of scriptsOf(e)) {
@@ -373,8 +391,8 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     for (const key of e.inputKeys) {
       if (this.spends.get(key) === e.txid) this.spends.delete(key);
     }
-    for (const p of e.parents) this.pool.get(p)?.children.delete(e.txid);
-    for (const c of e.children) this.pool.get(c)?.parents.delete(e.txid);
+    for (const p of e.parents) withoutRelative(this.pool.get(p)?.children ?? NO_RELATIVES, e.txid);
+    for (const c of e.children) withoutRelative(this.pool.get(c)?.parents ?? NO_RELATIVES, e.txid);
     for (const script of scriptsOf(e)) {
       const set = this.byScript.get(script);
       set?.delete(e.txid);
