@@ -734,8 +734,7 @@ export class Chain extends EventEmitter<ChainEvents> {
         changes.set(outpointKey(id, vout), {
           txid: id,
           vout,
-          // A copy: a decoded script is a view of its whole transaction, which the coin would keep alive.
-          coin: { value: out.value, scriptPubKey: out.scriptPubKey.slice(), height, coinbase },
+          coin: { value: out.value, scriptPubKey: out.scriptPubKey, height, coinbase },
         });
       });
     }

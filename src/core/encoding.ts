@@ -75,14 +75,6 @@ export class ByteReader {
     return out;
   }
 
-  /** View (no copy) of the next n bytes: for decoders that copy what they keep themselves. */
-  bytesView(n: number): Uint8Array {
-    this.need(n);
-    const out = this.buf.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-
   /** View (no copy) of the bytes between two offsets already read. */
   span(start: number, end: number): Uint8Array {
     return this.buf.subarray(start, end);
@@ -120,18 +112,9 @@ export class ByteReader {
   }
 
   varBytes(): Uint8Array {
-    return this.bytes(this.varLength());
-  }
-
-  /** Like varBytes, as a view (no copy). */
-  varBytesView(): Uint8Array {
-    return this.bytesView(this.varLength());
-  }
-
-  private varLength(): number {
     const n = this.varint();
     if (n > this.remaining) throw new ValidationError('bad-encoding-oversize', 'length exceeds data');
-    return n;
+    return this.bytes(n);
   }
 
   /** Decoders consume whole messages: leftover bytes mean a malformed encoding. */
