@@ -15,7 +15,8 @@
  * Each worker holds up to two chunks: the one it verifies and the next, already
  * in its message queue. With one, a worker that finished a chunk waited idle
  * until the calling thread, busy admitting transactions, got round to handing
- * it another; under load that left about a fifth of the cores unused.
+ * it another (make ab: cores kept busy under batched load about 1.65 of 2
+ * with one chunk, 1.78 with two).
  *
  * A worker that dies (crash, out of memory, terminate) fails the batch it was
  * working on with an error instead of leaving it pending, and is replaced

@@ -66,7 +66,7 @@ interface Entry {
 }
 
 // Most pool transactions have no relatives in the pool: until they get one they share this set
-// (an empty Set costs ~160 bytes, as much as the transaction's own bytes).
+// (an empty Set costs ~160 bytes, nearly as much as a one-input transaction's own bytes).
 const NO_RELATIVES: ReadonlySet<string> = new Set();
 
 function withRelative(set: ReadonlySet<string>, txid: string): ReadonlySet<string> {
