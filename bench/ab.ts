@@ -4,9 +4,9 @@
  * round starts a fresh node of every build in turn (regtest, its own data
  * dir), funds it, and posts pre-signed one-input transactions in batches of
  * 250, 4 in flight, reading the node's CPU per thread from /proc. Rounds
- * interleave the builds, so a drift shows in all of them alike: compare the
- * CPU per transaction and the cores kept busy within a round, not rates
- * across rounds.
+ * interleave the builds, so a drift shows in all of them alike: builds are
+ * compared within a round (the summary does, round by round), never across
+ * rounds.
  *
  * Usage: npx tsx bench/ab.ts [--rounds N] [--txs N] <build> <build> ...
  *   build: a git revision, built in a temporary worktree, or `.` for this
@@ -55,7 +55,7 @@ function usage(problem: string): never {
 }
 
 function parseArgs(argv: readonly string[]): { rounds: number; txs: number; builds: string[] } {
-  let rounds = 5;
+  let rounds = 6;
   let txs = 30_000;
   const builds: string[] = [];
   for (let i = 0; i < argv.length; i++) {
