@@ -15,17 +15,20 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ADMIN_TOKEN,
-  MAIN,
-  freePort,
-  stopNode,
-  tempDir,
-  type NodeProcess,
-} from '../test/helpers/processes.js';
+import { MAIN, freePort, stopNode, tempDir, type NodeProcess } from '../test/helpers/processes.js';
 import { launchNode, withDeadline } from './helpers-cluster.js';
 import { cpuSince, threadCpu } from './helpers-threads.js';
-import { batchOutcome, closeLoadClient, fund, load, signSpends, toBatches } from './helpers-tx-load.js';
+import {
+  BATCH_SIZE,
+  batchOutcome,
+  closeLoadClient,
+  fund,
+  load,
+  loadNodeEnv,
+  signSpends,
+  toBatches,
+} from './helpers-tx-load.js';
+import { median } from './lib.js';
 
 const REPO = join(import.meta.dirname, '..');
 const BATCHES_IN_FLIGHT = 4;
@@ -122,18 +125,7 @@ async function measure(build: Build, round: number, txs: number, running: Set<No
     dataDir,
     main: build.main,
     timeoutMs: 60_000,
-    env: {
-      PORT: String(port),
-      BIND_HOST: '127.0.0.1',
-      ADVERTISE_ADDR: `127.0.0.1:${port}`,
-      SEED_HOSTS: '',
-      DATA_DIR: dataDir,
-      NETWORK: 'regtest',
-      ADMIN_TOKEN,
-      LOG_FORMAT: 'json',
-      LOG_LEVEL: 'warn',
-      MEMPOOL_MAX_BYTES: String(256 * 1024 * 1024),
-    },
+    env: { ...loadNodeEnv(port, dataDir), LOG_LEVEL: 'warn' },
     spawned: (p) => running.add(p),
   });
   try {
@@ -169,14 +161,6 @@ function range(values: readonly number[], digits: number): string {
   const lo = Math.min(...values).toFixed(digits);
   const hi = Math.max(...values).toFixed(digits);
   return lo === hi ? lo : `${lo}-${hi}`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** `build` against `base`, round by round: only rounds of the same minute are comparable. */
@@ -216,7 +200,9 @@ async function main(): Promise<void> {
   try {
     const builds = specs.map((spec) => prepare(spec, made));
     const samples: Sample[] = [];
-    console.log(`${rounds} rounds of ${txs} transactions, batches of 250, ${BATCHES_IN_FLIGHT} in flight`);
+    console.log(
+      `${rounds} rounds of ${txs} transactions, batches of ${BATCH_SIZE}, ${BATCHES_IN_FLIGHT} in flight`,
+    );
     console.log(
       'round  build                      tx/s   request-thread µs/tx  other threads µs/tx  cores busy',
     );

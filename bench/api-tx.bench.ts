@@ -17,14 +17,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
 import { decodeTx, fromHex, verifyTxInput } from '../src/core/index.js';
-import {
-  freePort,
-  request,
-  stopNode,
-  tempDir,
-  ADMIN_TOKEN,
-  type NodeProcess,
-} from '../test/helpers/processes.js';
+import { freePort, request, stopNode, tempDir, type NodeProcess } from '../test/helpers/processes.js';
 import { launchNode, onLogLines, withDeadline } from './helpers-cluster.js';
 import { loadProfiles, monotonicUs, summarize, type ProfileSummary } from './helpers-profile.js';
 import { cpuSince, threadCpu, type ThreadCpu } from './helpers-threads.js';
@@ -36,6 +29,7 @@ import {
   generate,
   info,
   load,
+  loadNodeEnv,
   mineMempool,
   ownScript,
   signSpends,
@@ -68,18 +62,10 @@ async function start(name: string, seeds: string[], execArgv: string[] = []): Pr
     timeoutMs: 60_000,
     execArgv,
     env: {
-      PORT: String(port),
-      BIND_HOST: '127.0.0.1',
-      ADVERTISE_ADDR: `127.0.0.1:${port}`,
-      SEED_HOSTS: seeds.join(','),
-      DATA_DIR: dataDir,
-      NETWORK: 'regtest',
-      ADMIN_TOKEN,
-      LOG_FORMAT: 'json',
+      ...loadNodeEnv(port, dataDir, seeds),
       // `block connected` (info for single tip changes) times the relay; debug would add a line per transaction
       LOG_LEVEL: 'info',
       GOSSIP_INTERVAL_MS: '1000',
-      MEMPOOL_MAX_BYTES: String(256 * 1024 * 1024),
     },
     spawned: (p) => {
       running.add(p);

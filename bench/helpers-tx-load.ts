@@ -20,7 +20,14 @@ import {
   txHash,
   type Transaction,
 } from '../src/core/index.js';
-import { admin, jsonOrText, request, type NodeProcess } from '../test/helpers/processes.js';
+import {
+  ADMIN_TOKEN,
+  admin,
+  info as nodeInfo,
+  jsonOrText,
+  request,
+  type NodeProcess,
+} from '../test/helpers/processes.js';
 
 const params = getNetwork('regtest');
 const SPLIT_OUTPUTS = 2000;
@@ -32,6 +39,28 @@ const keyHash = hash160(publicKeyOf(priv));
 /** The script every funded coin and every spend pays to. */
 export const ownScript = p2pkhScript(keyHash);
 const ownAddress = encodeAddress(keyHash, params);
+
+/**
+ * Environment of a regtest node taking this load on loopback: no seed unless
+ * given, a mempool large enough for every phase; callers add their own.
+ */
+export function loadNodeEnv(
+  port: number,
+  dataDir: string,
+  seeds: readonly string[] = [],
+): Record<string, string> {
+  return {
+    PORT: String(port),
+    BIND_HOST: '127.0.0.1',
+    ADVERTISE_ADDR: `127.0.0.1:${port}`,
+    SEED_HOSTS: seeds.join(','),
+    DATA_DIR: dataDir,
+    NETWORK: 'regtest',
+    ADMIN_TOKEN,
+    LOG_FORMAT: 'json',
+    MEMPOOL_MAX_BYTES: String(256 * 1024 * 1024),
+  };
+}
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -70,10 +99,9 @@ export function post(
   });
 }
 
-export async function info(node: NodeProcess): Promise<{ height: number; mempool: number; tipHash: string }> {
-  const res = await request(`${node.url}/info`);
-  if (res.status !== 200) throw new Error(`${node.name} /info: ${res.status}`);
-  return res.body as { height: number; mempool: number; tipHash: string };
+/** GET /info: the fields the load reads. */
+export function info(node: NodeProcess): Promise<{ height: number; mempool: number; tipHash: string }> {
+  return nodeInfo(node);
 }
 
 export async function generate(node: NodeProcess, count: number): Promise<string[]> {
