@@ -198,7 +198,13 @@ async function main(): Promise<void> {
     });
   }
   try {
-    const builds = specs.map((spec) => prepare(spec, made));
+    const builds = specs.map((spec, i) => {
+      const build = prepare(spec, made);
+      // A build named twice is an A/A run (the noise floor): each copy needs a label of its own.
+      return specs.indexOf(spec) === specs.lastIndexOf(spec)
+        ? build
+        : { ...build, label: `${build.label} #${i + 1}` };
+    });
     const samples: Sample[] = [];
     console.log(
       `${rounds} rounds of ${txs} transactions, batches of ${BATCH_SIZE}, ${BATCHES_IN_FLIGHT} in flight`,
