@@ -15,16 +15,23 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { MAIN, freePort, stopNode, tempDir, type NodeProcess } from '../test/helpers/processes.js';
+import {
+  MAIN,
+  freePort,
+  loopbackNodeEnv,
+  stopNode,
+  tempDir,
+  type NodeProcess,
+} from '../test/helpers/processes.js';
 import { launchNode, withDeadline } from './helpers-cluster.js';
 import { cpuSince, threadCpu } from './helpers-threads.js';
 import {
   BATCH_SIZE,
+  LOAD_NODE_ENV,
   batchOutcome,
   closeLoadClient,
   fund,
   load,
-  loadNodeEnv,
   signSpends,
   toBatches,
 } from './helpers-tx-load.js';
@@ -125,7 +132,7 @@ async function measure(build: Build, round: number, txs: number, running: Set<No
     dataDir,
     main: build.main,
     timeoutMs: 60_000,
-    env: { ...loadNodeEnv(port, dataDir), LOG_LEVEL: 'warn' },
+    env: { ...loopbackNodeEnv(port, dataDir), ...LOAD_NODE_ENV, LOG_LEVEL: 'warn' },
     spawned: (p) => running.add(p),
   });
   try {

@@ -17,19 +17,26 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
 import { decodeTx, fromHex, verifyTxInput } from '../src/core/index.js';
-import { freePort, request, stopNode, tempDir, type NodeProcess } from '../test/helpers/processes.js';
+import {
+  freePort,
+  loopbackNodeEnv,
+  request,
+  stopNode,
+  tempDir,
+  type NodeProcess,
+} from '../test/helpers/processes.js';
 import { launchNode, onLogLines, withDeadline } from './helpers-cluster.js';
 import { loadProfiles, monotonicUs, summarize, type ProfileSummary } from './helpers-profile.js';
 import { cpuSince, threadCpu, type ThreadCpu } from './helpers-threads.js';
 import {
   BATCH_SIZE,
+  LOAD_NODE_ENV,
   batchOutcome,
   closeLoadClient,
   fund,
   generate,
   info,
   load,
-  loadNodeEnv,
   mineMempool,
   ownScript,
   signSpends,
@@ -62,7 +69,8 @@ async function start(name: string, seeds: string[], execArgv: string[] = []): Pr
     timeoutMs: 60_000,
     execArgv,
     env: {
-      ...loadNodeEnv(port, dataDir, seeds),
+      ...loopbackNodeEnv(port, dataDir, seeds),
+      ...LOAD_NODE_ENV,
       // `block connected` (info for single tip changes) times the relay; debug would add a line per transaction
       LOG_LEVEL: 'info',
       GOSSIP_INTERVAL_MS: '1000',

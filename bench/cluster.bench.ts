@@ -26,7 +26,7 @@ import {
   request,
   stopAll,
   tempDir,
-  ADMIN_TOKEN,
+  loopbackNodeEnv,
   type NodeProcess,
 } from '../test/helpers/processes.js';
 import { counterSum, launchNode, onLogLines, percentile, withDeadline } from './helpers-cluster.js';
@@ -54,14 +54,7 @@ const running = new Set<NodeProcess>();
 
 function env(port: number, dataDir: string, seeds: string[]): Record<string, string> {
   return {
-    PORT: String(port),
-    BIND_HOST: '127.0.0.1',
-    ADVERTISE_ADDR: `127.0.0.1:${port}`,
-    SEED_HOSTS: seeds.join(','),
-    DATA_DIR: dataDir,
-    NETWORK: 'regtest',
-    ADMIN_TOKEN,
-    LOG_FORMAT: 'json',
+    ...loopbackNodeEnv(port, dataDir, seeds),
     // debug: `block connected` lines are the propagation clock
     LOG_LEVEL: 'debug',
     GOSSIP_INTERVAL_MS: String(GOSSIP_INTERVAL_MS),

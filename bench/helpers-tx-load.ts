@@ -20,14 +20,7 @@ import {
   txHash,
   type Transaction,
 } from '../src/core/index.js';
-import {
-  ADMIN_TOKEN,
-  admin,
-  info as nodeInfo,
-  jsonOrText,
-  request,
-  type NodeProcess,
-} from '../test/helpers/processes.js';
+import { admin, info as nodeInfo, jsonOrText, request, type NodeProcess } from '../test/helpers/processes.js';
 
 const params = getNetwork('regtest');
 const SPLIT_OUTPUTS = 2000;
@@ -40,27 +33,8 @@ const keyHash = hash160(publicKeyOf(priv));
 export const ownScript = p2pkhScript(keyHash);
 const ownAddress = encodeAddress(keyHash, params);
 
-/**
- * Environment of a regtest node taking this load on loopback: no seed unless
- * given, a mempool large enough for every phase; callers add their own.
- */
-export function loadNodeEnv(
-  port: number,
-  dataDir: string,
-  seeds: readonly string[] = [],
-): Record<string, string> {
-  return {
-    PORT: String(port),
-    BIND_HOST: '127.0.0.1',
-    ADVERTISE_ADDR: `127.0.0.1:${port}`,
-    SEED_HOSTS: seeds.join(','),
-    DATA_DIR: dataDir,
-    NETWORK: 'regtest',
-    ADMIN_TOKEN,
-    LOG_FORMAT: 'json',
-    MEMPOOL_MAX_BYTES: String(256 * 1024 * 1024),
-  };
-}
+/** What a node taking this load needs beyond `loopbackNodeEnv`: a mempool large enough for every phase. */
+export const LOAD_NODE_ENV = { MEMPOOL_MAX_BYTES: String(256 * 1024 * 1024) } as const;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 

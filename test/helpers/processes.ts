@@ -65,17 +65,28 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-export async function startNode(opts: StartOptions): Promise<NodeProcess> {
-  const port = opts.port ?? (await freePort());
-  const env: Record<string, string> = {
+/** What every regtest node on loopback is started with, tests' and benches' alike; callers add their own. */
+export function loopbackNodeEnv(
+  port: number,
+  dataDir: string,
+  seeds: readonly string[] = [],
+): Record<string, string> {
+  return {
     PORT: String(port),
     BIND_HOST: '127.0.0.1',
     ADVERTISE_ADDR: `127.0.0.1:${port}`,
-    SEED_HOSTS: (opts.seeds ?? []).join(','),
-    DATA_DIR: opts.dataDir,
+    SEED_HOSTS: seeds.join(','),
+    DATA_DIR: dataDir,
     NETWORK: 'regtest',
     ADMIN_TOKEN,
     LOG_FORMAT: 'json',
+  };
+}
+
+export async function startNode(opts: StartOptions): Promise<NodeProcess> {
+  const port = opts.port ?? (await freePort());
+  const env: Record<string, string> = {
+    ...loopbackNodeEnv(port, opts.dataDir, opts.seeds),
     LOG_LEVEL: 'info',
     GOSSIP_INTERVAL_MS: '500',
     PEER_TIMEOUT_MS: '2000',
