@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/node/config.js';
+import { ConfigError, loadConfig } from '../src/daemon/config.js';
 
 describe('loadConfig', () => {
   it('has defaults a container can run with', () => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BlockLog } from '../src/node/block-log.js';
+import { BlockLog } from '../src/daemon/block-log.js';
 import type { Logger } from '../src/obs/logger.js';
 import {
   admin,

@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../src/core/params.js';
-import { NodeError } from '../src/node/errors.js';
+import { NodeError } from '../src/daemon/errors.js';
 import { createLogger } from '../src/obs/logger.js';
 import { resolveSeeds } from '../src/p2p/discovery.js';
 import { MAX_SAMPLE } from '../src/p2p/wire.js';

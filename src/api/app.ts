@@ -1,7 +1,7 @@
 import type { RequestListener } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
-import type { ChainmeshNode } from '../node/node.js';
-import { NodeError } from '../node/errors.js';
+import type { ChainmeshNode } from '../daemon/node.js';
+import { NodeError } from '../daemon/errors.js';
 import { HEADER_NETWORK } from '../p2p/index.js';
 import { errorHandler, type ApiError } from './errors.js';
 import { withFastLane } from './fast-lane.js';

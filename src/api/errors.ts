@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { ValidationError } from '../core/errors.js';
-import { NodeError, type NodeErrorCode } from '../node/errors.js';
+import { NodeError, type NodeErrorCode } from '../daemon/errors.js';
 
 export interface ApiError {
   readonly status: number;

@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig, type NodeConfig } from '../node/config.js';
-import { ChainmeshNode } from '../node/node.js';
+import { ConfigError, loadConfig, type NodeConfig } from '../daemon/config.js';
+import { ChainmeshNode } from '../daemon/node.js';
 
 /** Exit code for configuration errors: the operator has to change something. */
 export const EXIT_CONFIG = 2;

@@ -5,7 +5,7 @@ import { isValidationError } from '../core/errors.js';
 import { workForBits } from '../core/pow.js';
 import { encodeTx, txid } from '../core/tx.js';
 import type { Block, Transaction } from '../core/types.js';
-import { NodeError } from '../node/errors.js';
+import { NodeError } from '../daemon/errors.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
 import { BanList, misbehaviourPoints } from './ban.js';

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
-import { NodeError } from '../../node/errors.js';
-import type { ChainmeshNode } from '../../node/node.js';
+import { NodeError } from '../../daemon/errors.js';
+import type { ChainmeshNode } from '../../daemon/node.js';
 import { generateBody } from '../validate.js';
 
 /** Admin routes need `Authorization: Bearer $ADMIN_TOKEN` and are off when no token is configured. */

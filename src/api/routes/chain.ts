@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { addressToScript, fromDisplayHex, toHex } from '../../core/index.js';
-import { NodeError } from '../../node/errors.js';
-import type { ChainmeshNode } from '../../node/node.js';
+import { NodeError } from '../../daemon/errors.js';
+import type { ChainmeshNode } from '../../daemon/node.js';
 import { blockView, txView } from '../views.js';
 import { hash, listLimit, pagination } from '../validate.js';
 

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { ChainmeshNode } from '../../node/node.js';
+import type { ChainmeshNode } from '../../daemon/node.js';
 
 /** Node-level views: info, health, readiness, peers, metrics. */
 export function nodeRoutes(node: ChainmeshNode): Router {

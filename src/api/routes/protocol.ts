@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { decodeBlock, decodeTx, fromHex, isValidationError, toHex } from '../../core/index.js';
-import { NodeError } from '../../node/errors.js';
-import type { ChainmeshNode } from '../../node/node.js';
+import { NodeError } from '../../daemon/errors.js';
+import type { ChainmeshNode } from '../../daemon/node.js';
 import { HEADER_NETWORK, HEADER_NODE_ID, type PeerSender } from '../../p2p/index.js';
 import { statusForReject } from '../errors.js';
 import { advertisementBody, blockBody, syncBody, transactionsBody } from '../validate.js';
