@@ -1,0 +1,558 @@
+import { isIP } from 'node:net';
+import { blockHashOf, encodeBlock } from '../core/block.js';
+import { toDisplayHex, toHex } from '../core/bytes.js';
+import { isValidationError } from '../core/errors.js';
+import { workForBits } from '../core/pow.js';
+import { encodeTx, txid } from '../core/tx.js';
+import type { Block, Transaction } from '../core/types.js';
+import { NodeError } from '../daemon/errors.js';
+import type { Logger } from '../obs/logger.js';
+import type { Metrics } from '../obs/metrics.js';
+import { BanList, misbehaviourPoints } from './ban.js';
+import type { AcceptedBlock, BlockLogPort, ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
+import { Discovery, GOSSIP_SAMPLE, type DiscoveryTuning } from './discovery.js';
+import { PeerClient } from './peer-client.js';
+import { PeerBook, pick, toInfo, type PeerBookTuning } from './peer-book.js';
+import { Relay, SeenCache } from './relay.js';
+import { Sync } from './sync.js';
+import {
+  decodeChainWork,
+  encodeChainWork,
+  hostOf,
+  isHostPort,
+  MAX_SYNC_BLOCKS,
+  type AdvertisementBody,
+  type AdvertisementReply,
+  type PeerInfo,
+} from './wire.js';
+
+/** Transactions admitted between yields to the event loop while processing a batch. */
+const YIELD_EVERY_TXS = 50;
+
+export interface P2PTuning extends PeerBookTuning, DiscoveryTuning {
+  banMs: number;
+  /** Deadline of one sync batch request (defaults to 4 × requestTimeoutMs). */
+  syncTimeoutMs: number;
+  syncBatchSize: number;
+}
+
+export interface P2POptions {
+  self: { nodeId: string; hostname: string /* advertised host:port */; network: string /* genesis hash */ };
+  /** `host:port`; a name resolving to several addresses yields several seeds. */
+  seeds: string[];
+  dataDir: string;
+  maxPeers: number;
+  gossipIntervalMs: number;
+  relayFanout: number;
+  joinFanout: number;
+  requestTimeoutMs: number;
+  now?: () => number;
+  random?: () => number;
+  tuning?: Partial<P2PTuning>;
+}
+
+/** A request's sender as the routes believe it (see isPlausibleSender). */
+export interface PeerSender {
+  nodeId: string;
+}
+
+export type PeerView = PeerInfo & {
+  state: 'live' | 'backoff' | 'banned';
+  /** This node reached it (a handshake); else it is only heard of. */
+  contacted: boolean;
+  failures: number;
+  banScore: number;
+  height?: number;
+};
+
+/** Where a block came from, for its metric and its log line. */
+type BlockOrigin = Pick<AcceptedBlock, 'source' | 'peer'>;
+
+export type TxResult = { txid: string } | { error: string; message: string };
+
+const SYNC_REPLY_MAX_BYTES = 8_000_000;
+const SEEN_BLOCKS = 20_000;
+const SEEN_TXS = 100_000;
+
+/**
+ * The peer-to-peer layer: discovery and gossip, a persisted peer book, relay
+ * with a bounded fan-out, locator sync and ban scores, composed behind the
+ * methods the HTTP routes and the node call.
+ */
+export class P2P {
+  private readonly book: PeerBook;
+  private readonly bans: BanList;
+  private readonly client: PeerClient;
+  private readonly discovery: Discovery;
+  private readonly relay: Relay;
+  private readonly sync: Sync;
+  private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
+  private readonly seenTxs = new SeenCache(SEEN_TXS);
+  /** Blocks being validated, by hash, with where the copy that started it came from. */
+  private readonly inflightBlocks = new Map<
+    string,
+    { readonly result: Promise<ProcessBlockResult>; readonly source: BlockOrigin['source'] }
+  >();
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly chain: ChainPort;
+  private readonly mempool: MempoolPort;
+  private readonly metrics: Metrics;
+  private readonly logger: Logger;
+  private readonly blockLog: BlockLogPort;
+
+  /** Without a `blockLog` (a peer layer on its own, as in tests) every accepted block gets its info line. */
+  constructor(
+    private readonly opts: P2POptions,
+    deps: {
+      chain: ChainPort;
+      mempool: MempoolPort;
+      metrics: Metrics;
+      logger: Logger;
+      blockLog?: BlockLogPort;
+    },
+  ) {
+    ({ chain: this.chain, mempool: this.mempool, metrics: this.metrics, logger: this.logger } = deps);
+    this.blockLog = deps.blockLog ?? { accepted: (block) => this.logger.info('block accepted', block) };
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+    const tuning = opts.tuning ?? {};
+    this.bans = new BanList({ now: this.now, ...(tuning.banMs !== undefined && { banMs: tuning.banMs }) });
+    this.book = new PeerBook({
+      self: opts.self,
+      maxPeers: opts.maxPeers,
+      dataDir: opts.dataDir,
+      now: this.now,
+      random: this.random,
+      logger: this.logger,
+      tuning,
+      onChange: () => this.updateGauges(),
+    });
+    this.client = new PeerClient({
+      self: opts.self,
+      timeoutMs: opts.requestTimeoutMs,
+      metrics: this.metrics,
+    });
+    this.relay = new Relay({
+      book: this.book,
+      bans: this.bans,
+      client: this.client,
+      fanout: opts.relayFanout,
+      random: this.random,
+      logger: this.logger,
+    });
+    this.sync = new Sync({
+      chain: this.chain,
+      client: this.client,
+      book: this.book,
+      bans: this.bans,
+      metrics: this.metrics,
+      logger: this.logger,
+      timeoutMs: tuning.syncTimeoutMs ?? opts.requestTimeoutMs * 4,
+      batchSize: tuning.syncBatchSize ?? MAX_SYNC_BLOCKS,
+      onBanned: (nodeId, reason) => this.banned(nodeId, reason),
+      process: (block, hash, peer) => this.processOnce(block, hash, { source: 'sync', peer }),
+    });
+    this.discovery = new Discovery({
+      self: opts.self,
+      seeds: opts.seeds,
+      book: this.book,
+      bans: this.bans,
+      client: this.client,
+      logger: this.logger,
+      metrics: this.metrics,
+      gossipIntervalMs: opts.gossipIntervalMs,
+      joinFanout: opts.joinFanout,
+      random: this.random,
+      chainSummary: () => ({
+        height: this.chain.tip.height,
+        chainWork: encodeChainWork(this.chain.tip.chainWork),
+      }),
+      onPeerChain: (peer, work) => this.considerSync(peer, work),
+      tuning,
+    });
+  }
+
+  /** Loads the peer book and starts joining and gossiping; never waits for a seed. */
+  async start(): Promise<void> {
+    await this.book.load();
+    this.updateGauges();
+    this.discovery.start();
+  }
+
+  /** Stops timers, aborts requests in flight, lets a running sync step end, flushes peers.json. */
+  async stop(): Promise<void> {
+    this.discovery.stop();
+    this.sync.stop();
+    this.relay.stop();
+    this.client.close();
+    await this.sync.idle();
+    await this.book.close();
+  }
+
+  get joined(): boolean {
+    return this.discovery.joined;
+  }
+
+  get syncing(): boolean {
+    return this.sync.syncing;
+  }
+
+  /** Resolves when the block download in progress, if any, has ended. */
+  syncIdle(): Promise<void> {
+    return this.sync.idle();
+  }
+
+  get knownCount(): number {
+    return this.book.size;
+  }
+
+  get liveCount(): number {
+    return this.book.live().filter((p) => !this.bans.isBanned(p.nodeId)).length;
+  }
+
+  /**
+   * Highest height a live peer reported in answer to our own request (the
+   * book stores no volunteered claims), so a claim that is never delivered
+   * cannot mark this node as behind (readiness).
+   */
+  bestPeerHeight(): number | undefined {
+    let best: number | undefined;
+    for (const p of this.book.live()) {
+      if (
+        p.height !== undefined &&
+        !this.bans.isBanned(p.nodeId) &&
+        (best === undefined || p.height > best)
+      ) {
+        best = p.height;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Whether a request claiming to come from `nodeId` may be charged to that
+   * peer (ban score, not relaying back to it): the id is in the book and, when
+   * its address is an IP literal, the request comes from that IP. A claim that
+   * fails this counts as an anonymous request, so nobody can be framed by id.
+   */
+  isPlausibleSender(nodeId: string, remoteIp: string | undefined): boolean {
+    const entry = this.book.get(nodeId);
+    if (!entry) return false;
+    const host = hostOf(entry.hostname);
+    return isIP(host) === 0 || host === remoteIp?.replace(/^::ffff:/, '');
+  }
+
+  /**
+   * POST /new_node_advertisement: the join handshake and the gossip exchange.
+   * `from` is the sender as the routes believe it (a known peer calling from
+   * its address), else undefined. Only a peer this node reached before, at
+   * the address it advertises, counts as a contact; anyone else gets the
+   * reply all the same, but what it says about itself is hearsay until a dial
+   * back to the claimed address answers with that node id. A claim of more
+   * chain work is checked the same way: sync trusts only answers to our requests.
+   */
+  handleAdvertisement(body: AdvertisementBody, from?: PeerSender): AdvertisementReply {
+    const { self } = this.opts;
+    if (body.network !== self.network) {
+      throw new NodeError(
+        'peer-wrong-network',
+        `this node is on network ${self.network}, not ${body.network}`,
+      );
+    }
+    if (!isHostPort(body.hostname)) throw new NodeError('bad-request', 'hostname must be host:port');
+    if (this.book.isSelf(body)) throw new NodeError('peer-self', 'a node does not advertise to itself');
+    this.assertNotBanned({ nodeId: body.nodeId });
+    this.assertNotBanned(from);
+    for (const p of body.peers ?? []) this.book.learn(p);
+    const known = this.book.get(body.nodeId);
+    if (from?.nodeId === body.nodeId && known?.contacted && known.hostname === body.hostname) {
+      this.book.markContact(known);
+      this.discovery.markJoined(body.nodeId);
+      const claimed = body.chainWork === undefined ? undefined : decodeChainWork(body.chainWork);
+      if (claimed !== undefined && claimed > this.chain.tip.chainWork) this.discovery.verify(body.hostname);
+    } else {
+      this.book.learn({ nodeId: body.nodeId, hostname: body.hostname, lastSeen: this.now() });
+      this.discovery.verify(body.hostname);
+    }
+    const tip = this.chain.tip;
+    return {
+      accepted: true,
+      nodeId: self.nodeId,
+      network: self.network,
+      hostname: self.hostname,
+      height: tip.height,
+      tipHash: tip.hash,
+      chainWork: encodeChainWork(tip.chainWork),
+      peers: this.book.sample(GOSSIP_SAMPLE, (id) => id === body.nodeId || this.bans.isBanned(id)),
+    };
+  }
+
+  /** GET /known_node_request: the peer book, live-ish first, self never included. */
+  knownNodes(): PeerInfo[] {
+    return this.book
+      .list()
+      .filter((p) => !this.bans.isBanned(p.nodeId))
+      .map(toInfo);
+  }
+
+  peers(): PeerView[] {
+    return this.book.list().map((p) => ({
+      ...toInfo(p),
+      state: this.bans.isBanned(p.nodeId) ? 'banned' : this.book.state(p),
+      contacted: p.contacted,
+      failures: p.failures,
+      banScore: this.bans.score(p.nodeId),
+      ...(p.height !== undefined && { height: p.height }),
+    }));
+  }
+
+  /** Throws NodeError('peer-banned') for a banned sender (routes call this before reading a peer's data). */
+  assertNotBanned(from: PeerSender | undefined): void {
+    if (from && this.bans.isBanned(from.nodeId)) {
+      throw new NodeError('peer-banned', 'this node ignores you for a while (ban score)');
+    }
+  }
+
+  /**
+   * Charges a peer for invalid data the routes caught before it reached this
+   * layer (undecodable block or transaction).
+   */
+  penalize(from: PeerSender | undefined, kind: 'block' | 'tx', code: string): void {
+    if (!from) return;
+    if (this.bans.misbehaving(from.nodeId, misbehaviourPoints(kind, code))) this.banned(from.nodeId, code);
+  }
+
+  /**
+   * POST /block (from a peer, or from a user when `from` is absent). A block
+   * already seen is answered 'duplicate' without validation; a new valid one
+   * is relayed; an orphan triggers a locator sync; an invalid one costs the
+   * sender ban points and the ValidationError is rethrown.
+   */
+  async receiveBlock(block: Block, from?: PeerSender): Promise<ProcessBlockResult> {
+    this.assertNotBanned(from);
+    const hash = blockHashOf(block.header);
+    if (this.seenBlocks.has(hash) || this.chain.hasBlock(hash)) return { status: 'duplicate', hash };
+    const inflight = this.inflightBlocks.get(hash)?.result;
+    // Another copy with this header is being validated; if that copy had a tampered body, ours may still be good.
+    if (
+      inflight &&
+      (await inflight.then(
+        () => true,
+        () => false,
+      ))
+    )
+      return { status: 'duplicate', hash };
+    if (from) this.metrics.blockArrivalDelay.observe(Math.max(0, this.now() / 1000 - block.header.time));
+    if (this.isStale(block)) {
+      // Storing unrequested low-work branches would let anyone fill every node's disk cheaply.
+      this.logger.debug('stale side-branch block ignored', { hash, peer: from?.nodeId });
+      return { status: 'stale', hash };
+    }
+    let result: ProcessBlockResult;
+    try {
+      result = await this.processOnce(block, hash, { source: from ? 'peer' : 'api', peer: from?.nodeId });
+    } catch (err) {
+      // The chain counts and logs the rejection; this layer charges the sender.
+      if (isValidationError(err) && from) {
+        this.logger.info('invalid block from peer', { hash, code: err.code, peer: from.nodeId });
+        this.penalize(from, 'block', err.code);
+      }
+      throw err;
+    }
+    if (result.status === 'connected' || result.status === 'side-chain') {
+      this.seenBlocks.add(hash);
+      this.relay.relayBlock(hash, toHex(encodeBlock(block)), from?.nodeId);
+      for (const orphan of result.connectedOrphans ?? []) {
+        this.relayStored(orphan, from?.nodeId).catch((err: unknown) =>
+          this.logger.warn('relay of a connected orphan failed', { hash: orphan, error: String(err) }),
+        );
+      }
+    } else if (result.status === 'orphan') {
+      this.logger.debug('orphan block, syncing', {
+        hash,
+        missingParent: result.missingParent,
+        peer: from?.nodeId,
+      });
+      const source = from ? this.syncPeerFor(from) : undefined;
+      if (source) this.sync.request(source, 'orphan');
+      else this.syncFromAnyone();
+    }
+    return result;
+  }
+
+  /** A block this node made and already connected. */
+  announceBlock(block: Block): void {
+    const hash = blockHashOf(block.header);
+    this.seenBlocks.add(hash);
+    this.relay.relayBlock(hash, toHex(encodeBlock(block)));
+  }
+
+  /**
+   * POST /transactions: each into the mempool, accepted ones relayed (batched
+   * per peer). A transaction seen before is answered `txn-already-known`
+   * without validation.
+   */
+  async receiveTransactions(txs: Transaction[], from?: PeerSender): Promise<TxResult[]> {
+    this.assertNotBanned(from);
+    const source = from ? 'peer' : 'api';
+    const results: TxResult[] = [];
+    const accepted: Uint8Array[] = [];
+    // winston filters levels only after queueing a line: per-transaction lines are skipped up front.
+    const debug = this.logger.isDebugEnabled();
+    await this.relayedBlocksSettled();
+    await this.mempool.preverify(txs);
+    for (const [i, tx] of txs.entries()) {
+      // Admission is synchronous CPU work: let a waiting block or request in between slices of a batch.
+      if (i > 0 && i % YIELD_EVERY_TXS === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        await this.relayedBlocksSettled();
+      }
+      const id = txid(tx);
+      if (this.seenTxs.has(id) || this.mempool.has(id)) {
+        results.push({ error: 'txn-already-known', message: 'transaction already known' });
+        continue;
+      }
+      try {
+        await this.mempool.accept(tx);
+      } catch (err) {
+        if (!isValidationError(err)) throw err;
+        this.metrics.txRejected.inc({ reason: err.code });
+        // Per-transaction lines are debug (volume); a peer's provably invalid one is info, bounded by its ban.
+        const fields = { txid: id, code: err.code, source, peer: from?.nodeId };
+        if (from && misbehaviourPoints('tx', err.code) > 0)
+          this.logger.info('invalid transaction from peer', fields);
+        else if (debug) this.logger.debug('transaction rejected', fields);
+        this.penalize(from, 'tx', err.code);
+        results.push({ error: err.code, message: err.message });
+        continue;
+      }
+      this.seenTxs.add(id);
+      this.metrics.txAccepted.inc({ source });
+      if (debug) this.logger.debug('transaction accepted', { txid: id, source, peer: from?.nodeId });
+      accepted.push(encodeTx(tx));
+      results.push({ txid: id });
+    }
+    this.relay.relayTransactions(accepted, from?.nodeId);
+    return results;
+  }
+
+  /**
+   * Under load, transactions and a new block compete for the same cores and
+   * script workers; the block goes first, so it is relayed on promptly.
+   * Blocks of a catch-up sync do not hold transactions up: a sync can last
+   * minutes, and peers would time out their relays to this node.
+   */
+  private async relayedBlocksSettled(): Promise<void> {
+    for (;;) {
+      const relayed: Array<Promise<ProcessBlockResult>> = [];
+      for (const { result, source } of this.inflightBlocks.values())
+        if (source !== 'sync') relayed.push(result);
+      if (relayed.length === 0) return;
+      await Promise.allSettled(relayed);
+    }
+  }
+
+  /** A transaction this node created and already accepted into its mempool. */
+  announceTransaction(tx: Transaction): void {
+    const id = txid(tx);
+    if (!this.seenTxs.add(id)) return;
+    this.relay.relayTransactions([encodeTx(tx)]);
+  }
+
+  /** POST /sync/blocks: raw best-chain blocks after the locator's fork point, ≤ 500 and ~8 MB. */
+  async serveSync(
+    locator: string[],
+    limit: number,
+    from?: PeerSender,
+  ): Promise<{ blocks: Uint8Array[]; more: boolean }> {
+    this.assertNotBanned(from);
+    const n = Math.max(1, Math.min(limit, MAX_SYNC_BLOCKS));
+    const hashes = this.chain.getHashesAfterLocator(locator, n);
+    const blocks: Uint8Array[] = [];
+    let bytes = 0;
+    for (const hash of hashes) {
+      const raw = await this.chain.getRawBlock(hash);
+      if (!raw || (blocks.length > 0 && bytes + raw.length > SYNC_REPLY_MAX_BYTES)) break;
+      blocks.push(raw);
+      bytes += raw.length;
+    }
+    const lastSent = hashes[blocks.length - 1];
+    return { blocks, more: lastSent !== undefined && lastSent !== this.chain.tip.hash };
+  }
+
+  /**
+   * One validation per block even when relay and sync deliver it at the same
+   * time. The copy that started it counts the new block and logs it once per
+   * node: at info at a normal pace, so a block can be followed across the
+   * cluster, and inside the block log's summaries during a burst.
+   */
+  private processOnce(block: Block, hash: string, origin: BlockOrigin): Promise<ProcessBlockResult> {
+    const inflight = this.inflightBlocks.get(hash);
+    if (inflight) return inflight.result;
+    const pending = this.chain.processBlock(block).finally(() => this.inflightBlocks.delete(hash));
+    this.inflightBlocks.set(hash, { result: pending, source: origin.source });
+    pending.then(
+      (result) => {
+        if (result.status !== 'connected' && result.status !== 'side-chain') return;
+        this.metrics.blocksAccepted.inc({ source: origin.source });
+        this.blockLog.accepted({ hash, height: result.height, status: result.status, ...origin });
+      },
+      () => undefined, // rejections are counted and logged by the chain, and charged by the caller
+    );
+    return pending;
+  }
+
+  /** A block on a known parent whose branch would still have less work than our tip. */
+  private isStale(block: Block): boolean {
+    const parent = this.chain.getEntry(toDisplayHex(block.header.prevHash));
+    if (!parent) return false;
+    let work: bigint;
+    try {
+      work = workForBits(block.header.bits);
+    } catch {
+      return false; // bad bits: let the chain reject it with its reason
+    }
+    return parent.chainWork + work < this.chain.tip.chainWork;
+  }
+
+  private considerSync(peer: { nodeId: string; hostname: string }, work: bigint): void {
+    // A relayed block being validated is usually what the peer's extra work is: downloading it
+    // again would compete with its validation, so the work is compared once it is settled.
+    void this.relayedBlocksSettled().then(() => {
+      if (work > this.chain.tip.chainWork) this.sync.request(peer, 'more-work');
+    });
+  }
+
+  /** Only peers in the book: a sender's self-declared address is never dialled. */
+  private syncPeerFor(from: PeerSender): { nodeId: string; hostname: string } | undefined {
+    const entry = this.book.get(from.nodeId);
+    return entry === undefined ? undefined : { nodeId: from.nodeId, hostname: entry.hostname };
+  }
+
+  private syncFromAnyone(): void {
+    const [peer] = pick(
+      this.book.live().filter((p) => !this.bans.isBanned(p.nodeId)),
+      1,
+      this.random,
+    );
+    if (peer) this.sync.request(peer, 'orphan');
+  }
+
+  private async relayStored(hash: string, exceptNodeId: string | undefined): Promise<void> {
+    if (!this.seenBlocks.add(hash)) return;
+    const raw = await this.chain.getRawBlock(hash);
+    if (raw) this.relay.relayBlock(hash, toHex(raw), exceptNodeId);
+  }
+
+  private banned(nodeId: string, reason: string): void {
+    this.metrics.peersBanned.inc();
+    this.logger.warn('peer banned', { peer: nodeId, reason, hostname: this.book.get(nodeId)?.hostname });
+    this.updateGauges();
+  }
+
+  private updateGauges(): void {
+    this.metrics.peersKnown.set(this.book.size);
+    this.metrics.peersLive.set(this.liveCount);
+  }
+}
