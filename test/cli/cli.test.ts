@@ -1,0 +1,229 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  MAIN,
+  admin,
+  cleanup,
+  freePort,
+  freePortBlock,
+  request,
+  startNode,
+  stopAll,
+  tempDir,
+  waitFor,
+  type NodeProcess,
+} from '../helpers/processes.js';
+
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+/** Issue 3: the `chainmesh` command. */
+describe('chainmesh cluster', () => {
+  const dir = tempDir();
+  afterAll(() => cleanup(dir));
+
+  it('starts a seed and N nodes that find each other, shows them, and stops them all on Ctrl-C', async () => {
+    const basePort = await freePortBlock(4);
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'cluster',
+        '--nodes',
+        '3',
+        '--base-port',
+        String(basePort),
+        '--network',
+        'regtest',
+        '--no-mine',
+        '--data-dir',
+        dir,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const ports = [0, 1, 2, 3].map((i) => basePort + i);
+    try {
+      await waitFor('every cluster node knows the 3 others', async () => {
+        const lists = await Promise.all(
+          ports.map((p) => request(`http://127.0.0.1:${p}/known_node_request`).catch(() => undefined)),
+        );
+        return lists.every((l) => l?.status === 200 && (l.body as unknown[]).length === 3);
+      });
+      await waitFor('a table with every node', () => /node-3\s+\d+\s+0\s+[0-9a-f]{16}\s+3\s+3/.test(output), {
+        timeoutMs: 30_000,
+      });
+      expect(output).toContain('distinct tips: 1');
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    expect(output).toContain('all nodes stopped');
+    for (const p of ports)
+      expect((await request(`http://127.0.0.1:${p}/healthz`).catch(() => undefined))?.status).toBeUndefined();
+  });
+});
+
+describe('chainmesh wallet and status', () => {
+  const dir = tempDir();
+  const nodes: NodeProcess[] = [];
+  afterAll(async () => {
+    await stopAll(nodes);
+    cleanup(dir);
+  });
+
+  it('creates a key, pays from it through a node, and shows the node status', async () => {
+    const node = await startNode({ name: 'wallet', dataDir: join(dir, 'n') });
+    nodes.push(node);
+    const created = cli(['wallet', 'new', '--network', 'regtest']);
+    expect(created.status).toBe(0);
+    const key = JSON.parse(created.stdout) as { privateKey: string; address: string };
+    expect(key.privateKey).toMatch(/^[0-9a-f]{64}$/);
+    const other = JSON.parse(cli(['wallet', 'new', '--network', 'regtest']).stdout) as { address: string };
+    await admin(node, '/admin/generate', { count: 12, address: key.address });
+
+    const sent = cli([
+      'wallet',
+      'send',
+      '--key',
+      key.privateKey,
+      '--to',
+      other.address,
+      '--amount',
+      '150000',
+      '--url',
+      node.url,
+    ]);
+    expect(sent.stderr).toBe('');
+    const { txid } = JSON.parse(sent.stdout) as { txid: string };
+    expect((await request(`${node.url}/transactions/${txid}`)).body.status).toBe('mempool');
+    await admin(node, '/admin/generate', { count: 1 });
+    expect((await request(`${node.url}/address/${other.address}/balance`)).body.confirmed).toBe('150000');
+
+    const status = cli(['status', '--url', node.url]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ height: 13, networkName: 'regtest' });
+  });
+
+  it('refuses a float amount and a bad key with a clear message', () => {
+    const float = cli(['wallet', 'send', '--key', '11'.repeat(32), '--to', 'x', '--amount', '1.5']);
+    expect(float.status).not.toBe(0);
+    expect(float.stderr).toContain('integer number of base units');
+    const badKey = cli([
+      'wallet',
+      'send',
+      '--key',
+      '00'.repeat(32),
+      '--to',
+      'x',
+      '--amount',
+      '1',
+      '--url',
+      nodes[0]!.url,
+    ]);
+    expect(badKey.status).toBe(1);
+    expect(badKey.stderr).toContain('not a valid secp256k1 private key');
+  });
+});
+
+/** A usage error is exit code 2 and one line naming the argument and what is expected. */
+describe('chainmesh arguments', () => {
+  const dir = tempDir();
+  afterAll(() => cleanup(dir));
+
+  it.each(['0', 'abc', '1000', '-3', '2.5'])('cluster --nodes %s', (value) => {
+    const dataDir = join(dir, `nodes-${value}`);
+    const res = cli(['cluster', '--nodes', value, '--data-dir', dataDir, '--duration', '1']);
+    expect(res.status).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([
+      `error: option '-n, --nodes <n>' argument '${value}' is invalid. expected an integer 1-64`,
+    ]);
+    expect(existsSync(dataDir)).toBe(false); // nothing started
+  });
+
+  const never = join(dir, 'never');
+  it.each(
+    [
+      ['cluster', '--base-port', '70000', '--data-dir', never],
+      ['cluster', '--intensity', '0', '--data-dir', never],
+      ['cluster', '--network', 'mainnet', '--data-dir', never],
+      ['cluster', '--bogus', '--data-dir', never],
+      ['status', '--url', 'not-a-url'],
+      ['status', '--url', 'ftp://127.0.0.1:3000'],
+      ['status', 'extra'],
+      ['no-such-command'],
+    ].map((args) => [args.join(' '), args] as const),
+  )('%s', (_, args) => {
+    const res = cli(args);
+    expect(res.status).toBe(2);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toMatch(/^error: /);
+    expect(existsSync(never)).toBe(false);
+  });
+
+  it('status of a node that does not answer: exit 1 and one line naming the URL', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const res = cli(['status', '--url', url]);
+    expect(res.status).toBe(1);
+    expect(res.stderr.trim().split('\n')).toEqual([expect.stringContaining(`cannot reach ${url}/info`)]);
+  });
+
+  it('cluster --data-dir that is a file: exit 2 naming it', () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    const res = cli(['cluster', '--nodes', '1', '--data-dir', file, '--duration', '1']);
+    expect(res.status).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual([
+      expect.stringContaining(`--data-dir "${file}": expected a directory`),
+    ]);
+  });
+
+  it('cluster on a port block another process uses: the node says which setting, the cluster stops with exit 2', async () => {
+    const basePort = await freePortBlock(2);
+    // The cluster's table polls this port too: drop those connections so close() does not wait for them.
+    const server: Server = createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => server.listen(basePort + 1, '127.0.0.1', r));
+    try {
+      const res = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [
+            MAIN,
+            'cluster',
+            '--nodes',
+            '1',
+            '--base-port',
+            String(basePort),
+            '--network',
+            'regtest',
+            '--no-mine',
+            '--data-dir',
+            join(dir, 'busy'),
+            '--duration',
+            '30',
+          ],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('exit', (status) => resolve({ status, stderr }));
+      });
+      expect(res.status).toBe(2);
+      expect(res.stderr).toContain(
+        `chainmesh cluster: node-1 exited with code 2: config error: PORT="${basePort + 1}": expected `,
+      );
+      // The seed was stopped with the cluster.
+      expect(
+        (await request(`http://127.0.0.1:${basePort}/healthz`).catch(() => undefined))?.status,
+      ).toBeUndefined();
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
