@@ -1,7 +1,7 @@
 import type { RequestListener } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
-import type { ChainmeshNode } from '../daemon/node.js';
-import { NodeError } from '../daemon/errors.js';
+import type { ApiPort } from './port.js';
+import { NodeError } from './node-error.js';
 import { HEADER_NETWORK } from '../p2p/index.js';
 import { errorHandler, type ApiError } from './errors.js';
 import { withFastLane } from './fast-lane.js';
@@ -14,7 +14,7 @@ import { protocolHandlers, protocolRoutes, type ProtocolHandlers } from './route
 const BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /** Records duration by the matched route pattern, never the raw URL (bounded label values). */
-function requestMetrics(node: ChainmeshNode): RequestHandler {
+function requestMetrics(node: ApiPort): RequestHandler {
   return (req, res, next) => {
     const end = node.metrics.httpRequestDuration.startTimer();
     res.on('finish', () => {
@@ -26,7 +26,7 @@ function requestMetrics(node: ChainmeshNode): RequestHandler {
 }
 
 /** Every error answer, whichever lane served it, is counted by code; server faults are logged. */
-function reportError(node: ChainmeshNode): (error: ApiError, cause: unknown) => void {
+function reportError(node: ApiPort): (error: ApiError, cause: unknown) => void {
   return (error, cause) => {
     node.metrics.apiErrors.inc({ code: error.code });
     if (error.status >= 500) node.logger.error('request failed', { code: error.code, err: String(cause) });
@@ -37,14 +37,14 @@ function reportError(node: ChainmeshNode): (error: ApiError, cause: unknown) => 
  * Every answer names this node's network, errors included, so a peer client
  * of another network learns it from the header whatever the body says.
  */
-export function namesNetwork(node: Pick<ChainmeshNode, 'params'>): RequestHandler {
+export function namesNetwork(node: Pick<ApiPort, 'params'>): RequestHandler {
   return (_req, res, next) => {
     res.setHeader(HEADER_NETWORK, node.params.genesisHash);
     next();
   };
 }
 
-export function createApp(node: ChainmeshNode, handlers: ProtocolHandlers): Express {
+export function createApp(node: ApiPort, handlers: ProtocolHandlers): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -61,7 +61,7 @@ export function createApp(node: ChainmeshNode, handlers: ProtocolHandlers): Expr
 }
 
 /** The node's HTTP server: the fast lane for incoming transactions and blocks, express for the rest. */
-export function createRequestListener(node: ChainmeshNode): RequestListener {
+export function createRequestListener(node: ApiPort): RequestListener {
   const handlers = protocolHandlers(node);
   return withFastLane(
     node,

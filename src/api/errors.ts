@@ -1,7 +1,8 @@
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
-import { ValidationError } from '../core/errors.js';
-import { NodeError, type NodeErrorCode } from '../daemon/errors.js';
+import { ValidationError } from '../core/index.js';
+import { PeerError } from '../p2p/index.js';
+import { NodeError, type NodeErrorCode } from './node-error.js';
 
 export interface ApiError {
   readonly status: number;
@@ -36,7 +37,8 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ValidationError) {
     return { status: statusForReject(err.code), code: err.code, message: err.message };
   }
-  if (err instanceof NodeError)
+  // PeerError's codes are a subset of NodeError's, so this table covers both (the compiler checks it).
+  if (err instanceof NodeError || err instanceof PeerError)
     return { status: NODE_STATUS[err.code], code: err.code, message: err.message };
   if (err instanceof ZodError) {
     const issue = err.issues[0];

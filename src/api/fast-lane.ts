@@ -1,5 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { NodeError } from '../daemon/errors.js';
+import { NodeError } from './node-error.js';
 import { HEADER_NETWORK } from '../p2p/index.js';
 import { toApiError, type ApiError } from './errors.js';
 import type { ProtocolHandler, ProtocolHandlers, ProtocolNode } from './routes/protocol.js';

@@ -59,14 +59,22 @@ export const REJECT_CODES = [
 
 export type RejectCode = (typeof REJECT_CODES)[number];
 
-export class ValidationError extends Error {
-  override readonly name = 'ValidationError';
+/**
+ * The one base of every error with a stable code. Each layer declares its own
+ * codes and subclass (core: ValidationError, p2p: PeerError, api: NodeError);
+ * the API maps them to HTTP in one place and metrics count them by code.
+ */
+export class CodedError<Code extends string = string> extends Error {
   constructor(
-    readonly code: RejectCode,
+    readonly code: Code,
     message?: string,
   ) {
     super(message ?? code);
   }
+}
+
+export class ValidationError extends CodedError<RejectCode> {
+  override readonly name = 'ValidationError';
 }
 
 export function isValidationError(err: unknown): err is ValidationError {

@@ -1,5 +1,5 @@
 import type { Logger } from '../obs/logger.js';
-import type { AcceptedBlock, BlockLogPort } from '../p2p/deps.js';
+import type { AcceptedBlock, BlockLogPort } from '../p2p/index.js';
 
 export interface ConnectedBlock {
   hash: string;

@@ -1,5 +1,11 @@
 import { createServer, type Server } from 'node:http';
-import { createRequestListener } from '../api/app.js';
+import {
+  createRequestListener,
+  NodeError,
+  type ApiPort,
+  type NodeInfo,
+  type Readiness,
+} from '../api/index.js';
 import { Chain } from '../chain/index.js';
 import {
   addressToScript,
@@ -18,7 +24,6 @@ import { createMetrics, type Metrics } from '../obs/metrics.js';
 import { P2P } from '../p2p/index.js';
 import { BlockLog } from './block-log.js';
 import type { NodeConfig } from './config.js';
-import { NodeError } from './errors.js';
 import { loadIdentity } from './identity.js';
 import { dataDirError, listenError, networkMismatchError, prepareDataDir } from './startup-errors.js';
 import { VERSION } from './version.js';
@@ -30,38 +35,12 @@ const SHUTDOWN_DEADLINE_MS = 4500;
 /** Rounds of `generate` (each after any block download has finished) before a moving tip is reported. */
 const GENERATE_ROUNDS = 3;
 
-export interface NodeInfo {
-  nodeId: string;
-  network: string;
-  networkName: string;
-  version: string;
-  address: string;
-  height: number;
-  tipHash: string;
-  tipTime: number;
-  chainWork: string;
-  peers: number;
-  knownPeers: number;
-  mempool: number;
-  mempoolBytes: number;
-  syncing: boolean;
-  mining: boolean;
-  hashesPerSecond: number;
-}
-
-export interface Readiness {
-  ready: boolean;
-  checks: { store: boolean; joined: boolean; caughtUp: boolean };
-  height: number;
-  bestPeerHeight: number | null;
-}
-
 /**
  * The composition root: config -> store -> chain -> mempool -> p2p -> miner -> api.
  * It owns lifecycle and the wiring of events into metrics and logs; the
  * business rules live in the layers it composes.
  */
-export class ChainmeshNode {
+export class ChainmeshNode implements ApiPort {
   private server: Server | undefined;
   private stopping: Promise<void> | undefined;
   private restartListener: (() => void) | undefined;

@@ -10,3 +10,4 @@ export {
 } from './p2p.js';
 export type { AdvertisementBody, AdvertisementReply, PeerInfo } from './wire.js';
 export { HEADER_ADDR, HEADER_NETWORK, HEADER_NODE_ID } from './wire.js';
+export { PEER_ERROR_CODES, PeerError, type PeerErrorCode } from './errors.js';

@@ -5,7 +5,7 @@ import { isValidationError } from '../core/errors.js';
 import { workForBits } from '../core/pow.js';
 import { encodeTx, txid } from '../core/tx.js';
 import type { Block, Transaction } from '../core/types.js';
-import { NodeError } from '../daemon/errors.js';
+import { PeerError } from './errors.js';
 import type { Logger } from '../obs/logger.js';
 import type { Metrics } from '../obs/metrics.js';
 import { BanList, misbehaviourPoints } from './ban.js';
@@ -255,13 +255,13 @@ export class P2P {
   handleAdvertisement(body: AdvertisementBody, from?: PeerSender): AdvertisementReply {
     const { self } = this.opts;
     if (body.network !== self.network) {
-      throw new NodeError(
+      throw new PeerError(
         'peer-wrong-network',
         `this node is on network ${self.network}, not ${body.network}`,
       );
     }
-    if (!isHostPort(body.hostname)) throw new NodeError('bad-request', 'hostname must be host:port');
-    if (this.book.isSelf(body)) throw new NodeError('peer-self', 'a node does not advertise to itself');
+    if (!isHostPort(body.hostname)) throw new PeerError('bad-request', 'hostname must be host:port');
+    if (this.book.isSelf(body)) throw new PeerError('peer-self', 'a node does not advertise to itself');
     this.assertNotBanned({ nodeId: body.nodeId });
     this.assertNotBanned(from);
     for (const p of body.peers ?? []) this.book.learn(p);
@@ -307,10 +307,10 @@ export class P2P {
     }));
   }
 
-  /** Throws NodeError('peer-banned') for a banned sender (routes call this before reading a peer's data). */
+  /** Throws PeerError('peer-banned') for a banned sender (routes call this before reading a peer's data). */
   assertNotBanned(from: PeerSender | undefined): void {
     if (from && this.bans.isBanned(from.nodeId)) {
-      throw new NodeError('peer-banned', 'this node ignores you for a while (ban score)');
+      throw new PeerError('peer-banned', 'this node ignores you for a while (ban score)');
     }
   }
 

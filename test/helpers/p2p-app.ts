@@ -17,7 +17,7 @@ import { protocolRoutes } from '../../src/api/routes/protocol.js';
 import { Chain } from '../../src/chain/chain.js';
 import { NETWORKS, type NetworkParams } from '../../src/core/params.js';
 import { Mempool } from '../../src/mempool/index.js';
-import { NodeError } from '../../src/daemon/errors.js';
+import { NodeError } from '../../src/api/index.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { createMetrics, type Metrics } from '../../src/obs/metrics.js';
 import { P2P, type P2POptions } from '../../src/p2p/index.js';

@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/core/params.js';
-import { NodeError } from '../../src/daemon/errors.js';
+import { PeerError } from '../../src/p2p/index.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { resolveSeeds } from '../../src/p2p/discovery.js';
 import { MAX_SAMPLE } from '../../src/p2p/wire.js';
@@ -125,7 +125,7 @@ describe('discovery', () => {
         nodeId: foreign.nodeId,
         network: NETWORKS.demo.genesisHash,
       }),
-    ).toThrow(expect.objectContaining({ code: 'peer-wrong-network' }) as NodeError);
+    ).toThrow(expect.objectContaining({ code: 'peer-wrong-network' }) as PeerError);
     // A header saying another network is enough, whatever the body claims.
     const byHeader = await fetch(`http://${seed.hostname}/new_node_advertisement`, {
       method: 'POST',
@@ -143,7 +143,7 @@ describe('discovery', () => {
         nodeId: seed.nodeId,
         network: seed.params.genesisHash,
       }),
-    ).toThrow(expect.objectContaining({ code: 'peer-self' }) as NodeError);
+    ).toThrow(expect.objectContaining({ code: 'peer-self' }) as PeerError);
     expect(seed.p2p.knownCount).toBe(1);
   });
 

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
-import { NodeError } from '../../daemon/errors.js';
-import type { ChainmeshNode } from '../../daemon/node.js';
+import { NodeError } from '../node-error.js';
+import type { ApiPort } from '../port.js';
 import { generateBody } from '../validate.js';
 
 /** Admin routes need `Authorization: Bearer $ADMIN_TOKEN` and are off when no token is configured. */
@@ -18,7 +18,7 @@ function requireAdmin(token: string | undefined): RequestHandler {
   };
 }
 
-export function adminRoutes(node: ChainmeshNode): Router {
+export function adminRoutes(node: Pick<ApiPort, 'config' | 'generate' | 'requestRestart'>): Router {
   const router = Router();
   const admin = requireAdmin(node.config.adminToken);
 

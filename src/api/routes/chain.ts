@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { addressToScript, fromDisplayHex, toHex } from '../../core/index.js';
-import { NodeError } from '../../daemon/errors.js';
-import type { ChainmeshNode } from '../../daemon/node.js';
+import { NodeError } from '../node-error.js';
+import type { ApiPort } from '../port.js';
 import { blockView, txView } from '../views.js';
 import { hash, listLimit, pagination } from '../validate.js';
 
@@ -18,7 +18,7 @@ const address = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{25,40}$/, 'a Base58Check
 const DEFAULT_PAGE = 20;
 
 /** Read-only views of the chain, mempool and UTXO set. */
-export function chainRoutes(node: ChainmeshNode): Router {
+export function chainRoutes(node: Pick<ApiPort, 'params' | 'chain' | 'mempool'>): Router {
   const router = Router();
   const { chain, params } = node;
 

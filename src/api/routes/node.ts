@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import type { ChainmeshNode } from '../../daemon/node.js';
+import type { ApiPort } from '../port.js';
 
 /** Node-level views: info, health, readiness, peers, metrics. */
-export function nodeRoutes(node: ChainmeshNode): Router {
+export function nodeRoutes(node: Pick<ApiPort, 'info' | 'readiness' | 'p2p' | 'metrics'>): Router {
   const router = Router();
 
   router.get('/info', (_req, res) => {

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { decodeBlock, decodeTx, fromHex, isValidationError, toHex } from '../../core/index.js';
-import { NodeError } from '../../daemon/errors.js';
-import type { ChainmeshNode } from '../../daemon/node.js';
+import { NodeError } from '../node-error.js';
+import type { ApiPort } from '../port.js';
 import { HEADER_NETWORK, HEADER_NODE_ID, type PeerSender } from '../../p2p/index.js';
 import { statusForReject } from '../errors.js';
 import { advertisementBody, blockBody, syncBody, transactionsBody } from '../validate.js';
@@ -9,7 +9,7 @@ import { advertisementBody, blockBody, syncBody, transactionsBody } from '../val
 const NODE_ID = /^[0-9a-f]{32}$/;
 
 /** What the protocol routes use of the node (tests mount them over a bare P2P layer). */
-export type ProtocolNode = Pick<ChainmeshNode, 'params' | 'p2p'>;
+export type ProtocolNode = Pick<ApiPort, 'params' | 'p2p'>;
 
 /** A protocol request as the handlers see it, whichever server parsed it (express or the fast lane). */
 export interface ProtocolCall {

@@ -1,6 +1,9 @@
+import { CodedError } from '../core/index.js';
+
 /**
- * Errors of the node layer (configuration, peers, API) with stable codes.
- * Consensus rejections are core's ValidationError; the API maps both.
+ * Errors the node answers its clients and peers with (requests, readiness,
+ * admin), with stable codes. Consensus rejections are core's ValidationError
+ * and the peer layer's refusals are p2p's PeerError; errors.ts maps all three.
  */
 export const NODE_ERROR_CODES = [
   'bad-request',
@@ -18,12 +21,6 @@ export const NODE_ERROR_CODES = [
 
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 
-export class NodeError extends Error {
+export class NodeError extends CodedError<NodeErrorCode> {
   override readonly name = 'NodeError';
-  constructor(
-    readonly code: NodeErrorCode,
-    message?: string,
-  ) {
-    super(message ?? code);
-  }
 }

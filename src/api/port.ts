@@ -1,0 +1,78 @@
+import type { Chain } from '../chain/index.js';
+import type { NetworkParams } from '../core/index.js';
+import type { Mempool } from '../mempool/index.js';
+import type { Logger } from '../obs/logger.js';
+import type { Metrics } from '../obs/metrics.js';
+import type { P2P } from '../p2p/index.js';
+
+/** GET /info: what a node says about itself. */
+export interface NodeInfo {
+  nodeId: string;
+  network: string;
+  networkName: string;
+  version: string;
+  address: string;
+  height: number;
+  tipHash: string;
+  tipTime: number;
+  chainWork: string;
+  peers: number;
+  knownPeers: number;
+  mempool: number;
+  mempoolBytes: number;
+  syncing: boolean;
+  mining: boolean;
+  hashesPerSecond: number;
+}
+
+/** GET /readyz: whether a load balancer should send this node traffic, and why not. */
+export interface Readiness {
+  ready: boolean;
+  checks: { store: boolean; joined: boolean; caughtUp: boolean };
+  height: number;
+  bestPeerHeight: number | null;
+}
+
+/** What the routes read of the chain: blocks by hash or height, transactions and coins. */
+export type ApiChain = Pick<
+  Chain,
+  'height' | 'getHashAtHeight' | 'getEntry' | 'getBlock' | 'getRawBlock' | 'findTx' | 'getCoinsByScript'
+>;
+
+/** What the routes read of the mempool. */
+export type ApiMempool = Pick<Mempool, 'count' | 'bytes' | 'get' | 'entries' | 'isSpent'>;
+
+/** What the protocol and peer routes call on the peer layer. */
+export type ApiP2P = Pick<
+  P2P,
+  | 'peers'
+  | 'isPlausibleSender'
+  | 'assertNotBanned'
+  | 'penalize'
+  | 'handleAdvertisement'
+  | 'knownNodes'
+  | 'receiveBlock'
+  | 'receiveTransactions'
+  | 'serveSync'
+>;
+
+/**
+ * The api's port: exactly what the routes read and call, so the api depends on
+ * this contract and not on the daemon that composes the node (ChainmeshNode
+ * implements it).
+ */
+export interface ApiPort {
+  readonly params: NetworkParams;
+  readonly config: { readonly adminToken?: string | undefined };
+  readonly chain: ApiChain;
+  readonly mempool: ApiMempool;
+  readonly p2p: ApiP2P;
+  readonly metrics: Pick<Metrics, 'httpRequestDuration' | 'apiErrors' | 'registry'>;
+  readonly logger: Pick<Logger, 'error'>;
+  info(): NodeInfo;
+  readiness(): Readiness;
+  /** Regtest's generatetoaddress: mine `count` blocks now and relay them; their hashes. */
+  generate(count: number, address: string | undefined): Promise<string[]>;
+  /** Asks the process runner to stop this node and start it again from its data dir. */
+  requestRestart(): void;
+}
