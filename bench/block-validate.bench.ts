@@ -5,19 +5,19 @@
  * worker threads. Coins are looked up in a Map, standing in for the UTXO set.
  */
 import { ScriptVerifier, type ScriptJob } from '../src/chain/script-verifier.js';
-import { toHex } from '../src/core/bytes.js';
-import { createCoinbaseTx } from '../src/core/coinbase.js';
-import { decodeBlock, encodeBlock, encodeHeader } from '../src/core/block.js';
-import { hash160, sha256 } from '../src/core/hash.js';
-import { privateKeyFromSeed, publicKeyOf } from '../src/core/keys.js';
-import { computeMerkleRoot } from '../src/core/merkle.js';
-import { NETWORKS } from '../src/core/params.js';
-import { hashMeetsTarget } from '../src/core/pow.js';
-import { p2pkhScript } from '../src/core/script.js';
-import { signP2pkhInput } from '../src/core/sighash.js';
-import { encodeTx, txHash } from '../src/core/tx.js';
-import type { Block, BlockHeader, Transaction } from '../src/core/types.js';
-import { checkBlock } from '../src/core/validation.js';
+import { toHex } from '../src/core/primitives/bytes.js';
+import { createCoinbaseTx } from '../src/core/consensus/coinbase.js';
+import { decodeBlock, encodeBlock, encodeHeader } from '../src/core/primitives/block.js';
+import { hash160, sha256 } from '../src/core/crypto/hash.js';
+import { privateKeyFromSeed, publicKeyOf } from '../src/core/crypto/keys.js';
+import { computeMerkleRoot } from '../src/core/primitives/merkle.js';
+import { NETWORKS } from '../src/core/consensus/params.js';
+import { hashMeetsTarget } from '../src/core/consensus/pow.js';
+import { p2pkhScript } from '../src/core/script/script.js';
+import { signP2pkhInput } from '../src/core/script/sighash.js';
+import { encodeTx, txHash } from '../src/core/primitives/tx.js';
+import type { Block, BlockHeader, Transaction } from '../src/core/primitives/types.js';
+import { checkBlock } from '../src/core/consensus/validation.js';
 import { bestMs, loadNote, report, round } from './lib.js';
 
 const TXS = 2000;

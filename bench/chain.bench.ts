@@ -9,8 +9,8 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Chain } from '../src/chain/index.js';
-import { NETWORKS } from '../src/core/params.js';
-import type { Transaction } from '../src/core/types.js';
+import { NETWORKS } from '../src/core/consensus/params.js';
+import type { Transaction } from '../src/core/primitives/types.js';
 import {
   ChainBuilder,
   coinbaseInput,

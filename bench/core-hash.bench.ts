@@ -8,10 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
-import { sha256d } from '../src/core/hash.js';
-import { hashMeetsTargetBytes, targetToBytes } from '../src/core/pow.js';
-import { hashHeaderWithNonce, headerMidstate } from '../src/core/sha256-fast.js';
-import { startWorker } from '../src/util/worker.js';
+import { sha256d } from '../src/core/crypto/hash.js';
+import { hashMeetsTargetBytes, targetToBytes } from '../src/core/consensus/pow.js';
+import { hashHeaderWithNonce, headerMidstate } from '../src/miner/sha256-fast.js';
+import { startWorker } from '../src/chain/worker-thread.js';
 import { bestRates, loadNote, rates, report, round, type Rates } from './lib.js';
 
 // Measurements are taken in interleaved one-second windows and the best window counts (see bestOpsPerSecond).

@@ -11,7 +11,7 @@ import {
   signDigest,
   verifyCompact,
   verifyDigest,
-} from '../src/core/keys.js';
+} from '../src/core/crypto/keys.js';
 import { bestOpsPerSecond, report, round } from './lib.js';
 
 const WINDOWS = 3;

@@ -14,10 +14,10 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Chain } from '../src/chain/chain.js';
 import { ScriptVerifier } from '../src/chain/script-verifier.js';
-import { NETWORKS } from '../src/core/params.js';
-import { verifyTxScripts } from '../src/core/sighash.js';
-import { decodeTx, encodeTx, txSize } from '../src/core/tx.js';
-import type { Transaction } from '../src/core/types.js';
+import { NETWORKS } from '../src/core/consensus/params.js';
+import { verifyTxScripts } from '../src/core/script/sighash.js';
+import { decodeTx, encodeTx, txSize } from '../src/core/primitives/tx.js';
+import type { Transaction } from '../src/core/primitives/types.js';
 import { Mempool } from '../src/mempool/mempool.js';
 import {
   ChainBuilder,

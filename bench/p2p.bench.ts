@@ -6,7 +6,7 @@
  * follow the join fan-out, not N. The multi-process numbers are in
  * cluster.bench.ts; these isolate the peer layer from process scheduling.
  */
-import { NETWORKS } from '../src/core/params.js';
+import { NETWORKS } from '../src/core/consensus/params.js';
 import { ChainBuilder } from '../test/helpers/chain-builder.js';
 import { everyoneKnowsEveryone, startTestNode, waitFor, type TestNode } from '../test/helpers/p2p-app.js';
 import { report, round } from './lib.js';

@@ -1,8 +1,7 @@
 import type { Chain } from '../chain/index.js';
 import type { NetworkParams } from '../core/index.js';
 import type { Mempool } from '../mempool/index.js';
-import type { Logger } from '../obs/logger.js';
-import type { Metrics } from '../obs/metrics.js';
+import type { Logger, Metrics } from '../obs/index.js';
 import type { P2P } from '../p2p/index.js';
 
 /** GET /info: what a node says about itself. */

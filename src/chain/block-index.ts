@@ -1,6 +1,4 @@
-import { fromDisplayHex, toDisplayHex } from '../core/bytes.js';
-import type { RejectCode } from '../core/errors.js';
-import type { BlockHeader } from '../core/types.js';
+import { fromDisplayHex, toDisplayHex, type RejectCode, type BlockHeader } from '../core/index.js';
 import type { BlockStatus, StoredIndexEntry } from './store.js';
 
 export type { BlockStatus } from './store.js';

@@ -1,14 +1,26 @@
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { blockHashOf, blockSize, decodeBlock, encodeBlock } from '../core/block.js';
-import { fromDisplayHex, toDisplayHex } from '../core/bytes.js';
-import { ValidationError, isValidationError, type RejectCode } from '../core/errors.js';
-import type { NetworkParams } from '../core/params.js';
-import { nextWorkRequired, workForBits } from '../core/pow.js';
-import { encodeTx, isCoinbase, txHash, txid as txidOf } from '../core/tx.js';
-import type { Block, Coin, Transaction } from '../core/types.js';
 import {
+  blockHashOf,
+  blockSize,
+  decodeBlock,
+  encodeBlock,
+  fromDisplayHex,
+  toDisplayHex,
+  ValidationError,
+  isValidationError,
+  type RejectCode,
+  type NetworkParams,
+  nextWorkRequired,
+  workForBits,
+  encodeTx,
+  isCoinbase,
+  txHash,
+  txid as txidOf,
+  type Block,
+  type Coin,
+  type Transaction,
   checkBlock,
   checkBlockHeaderContext,
   checkCoinbaseAmount,
@@ -16,7 +28,7 @@ import {
   checkFinalTx,
   checkInputCoins,
   isBlockMutation,
-} from '../core/validation.js';
+} from '../core/index.js';
 import { BlockIndex, fromStored, isFailed, toStored, type BlockIndexEntry } from './block-index.js';
 import { LowWorkBlocks, type HeldBlock } from './low-work.js';
 import { OrphanPool } from './orphans.js';

@@ -1,6 +1,4 @@
-import { isCoinbase, txHash, txid } from '../core/tx.js';
-import { bytesEqual } from '../core/bytes.js';
-import type { Coin } from '../core/types.js';
+import { isCoinbase, txHash, txid, bytesEqual, type Coin } from '../core/index.js';
 import type { Chain } from './chain.js';
 import { isUnspendable, outpointKey } from './utxo-set.js';
 

@@ -2,3 +2,6 @@ export { Chain, StoreNetworkError } from './chain.js';
 export type { ChainEvents, ChainOptions, ProcessBlockResult, ReorgSummary } from './chain.js';
 export type { BlockIndexEntry, BlockStatus } from './block-index.js';
 export { checkConsistency } from './consistency.js';
+export { startWorker } from './worker-thread.js';
+export type { ScriptJob } from './script-check.js';
+export { outpointKey } from './utxo-set.js';

@@ -1,4 +1,4 @@
-import type { Block } from '../core/types.js';
+import type { Block } from '../core/index.js';
 import { BlockPool } from './block-pool.js';
 
 export interface Orphan {

@@ -1,7 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { ValidationError } from '../core/errors.js';
-import { prepareP2pkhInput, verifyP2pkhCheck } from '../core/sighash.js';
-import type { Transaction } from '../core/types.js';
+import { ValidationError, prepareP2pkhInput, verifyP2pkhCheck, type Transaction } from '../core/index.js';
 import { ScriptVerifier } from './script-verifier.js';
 
 /** One input whose script (signature) must verify. */

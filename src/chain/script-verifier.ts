@@ -24,11 +24,15 @@
  */
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { ValidationError } from '../core/errors.js';
-import { prepareP2pkhInput, verifyP2pkhCheck, verifyTxInput } from '../core/sighash.js';
-import { decodeTx } from '../core/tx.js';
-import type { Transaction } from '../core/types.js';
-import { startWorker } from '../util/worker.js';
+import {
+  ValidationError,
+  prepareP2pkhInput,
+  verifyP2pkhCheck,
+  verifyTxInput,
+  decodeTx,
+  type Transaction,
+} from '../core/index.js';
+import { startWorker } from './worker-thread.js';
 
 /** One input to check: input `inputIndex` of `rawTx` spends an output locked by `prevScriptPubKey`. */
 export interface ScriptJob {

@@ -1,8 +1,14 @@
 import { ClassicLevel } from 'classic-level';
-import { ByteReader, ByteWriter } from '../core/encoding.js';
-import type { BlockHeader, Coin } from '../core/types.js';
-import { REJECT_CODES, type RejectCode } from '../core/errors.js';
-import { decodeHeader, encodeHeader } from '../core/block.js';
+import {
+  ByteReader,
+  ByteWriter,
+  type BlockHeader,
+  type Coin,
+  REJECT_CODES,
+  type RejectCode,
+  decodeHeader,
+  encodeHeader,
+} from '../core/index.js';
 
 /*
  * Key layout. One byte of prefix, then fixed-width binary: hashes and txids in

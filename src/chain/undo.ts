@@ -1,5 +1,4 @@
-import { ByteReader, ByteWriter } from '../core/encoding.js';
-import type { Coin } from '../core/types.js';
+import { ByteReader, ByteWriter, type Coin } from '../core/index.js';
 
 /**
  * Undo data of a block: the coins its transactions spent, in spending order

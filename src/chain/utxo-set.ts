@@ -1,6 +1,4 @@
-import { toDisplayHex, toHex } from '../core/bytes.js';
-import { OP_RETURN } from '../core/script.js';
-import type { Coin } from '../core/types.js';
+import { toDisplayHex, toHex, OP_RETURN, type Coin } from '../core/index.js';
 
 /** OP_RETURN outputs can never be spent, so, as in Bitcoin, they never enter the UTXO set. */
 export function isUnspendable(scriptPubKey: Uint8Array): boolean {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { VERSION } from '../daemon/version.js';
+import { VERSION } from '../daemon/index.js';
 import { runCluster } from './cluster.js';
 import { EXIT_CONFIG, runNode } from './run-node.js';
 import { newKey, send } from './wallet.js';

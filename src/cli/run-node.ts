@@ -1,5 +1,4 @@
-import { ConfigError, loadConfig, type NodeConfig } from '../daemon/config.js';
-import { ChainmeshNode } from '../daemon/node.js';
+import { ConfigError, loadConfig, type NodeConfig, ChainmeshNode } from '../daemon/index.js';
 
 /** Exit code for configuration errors: the operator has to change something. */
 export const EXIT_CONFIG = 2;

@@ -1,4 +1,4 @@
-import type { Logger } from '../obs/logger.js';
+import type { Logger } from '../obs/index.js';
 import type { AcceptedBlock, BlockLogPort } from '../p2p/index.js';
 
 export interface ConnectedBlock {

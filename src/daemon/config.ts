@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { z } from 'zod';
 import { addressToScript, getNetwork, ValidationError } from '../core/index.js';
-import type { LogFormat, LogLevel } from '../obs/logger.js';
+import type { LogFormat, LogLevel } from '../obs/index.js';
 
 /** The whole node configuration: read from the environment once, validated once, passed down typed. */
 export interface NodeConfig {

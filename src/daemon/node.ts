@@ -19,8 +19,7 @@ import {
 } from '../core/index.js';
 import { Mempool } from '../mempool/index.js';
 import { Miner, TipMovingError } from '../miner/index.js';
-import { createLogger, type Logger } from '../obs/logger.js';
-import { createMetrics, type Metrics } from '../obs/metrics.js';
+import { createLogger, type Logger, createMetrics, type Metrics } from '../obs/index.js';
 import { P2P } from '../p2p/index.js';
 import { BlockLog } from './block-log.js';
 import type { NodeConfig } from './config.js';

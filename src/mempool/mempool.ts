@@ -1,13 +1,24 @@
 import { EventEmitter } from 'node:events';
-import { toDisplayHex, toHex } from '../core/bytes.js';
-import { ValidationError } from '../core/errors.js';
-import type { NetworkParams } from '../core/params.js';
-import type { ScriptJob } from '../chain/script-check.js';
-import { outpointKey } from '../chain/utxo-set.js';
-import { verifyTxScripts } from '../core/sighash.js';
-import { encodeTx, isCoinbase, txHash, txid as txidOf, txSize } from '../core/tx.js';
-import type { Block, Coin, Transaction, TxInput } from '../core/types.js';
-import { checkFinalTx, checkInputCoins, checkTransaction } from '../core/validation.js';
+import {
+  toDisplayHex,
+  toHex,
+  ValidationError,
+  type NetworkParams,
+  verifyTxScripts,
+  encodeTx,
+  isCoinbase,
+  txHash,
+  txid as txidOf,
+  txSize,
+  type Block,
+  type Coin,
+  type Transaction,
+  type TxInput,
+  checkFinalTx,
+  checkInputCoins,
+  checkTransaction,
+} from '../core/index.js';
+import { type ScriptJob, outpointKey } from '../chain/index.js';
 import { compareFeeRate, feeRateKey, LowestFeeRateHeap } from './fee-order.js';
 import { DEFAULT_MIN_FEE_RATE, minimumFee } from './policy.js';
 import { selectByFeeRate } from './select.js';

@@ -1,4 +1,4 @@
-import type { Transaction } from '../core/types.js';
+import type { Transaction } from '../core/index.js';
 import { compareFeeRate, Heap, type Rated } from './fee-order.js';
 
 export interface Selectable extends Rated {

@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { blockHashOf } from '../core/block.js';
-import { toDisplayHex } from '../core/bytes.js';
-import { targetToBytes } from '../core/pow.js';
-import { headerMidstate } from '../core/sha256-fast.js';
-import type { Block, Transaction } from '../core/types.js';
+import { blockHashOf, toDisplayHex, targetToBytes, type Block, type Transaction } from '../core/index.js';
+import { headerMidstate } from './sha256-fast.js';
 import { dutyCycle, FULL_SPEED, type DutyCycle } from './duty-cycle.js';
 import { HashRateMeter } from './hash-rate.js';
 import { searchNonces } from './pow-search.js';

@@ -1,5 +1,5 @@
-import { hashMeetsTargetBytes } from '../core/pow.js';
-import { hashHeaderWithNonce } from '../core/sha256-fast.js';
+import { hashMeetsTargetBytes } from '../core/index.js';
+import { hashHeaderWithNonce } from './sha256-fast.js';
 
 /** One past the largest nonce: the header's nonce is a 32-bit field. */
 export const NONCE_SPACE = 2 ** 32;

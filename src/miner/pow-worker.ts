@@ -4,7 +4,7 @@
  * tip) stops it within a few milliseconds even mid-slice.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { headerMidstate } from '../core/sha256-fast.js';
+import { headerMidstate } from './sha256-fast.js';
 import type { PowJob, PowReport, PowWorkerData } from './pow-protocol.js';
 import { searchNonces } from './pow-search.js';
 

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../util/worker.js';
+import { startWorker } from '../chain/index.js';
 import type { DutyCycle } from './duty-cycle.js';
 import type { PowJob, PowReport, PowWorkerData } from './pow-protocol.js';
 import { NONCE_SPACE } from './pow-search.js';

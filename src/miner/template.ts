@@ -1,9 +1,15 @@
-import { encodeHeader, HEADER_BYTES } from '../core/block.js';
-import { blockSubsidy, createCoinbaseTx } from '../core/coinbase.js';
-import { computeMerkleRoot } from '../core/merkle.js';
-import type { NetworkParams } from '../core/params.js';
-import { txHash } from '../core/tx.js';
-import type { Block, BlockHeader, Transaction } from '../core/types.js';
+import {
+  encodeHeader,
+  HEADER_BYTES,
+  blockSubsidy,
+  createCoinbaseTx,
+  computeMerkleRoot,
+  type NetworkParams,
+  txHash,
+  type Block,
+  type BlockHeader,
+  type Transaction,
+} from '../core/index.js';
 
 /** Header version of the blocks we build (no version-bits deployments on these networks). */
 export const BLOCK_VERSION = 1;

@@ -1,4 +1,4 @@
-import type { Block, Transaction } from '../core/types.js';
+import type { Block, Transaction } from '../core/index.js';
 
 /**
  * What the peer layer needs from the chain and the mempool: the contract's

@@ -1,7 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { Logger } from '../obs/logger.js';
-import type { Metrics } from '../obs/metrics.js';
+import type { Logger, Metrics } from '../obs/index.js';
 import type { BanList } from './ban.js';
 import { PeerRequestError, type PeerClient } from './peer-client.js';
 import { pick, type PeerBook } from './peer-book.js';

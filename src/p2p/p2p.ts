@@ -1,13 +1,18 @@
 import { isIP } from 'node:net';
-import { blockHashOf, encodeBlock } from '../core/block.js';
-import { toDisplayHex, toHex } from '../core/bytes.js';
-import { isValidationError } from '../core/errors.js';
-import { workForBits } from '../core/pow.js';
-import { encodeTx, txid } from '../core/tx.js';
-import type { Block, Transaction } from '../core/types.js';
+import {
+  blockHashOf,
+  encodeBlock,
+  toDisplayHex,
+  toHex,
+  isValidationError,
+  workForBits,
+  encodeTx,
+  txid,
+  type Block,
+  type Transaction,
+} from '../core/index.js';
 import { PeerError } from './errors.js';
-import type { Logger } from '../obs/logger.js';
-import type { Metrics } from '../obs/metrics.js';
+import type { Logger, Metrics } from '../obs/index.js';
 import { BanList, misbehaviourPoints } from './ban.js';
 import type { AcceptedBlock, BlockLogPort, ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
 import { Discovery, GOSSIP_SAMPLE, type DiscoveryTuning } from './discovery.js';

@@ -1,7 +1,7 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Logger } from '../obs/logger.js';
+import type { Logger } from '../obs/index.js';
 import { isHostPort, peerInfoSchema, type PeerInfo } from './wire.js';
 
 export type PeerState = 'live' | 'backoff';

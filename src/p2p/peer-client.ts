@@ -1,7 +1,7 @@
 import { Agent } from 'node:http';
 import fetch, { FetchError } from 'node-fetch';
 import type { z } from 'zod';
-import type { Metrics, PeerFailureReason, PeerRequestKind } from '../obs/metrics.js';
+import type { Metrics, PeerFailureReason, PeerRequestKind } from '../obs/index.js';
 import {
   HEADER_ADDR,
   HEADER_NETWORK,

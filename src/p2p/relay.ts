@@ -1,5 +1,5 @@
-import { toHex } from '../core/bytes.js';
-import type { Logger } from '../obs/logger.js';
+import { toHex } from '../core/index.js';
+import type { Logger } from '../obs/index.js';
 import type { BanList } from './ban.js';
 import { PeerRequestError, type PeerClient } from './peer-client.js';
 import { pick, type PeerBook, type PeerEntry } from './peer-book.js';

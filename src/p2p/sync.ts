@@ -1,10 +1,6 @@
-import { blockHashOf, decodeBlock } from '../core/block.js';
-import { fromHex } from '../core/bytes.js';
-import { isValidationError } from '../core/errors.js';
-import type { Logger } from '../obs/logger.js';
-import type { Metrics } from '../obs/metrics.js';
+import { blockHashOf, decodeBlock, fromHex, isValidationError, type Block } from '../core/index.js';
+import type { Logger, Metrics } from '../obs/index.js';
 import { misbehaviourPoints, type BanList } from './ban.js';
-import type { Block } from '../core/types.js';
 import type { ChainPort, ProcessBlockResult } from './deps.js';
 import { PeerRequestError, type PeerClient } from './peer-client.js';
 import type { PeerBook } from './peer-book.js';

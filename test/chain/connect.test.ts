@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Chain, checkConsistency } from '../../src/chain/index.js';
-import { txHash, txid } from '../../src/core/tx.js';
-import { NETWORKS } from '../../src/core/params.js';
-import { toDisplayHex } from '../../src/core/bytes.js';
+import { txHash, txid } from '../../src/core/primitives/tx.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
+import { toDisplayHex } from '../../src/core/primitives/bytes.js';
 import {
   ChainBuilder,
   coinbaseInput,

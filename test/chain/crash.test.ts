@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Chain, checkConsistency } from '../../src/chain/index.js';
-import { NETWORKS } from '../../src/core/params.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
 import { tempDataDir } from '../helpers/chain-builder.js';
 
 const params = NETWORKS.regtest;

@@ -2,8 +2,8 @@ import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chain, checkConsistency } from '../../src/chain/index.js';
 import { isValidationError } from '../../src/core/errors.js';
-import { NETWORKS } from '../../src/core/params.js';
-import type { Coin, Transaction } from '../../src/core/types.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
+import type { Coin, Transaction } from '../../src/core/primitives/types.js';
 import {
   ChainBuilder,
   coinbaseInput,

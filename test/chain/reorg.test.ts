@@ -1,11 +1,11 @@
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Chain, checkConsistency } from '../../src/chain/index.js';
-import { blockHashOf } from '../../src/core/block.js';
+import { blockHashOf } from '../../src/core/primitives/block.js';
 import { isValidationError } from '../../src/core/errors.js';
-import { NETWORKS } from '../../src/core/params.js';
-import { txHash, txid } from '../../src/core/tx.js';
-import type { Block } from '../../src/core/types.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
+import { txHash, txid } from '../../src/core/primitives/tx.js';
+import type { Block } from '../../src/core/primitives/types.js';
 import {
   ChainBuilder,
   coinbaseInput,

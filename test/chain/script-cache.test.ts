@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Chain } from '../../src/chain/index.js';
 import { VerifiedScripts } from '../../src/chain/script-cache.js';
 import { ScriptVerifier } from '../../src/chain/script-verifier.js';
-import { NETWORKS } from '../../src/core/params.js';
-import { txid } from '../../src/core/tx.js';
-import type { Transaction } from '../../src/core/types.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
+import { txid } from '../../src/core/primitives/tx.js';
+import type { Transaction } from '../../src/core/primitives/types.js';
 import { Mempool } from '../../src/mempool/index.js';
 import {
   ChainBuilder,

@@ -8,13 +8,13 @@ import {
   verifyPacked,
   type ScriptJob,
 } from '../../src/chain/script-verifier.js';
-import { sha256, hash160 } from '../../src/core/hash.js';
-import { privateKeyFromSeed, publicKeyOf } from '../../src/core/keys.js';
-import { p2pkhScript } from '../../src/core/script.js';
-import { signP2pkhInput } from '../../src/core/sighash.js';
-import { encodeTx } from '../../src/core/tx.js';
-import type { Transaction } from '../../src/core/types.js';
-import { startWorker } from '../../src/util/worker.js';
+import { sha256, hash160 } from '../../src/core/crypto/hash.js';
+import { privateKeyFromSeed, publicKeyOf } from '../../src/core/crypto/keys.js';
+import { p2pkhScript } from '../../src/core/script/script.js';
+import { signP2pkhInput } from '../../src/core/script/sighash.js';
+import { encodeTx } from '../../src/core/primitives/tx.js';
+import type { Transaction } from '../../src/core/primitives/types.js';
+import { startWorker } from '../../src/chain/worker-thread.js';
 
 const KEYS = Array.from({ length: 8 }, (_, i) => {
   const priv = privateKeyFromSeed(new TextEncoder().encode(`script-verifier key ${i}`));

@@ -15,8 +15,8 @@ import {
 import { LowWorkBlocks, type HeldBlock } from '../../src/chain/low-work.js';
 import { OrphanPool } from '../../src/chain/orphans.js';
 import { isValidationError, REJECT_CODES } from '../../src/core/errors.js';
-import { NETWORKS } from '../../src/core/params.js';
-import type { Block, Coin } from '../../src/core/types.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
+import type { Block, Coin } from '../../src/core/primitives/types.js';
 import { tempDataDir } from '../helpers/chain-builder.js';
 
 const coinArb: fc.Arbitrary<Coin> = fc.record({

@@ -7,11 +7,11 @@ import {
   decodeAddress,
   encodeAddress,
   scriptToAddress,
-} from '../../src/core/address.js';
-import { fromHex, toHex } from '../../src/core/bytes.js';
+} from '../../src/core/consensus/address.js';
+import { fromHex, toHex } from '../../src/core/primitives/bytes.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { NETWORKS } from '../../src/core/params.js';
-import { p2pkhScript } from '../../src/core/script.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
+import { p2pkhScript } from '../../src/core/script/script.js';
 import { loadVectors } from '../helpers/vectors.js';
 
 interface Entry {

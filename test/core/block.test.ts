@@ -8,11 +8,11 @@ import {
   blockHashOf,
   blockSize,
   headerHash,
-} from '../../src/core/block.js';
-import { fromHex, toDisplayHex, toHex } from '../../src/core/bytes.js';
+} from '../../src/core/primitives/block.js';
+import { fromHex, toDisplayHex, toHex } from '../../src/core/primitives/bytes.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { computeMerkleRoot } from '../../src/core/merkle.js';
-import { txHash, txid } from '../../src/core/tx.js';
+import { computeMerkleRoot } from '../../src/core/primitives/merkle.js';
+import { txHash, txid } from '../../src/core/primitives/tx.js';
 import { loadVectors } from '../helpers/vectors.js';
 import { rebuildBlock } from '../helpers/chain-builder.js';
 

@@ -7,10 +7,10 @@ import {
   fromHex,
   toDisplayHex,
   toHex,
-} from '../../src/core/bytes.js';
-import { ByteReader, ByteWriter } from '../../src/core/encoding.js';
+} from '../../src/core/primitives/bytes.js';
+import { ByteReader, ByteWriter } from '../../src/core/primitives/encoding.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { hash160, sha256, sha256d } from '../../src/core/hash.js';
+import { hash160, sha256, sha256d } from '../../src/core/crypto/hash.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

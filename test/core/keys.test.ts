@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fromHex, toHex } from '../../src/core/bytes.js';
+import { fromHex, toHex } from '../../src/core/primitives/bytes.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { sha256 } from '../../src/core/hash.js';
+import { sha256 } from '../../src/core/crypto/hash.js';
 import {
   isLowS,
   isStrictDer,
@@ -12,7 +12,7 @@ import {
   publicKeyOf,
   signDigest,
   verifyDigest,
-} from '../../src/core/keys.js';
+} from '../../src/core/crypto/keys.js';
 
 const digest = sha256(new TextEncoder().encode('chainmesh'));
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signP2pkhInput } from '../../src/core/sighash.js';
-import type { Transaction } from '../../src/core/types.js';
-import { isFinalTx, LOCKTIME_THRESHOLD } from '../../src/core/validation.js';
+import { signP2pkhInput } from '../../src/core/script/sighash.js';
+import type { Transaction } from '../../src/core/primitives/types.js';
+import { isFinalTx, LOCKTIME_THRESHOLD } from '../../src/core/consensus/validation.js';
 import { coinbaseInput, payTo, spendTx, testKey } from '../helpers/chain-builder.js';
 import { openFundedChain, type FundedChain } from '../helpers/funded-chain.js';
 

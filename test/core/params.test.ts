@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { blockHash, checkProofOfWork, encodeBlock, encodeHeader, decodeBlock } from '../../src/core/block.js';
-import { toHex } from '../../src/core/bytes.js';
-import { blockSubsidy, coinbaseHeight, createCoinbaseTx } from '../../src/core/coinbase.js';
-import { computeMerkleRoot } from '../../src/core/merkle.js';
-import { getNetwork, NETWORKS } from '../../src/core/params.js';
-import { bitsToTarget } from '../../src/core/pow.js';
-import { p2pkhScript } from '../../src/core/script.js';
-import { txHash } from '../../src/core/tx.js';
-import { checkBlock } from '../../src/core/validation.js';
+import { blockHash, encodeBlock, encodeHeader, decodeBlock } from '../../src/core/primitives/block.js';
+import { checkProofOfWork } from '../../src/core/consensus/pow.js';
+import { toHex } from '../../src/core/primitives/bytes.js';
+import { blockSubsidy, coinbaseHeight, createCoinbaseTx } from '../../src/core/consensus/coinbase.js';
+import { computeMerkleRoot } from '../../src/core/primitives/merkle.js';
+import { getNetwork, NETWORKS } from '../../src/core/consensus/params.js';
+import { bitsToTarget } from '../../src/core/consensus/pow.js';
+import { p2pkhScript } from '../../src/core/script/script.js';
+import { txHash } from '../../src/core/primitives/tx.js';
+import { checkBlock } from '../../src/core/consensus/validation.js';
 
 describe('networks', () => {
   // Pinned: the genesis hash is the network id peers compare; changing it forks every deployment.

@@ -11,7 +11,7 @@ import {
   targetToBytes,
   workForBits,
   type PowParams,
-} from '../../src/core/pow.js';
+} from '../../src/core/consensus/pow.js';
 import { ValidationError } from '../../src/core/errors.js';
 
 const sha256d = (b: Uint8Array): Uint8Array =>

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { sha256Js } from '../../src/core/sha256-js.js';
-import { hash160, ripemd160, sha256, sha256d } from '../../src/core/hash.js';
+import { sha256Js } from '../../src/core/crypto/sha256-js.js';
+import { hash160, ripemd160, sha256, sha256d } from '../../src/core/crypto/hash.js';
 
 const nodeSha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import secp256k1 from 'secp256k1';
 import { describe, expect, it } from 'vitest';
-import { decodeBlock } from '../../src/core/block.js';
-import { fromHex, toDisplayHex, toHex } from '../../src/core/bytes.js';
-import { ByteWriter } from '../../src/core/encoding.js';
+import { decodeBlock } from '../../src/core/primitives/block.js';
+import { fromHex, toDisplayHex, toHex } from '../../src/core/primitives/bytes.js';
+import { ByteWriter } from '../../src/core/primitives/encoding.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { hash160 } from '../../src/core/hash.js';
-import { isLowS, parseStrictDer, privateKeyFromSeed, publicKeyOf } from '../../src/core/keys.js';
-import { p2pkhScript, parseP2pkhScriptSig } from '../../src/core/script.js';
+import { hash160 } from '../../src/core/crypto/hash.js';
+import { isLowS, parseStrictDer, privateKeyFromSeed, publicKeyOf } from '../../src/core/crypto/keys.js';
+import { p2pkhScript, parseP2pkhScriptSig } from '../../src/core/script/script.js';
 import {
   legacySighash,
   prepareP2pkhInput,
@@ -17,9 +17,9 @@ import {
   verifyTxInput,
   verifyTxScripts,
   writeScriptCode,
-} from '../../src/core/sighash.js';
-import { decodeTx, encodeTx } from '../../src/core/tx.js';
-import type { Transaction } from '../../src/core/types.js';
+} from '../../src/core/script/sighash.js';
+import { decodeTx, encodeTx } from '../../src/core/primitives/tx.js';
+import type { Transaction } from '../../src/core/primitives/types.js';
 import { loadVectors } from '../helpers/vectors.js';
 
 type SighashCase = [string, string, number, number, string];

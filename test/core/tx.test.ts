@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fromHex, toHex } from '../../src/core/bytes.js';
+import { fromHex, toHex } from '../../src/core/primitives/bytes.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { sha256d } from '../../src/core/hash.js';
-import { decodeTx, encodeTx, isCoinbase, txHash, txid } from '../../src/core/tx.js';
-import type { Transaction } from '../../src/core/types.js';
+import { sha256d } from '../../src/core/crypto/hash.js';
+import { decodeTx, encodeTx, isCoinbase, txHash, txid } from '../../src/core/primitives/tx.js';
+import type { Transaction } from '../../src/core/primitives/types.js';
 import { loadVectors } from '../helpers/vectors.js';
 import { rebuildTx } from '../helpers/chain-builder.js';
 

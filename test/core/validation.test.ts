@@ -1,19 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBlock, encodeBlock, headerHash } from '../../src/core/block.js';
-import { fromHex } from '../../src/core/bytes.js';
-import { createCoinbaseTx } from '../../src/core/coinbase.js';
+import { decodeBlock, encodeBlock, headerHash } from '../../src/core/primitives/block.js';
+import { fromHex } from '../../src/core/primitives/bytes.js';
+import { createCoinbaseTx } from '../../src/core/consensus/coinbase.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { hash160 } from '../../src/core/hash.js';
-import { privateKeyFromSeed, publicKeyOf } from '../../src/core/keys.js';
-import { computeMerkleRoot } from '../../src/core/merkle.js';
-import { NETWORKS } from '../../src/core/params.js';
-import { hashMeetsTarget } from '../../src/core/pow.js';
-import { p2pkhScript } from '../../src/core/script.js';
-import { varintSize } from '../../src/core/encoding.js';
-import { legacySighash, signP2pkhInput, verifyP2pkhInput } from '../../src/core/sighash.js';
-import { decodeTx, encodeTx, txHash } from '../../src/core/tx.js';
-import type { Block, Coin, Transaction } from '../../src/core/types.js';
+import { hash160 } from '../../src/core/crypto/hash.js';
+import { privateKeyFromSeed, publicKeyOf } from '../../src/core/crypto/keys.js';
+import { computeMerkleRoot } from '../../src/core/primitives/merkle.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
+import { hashMeetsTarget } from '../../src/core/consensus/pow.js';
+import { p2pkhScript } from '../../src/core/script/script.js';
+import { varintSize } from '../../src/core/primitives/encoding.js';
+import { legacySighash, signP2pkhInput, verifyP2pkhInput } from '../../src/core/script/sighash.js';
+import { decodeTx, encodeTx, txHash } from '../../src/core/primitives/tx.js';
+import type { Block, Coin, Transaction } from '../../src/core/primitives/types.js';
 import {
   checkBlock,
   checkInputCoins,
@@ -25,7 +25,7 @@ import {
   isBlockMutation,
   MAX_MONEY,
   MAX_TX_BYTES,
-} from '../../src/core/validation.js';
+} from '../../src/core/consensus/validation.js';
 import { loadVectors } from '../helpers/vectors.js';
 
 const params = NETWORKS.regtest;

@@ -7,18 +7,18 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { headerHash } from '../../src/core/block.js';
-import { blockSubsidy, createCoinbaseTx } from '../../src/core/coinbase.js';
-import { hash160, sha256 } from '../../src/core/hash.js';
-import { publicKeyOf } from '../../src/core/keys.js';
-import { computeMerkleRoot } from '../../src/core/merkle.js';
-import type { NetworkParams } from '../../src/core/params.js';
-import { hashMeetsTarget } from '../../src/core/pow.js';
-import { p2pkhScript } from '../../src/core/script.js';
-import { signP2pkhInput } from '../../src/core/sighash.js';
-import { txHash } from '../../src/core/tx.js';
-import { toDisplayHex } from '../../src/core/bytes.js';
-import type { Block, BlockHeader, Transaction, TxOutput } from '../../src/core/types.js';
+import { headerHash } from '../../src/core/primitives/block.js';
+import { blockSubsidy, createCoinbaseTx } from '../../src/core/consensus/coinbase.js';
+import { hash160, sha256 } from '../../src/core/crypto/hash.js';
+import { publicKeyOf } from '../../src/core/crypto/keys.js';
+import { computeMerkleRoot } from '../../src/core/primitives/merkle.js';
+import type { NetworkParams } from '../../src/core/consensus/params.js';
+import { hashMeetsTarget } from '../../src/core/consensus/pow.js';
+import { p2pkhScript } from '../../src/core/script/script.js';
+import { signP2pkhInput } from '../../src/core/script/sighash.js';
+import { txHash } from '../../src/core/primitives/tx.js';
+import { toDisplayHex } from '../../src/core/primitives/bytes.js';
+import type { Block, BlockHeader, Transaction, TxOutput } from '../../src/core/primitives/types.js';
 
 export interface TestKey {
   readonly priv: Uint8Array;

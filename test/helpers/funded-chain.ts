@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { Chain } from '../../src/chain/index.js';
-import { NETWORKS } from '../../src/core/params.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
 import { Mempool } from '../../src/mempool/index.js';
 import { ChainBuilder, tempDataDir, testKey, type TestBlock } from './chain-builder.js';
 

@@ -15,7 +15,7 @@ import { errorHandler } from '../../src/api/errors.js';
 import { namesNetwork } from '../../src/api/app.js';
 import { protocolRoutes } from '../../src/api/routes/protocol.js';
 import { Chain } from '../../src/chain/chain.js';
-import { NETWORKS, type NetworkParams } from '../../src/core/params.js';
+import { NETWORKS, type NetworkParams } from '../../src/core/consensus/params.js';
 import { Mempool } from '../../src/mempool/index.js';
 import { NodeError } from '../../src/api/index.js';
 import { createLogger } from '../../src/obs/logger.js';

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Chain } from '../../src/chain/chain.js';
-import { createCoinbaseTx } from '../../src/core/coinbase.js';
+import { createCoinbaseTx } from '../../src/core/consensus/coinbase.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { NETWORKS } from '../../src/core/params.js';
-import { txid, txSize } from '../../src/core/tx.js';
-import type { Transaction } from '../../src/core/types.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
+import { txid, txSize } from '../../src/core/primitives/tx.js';
+import type { Transaction } from '../../src/core/primitives/types.js';
 import { Mempool, type MempoolEvents } from '../../src/mempool/mempool.js';
 import {
   ChainBuilder,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Transaction } from '../../src/core/types.js';
+import type { Transaction } from '../../src/core/primitives/types.js';
 import {
   compareFeeRate,
   feeRateKey,

@@ -1,8 +1,8 @@
 import { describe, expect, it, afterEach } from 'vitest';
-import { sha256d } from '../../src/core/hash.js';
-import { hashMeetsTargetBytes, targetToBytes } from '../../src/core/pow.js';
-import { headerMidstate } from '../../src/core/sha256-fast.js';
-import { startWorker } from '../../src/util/worker.js';
+import { sha256d } from '../../src/core/crypto/hash.js';
+import { hashMeetsTargetBytes, targetToBytes } from '../../src/core/consensus/pow.js';
+import { headerMidstate } from '../../src/miner/sha256-fast.js';
+import { startWorker } from '../../src/chain/worker-thread.js';
 import { dutyCycle, FULL_SPEED } from '../../src/miner/duty-cycle.js';
 import { HashRateMeter } from '../../src/miner/hash-rate.js';
 import type { PowJob, PowReport } from '../../src/miner/pow-protocol.js';

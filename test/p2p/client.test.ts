@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { NETWORKS } from '../../src/core/params.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
 import { createMetrics } from '../../src/obs/metrics.js';
 import { PeerClient, PeerRequestError, hostForUrl } from '../../src/p2p/peer-client.js';
 import { startTestNode } from '../helpers/p2p-app.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NETWORKS } from '../../src/core/params.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
 import { PeerError } from '../../src/p2p/index.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { resolveSeeds } from '../../src/p2p/discovery.js';

@@ -1,13 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { encodeBlock } from '../../src/core/block.js';
-import { toHex } from '../../src/core/bytes.js';
-import { NETWORKS } from '../../src/core/params.js';
-import { workForBits } from '../../src/core/pow.js';
-import { signP2pkhInput } from '../../src/core/sighash.js';
-import { encodeTx, txid } from '../../src/core/tx.js';
-import type { Block, Transaction } from '../../src/core/types.js';
+import { encodeBlock } from '../../src/core/primitives/block.js';
+import { toHex } from '../../src/core/primitives/bytes.js';
+import { NETWORKS } from '../../src/core/consensus/params.js';
+import { workForBits } from '../../src/core/consensus/pow.js';
+import { signP2pkhInput } from '../../src/core/script/sighash.js';
+import { encodeTx, txid } from '../../src/core/primitives/tx.js';
+import type { Block, Transaction } from '../../src/core/primitives/types.js';
 import { HEADER_ADDR, HEADER_NETWORK, HEADER_NODE_ID } from '../../src/p2p/index.js';
 import { encodeChainWork } from '../../src/p2p/wire.js';
 import {

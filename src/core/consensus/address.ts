@@ -1,8 +1,8 @@
-import { bytesEqual, concatBytes } from './bytes.js';
-import { ValidationError } from './errors.js';
-import { sha256d } from './hash.js';
+import { bytesEqual, concatBytes } from '../primitives/index.js';
+import { ValidationError } from '../errors.js';
+import { sha256d } from '../crypto/index.js';
 import type { NetworkParams } from './params.js';
-import { p2pkhHash, p2pkhScript } from './script.js';
+import { p2pkhHash, p2pkhScript } from '../script/index.js';
 
 const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 const ALPHABET_MAP = new Map([...ALPHABET].map((c, i) => [c, i]));

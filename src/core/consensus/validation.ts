@@ -1,18 +1,28 @@
-import { blockSize, headerHash } from './block.js';
-import { bytesEqual, toHex } from './bytes.js';
+import {
+  blockSize,
+  headerHash,
+  bytesEqual,
+  toHex,
+  computeMerkleRoot,
+  isCoinbase,
+  isNullPrevout,
+  txHash,
+  txSize,
+  type Block,
+  type BlockHeader,
+  type Coin,
+  type Transaction,
+} from '../primitives/index.js';
 import {
   blockSubsidy,
   coinbaseHasHeight,
   MAX_COINBASE_SCRIPT_BYTES,
   MIN_COINBASE_SCRIPT_BYTES,
 } from './coinbase.js';
-import { ValidationError, type RejectCode } from './errors.js';
-import { computeMerkleRoot } from './merkle.js';
+import { ValidationError, type RejectCode } from '../errors.js';
 import type { NetworkParams } from './params.js';
 import { bitsToTarget, hashMeetsTarget } from './pow.js';
-import { isStandardOutput } from './script.js';
-import { isCoinbase, isNullPrevout, txHash, txSize } from './tx.js';
-import type { Block, BlockHeader, Coin, Transaction } from './types.js';
+import { isStandardOutput } from '../script/index.js';
 
 /** 21 million coins in base units: no amount, alone or summed, may exceed it. */
 export const MAX_MONEY = 21_000_000n * 100_000_000n;

@@ -1,8 +1,7 @@
 import { toDisplayHex } from './bytes.js';
 import { ByteReader, ByteWriter, varintSize } from './encoding.js';
-import { ValidationError } from './errors.js';
-import { sha256d } from './hash.js';
-import { hashMeetsTarget } from './pow.js';
+import { ValidationError } from '../errors.js';
+import { sha256d } from '../crypto/index.js';
 import { MIN_TX_BYTES, readTx, txSize, writeTx } from './tx.js';
 import type { Block, BlockHeader } from './types.js';
 
@@ -91,10 +90,4 @@ export function encodeBlock(b: Block): Uint8Array {
 export function blockHash(rawHeader: Uint8Array): string {
   decodeHeader(rawHeader);
   return toDisplayHex(sha256d(rawHeader));
-}
-
-/** Root API: the header's hash is at or below the target its own `bits` encode (ValidationError if not 80 bytes). */
-export function checkProofOfWork(rawHeader: Uint8Array): boolean {
-  const header = decodeHeader(rawHeader);
-  return hashMeetsTarget(sha256d(rawHeader), header.bits);
 }

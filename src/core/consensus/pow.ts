@@ -4,7 +4,9 @@
  * retarget. Every rule here mirrors Bitcoin Core (arith_uint256 SetCompact /
  * GetCompact, pow.cpp) so real mainnet headers check the same way.
  */
-import { ValidationError } from './errors.js';
+import { sha256d } from '../crypto/index.js';
+import { ValidationError } from '../errors.js';
+import { decodeHeader } from '../primitives/index.js';
 
 const TWO_256 = 1n << 256n;
 
@@ -156,4 +158,10 @@ function byteLength(n: bigint): number {
 
 function hex32(n: number): string {
   return (n >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Root API: the header's hash is at or below the target its own `bits` encode (ValidationError if not 80 bytes). */
+export function checkProofOfWork(rawHeader: Uint8Array): boolean {
+  const header = decodeHeader(rawHeader);
+  return hashMeetsTarget(sha256d(rawHeader), header.bits);
 }

@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../errors.js';
 
 const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
 

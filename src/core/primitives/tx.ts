@@ -1,7 +1,7 @@
 import { toDisplayHex } from './bytes.js';
 import { ByteReader, ByteWriter } from './encoding.js';
-import { ValidationError } from './errors.js';
-import { sha256d } from './hash.js';
+import { ValidationError } from '../errors.js';
+import { sha256d } from '../crypto/index.js';
 import type { Transaction, TxInput, TxOutput } from './types.js';
 
 // Smallest possible encodings, used to bound forged counts before allocating.

@@ -1,8 +1,8 @@
-import { bytesEqual, fromHex } from './bytes.js';
-import { ByteWriter } from './encoding.js';
-import { ValidationError } from './errors.js';
-import { hash160, sha256d } from './hash.js';
+import { bytesEqual, fromHex, ByteWriter, decodeTx, type Transaction } from '../primitives/index.js';
+import { ValidationError } from '../errors.js';
 import {
+  hash160,
+  sha256d,
   isCompressedPublicKey,
   isLowS,
   isPublicKeyEncoding,
@@ -11,10 +11,8 @@ import {
   publicKeyOf,
   signDigest,
   verifyCompact,
-} from './keys.js';
+} from '../crypto/index.js';
 import { OP_CODESEPARATOR, p2pkhHash, p2pkhScriptSig, parseP2pkhScriptSig, readOp } from './script.js';
-import { decodeTx } from './tx.js';
-import type { Transaction } from './types.js';
 
 export const SIGHASH_ALL = 0x01;
 export const SIGHASH_NONE = 0x02;

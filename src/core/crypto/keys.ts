@@ -1,5 +1,5 @@
 import secp256k1 from 'secp256k1';
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../errors.js';
 import { sha256 } from './hash.js';
 
 /*

@@ -1,6 +1,6 @@
 import { bytesEqual, fromDisplayHex, toDisplayHex } from './bytes.js';
-import { ValidationError } from './errors.js';
-import { sha256d } from './hash.js';
+import { ValidationError } from '../errors.js';
+import { sha256d } from '../crypto/index.js';
 
 const ZERO_HASH = new Uint8Array(32);
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { hashHeaderWithNonce, headerMidstate } from '../../src/core/sha256-fast.js';
-import { hashMeetsTarget, hashMeetsTargetBytes, targetToBytes } from '../../src/core/pow.js';
+import { hashHeaderWithNonce, headerMidstate } from '../../src/miner/sha256-fast.js';
+import { hashMeetsTarget, hashMeetsTargetBytes, targetToBytes } from '../../src/core/consensus/pow.js';
 
 const sha256d = (b: Uint8Array): Uint8Array =>
   new Uint8Array(createHash('sha256').update(createHash('sha256').update(b).digest()).digest());

@@ -1,18 +1,22 @@
-import { bytesEqual, concatBytes } from './bytes.js';
-import type { NetworkParams } from './params.js';
-import { pushData, pushInt } from './script.js';
-import { NULL_VOUT } from './tx.js';
-import type { Transaction, TxOutput } from './types.js';
+import { bytesEqual, concatBytes, NULL_VOUT, type Transaction, type TxOutput } from '../primitives/index.js';
+import { pushData, pushInt } from '../script/index.js';
 
 export const MIN_COINBASE_SCRIPT_BYTES = 2;
 export const MAX_COINBASE_SCRIPT_BYTES = 100;
 const OP_0 = 0x00;
 
+/**
+ * A network's subsidy schedule (NetworkParams has these fields). Declared here,
+ * not taken from params.ts, because params.ts builds its genesis coinbase with
+ * this file: a type import back would close a cycle.
+ */
+export interface SubsidySchedule {
+  readonly halvingInterval: number;
+  readonly initialSubsidy: bigint;
+}
+
 /** Block reward at `height`: the initial subsidy halved every `halvingInterval` blocks, zero after 64 halvings. */
-export function blockSubsidy(
-  height: number,
-  params: Pick<NetworkParams, 'halvingInterval' | 'initialSubsidy'>,
-): bigint {
+export function blockSubsidy(height: number, params: SubsidySchedule): bigint {
   const halvings = Math.floor(height / params.halvingInterval);
   if (halvings >= 64) return 0n;
   return params.initialSubsidy >> BigInt(halvings);

@@ -1,10 +1,6 @@
-import { headerHash } from './block.js';
-import { toDisplayHex } from './bytes.js';
+import { headerHash, toDisplayHex, computeMerkleRoot, txHash, type Block } from '../primitives/index.js';
 import { createCoinbaseTx } from './coinbase.js';
-import { computeMerkleRoot } from './merkle.js';
-import { OP_RETURN, pushData } from './script.js';
-import { txHash } from './tx.js';
-import type { Block } from './types.js';
+import { OP_RETURN, pushData } from '../script/index.js';
 
 export type NetworkName = 'regtest' | 'demo';
 

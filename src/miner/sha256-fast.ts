@@ -8,16 +8,16 @@
  * the previous round's a ^ b (x/y alternate). Everything stays in int32
  * locals: no allocation, no typed array traffic in the rounds, so V8 keeps it
  * in registers. node:crypto is slower for this job because every call crosses
- * the native binding (~0.7 µs); test/core-sha256-fast.test.ts checks this file
+ * the native binding (~0.7 µs); test/miner/sha256-fast.test.ts checks this file
  * against it.
  */
 
-import { compress, SHA256_IV } from './sha256-js.js';
+import { compress, SHA256_IV } from '../core/index.js';
 
 /**
  * SHA-256 state after the header's first 64 bytes (version, previous hash and
  * the first 28 bytes of the merkle root). Runs once per template, so it is the
- * plain compression of sha256-js.ts rather than the unrolled rounds.
+ * plain compression of core's sha256-js.ts rather than the unrolled rounds.
  */
 export function headerMidstate(header76: Uint8Array): Uint32Array {
   if (header76.length < 64) throw new RangeError('headerMidstate needs at least the first 64 header bytes');
