@@ -1,3 +1,5 @@
+import { CodedError } from '../core/index.js';
+
 /**
  * Why a wallet operation failed, as a stable code (for `--json` output and
  * tests) with a message written for the person at the terminal.
@@ -22,13 +24,10 @@ export const WALLET_ERROR_CODES = [
 
 export type WalletErrorCode = (typeof WALLET_ERROR_CODES)[number];
 
-export class WalletError extends Error {
+export class WalletError extends CodedError<WalletErrorCode> {
   override readonly name = 'WalletError';
-  constructor(
-    readonly code: WalletErrorCode,
-    message: string,
-  ) {
-    super(message);
+  constructor(code: WalletErrorCode, message: string) {
+    super(code, message);
   }
 }
 
