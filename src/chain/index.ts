@@ -1,5 +1,5 @@
 export { Chain, StoreNetworkError } from './chain.js';
-export type { ChainEvents, ChainOptions, ProcessBlockResult, ReorgSummary } from './chain.js';
+export type { ChainEvents, ChainOptions, ProcessBlockResult, ReorgSummary } from './types.js';
 export type { BlockIndexEntry, BlockStatus } from './block-index.js';
 export { checkConsistency } from './consistency.js';
 export { startWorker } from './worker-thread.js';

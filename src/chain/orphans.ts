@@ -14,6 +14,9 @@ export interface Orphan {
  * by count and by serialized size; when full the oldest orphan goes first, so a
  * flood of junk cannot grow memory. The orphans built on an evicted one stay:
  * their parent is missing like any other, to be fetched again (see rootOf).
+ *
+ * A policy over a BlockPool, as LowWorkBlocks is: each exposes the operations
+ * its use needs.
  */
 export class OrphanPool {
   private readonly pool: BlockPool<Orphan>;

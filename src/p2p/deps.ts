@@ -1,18 +1,12 @@
+import type { ProcessBlockResult } from '../chain/index.js';
 import type { Block, Transaction } from '../core/index.js';
+
+export type { ProcessBlockResult } from '../chain/index.js';
 
 /**
  * What the peer layer needs from the chain and the mempool: the contract's
  * Chain and Mempool satisfy these structurally.
  */
-export interface ProcessBlockResult {
-  /** 'stale': a side branch with less work than our tip, neither stored nor relayed. */
-  status: 'connected' | 'side-chain' | 'orphan' | 'duplicate' | 'stale';
-  hash: string;
-  height?: number;
-  missingParent?: string;
-  connectedOrphans?: string[];
-}
-
 export interface ChainPort {
   readonly tip: { readonly hash: string; readonly height: number; readonly chainWork: bigint };
   processBlock(block: Block): Promise<ProcessBlockResult>;
