@@ -77,6 +77,7 @@ describe('explorer pages', () => {
       'Mempool',
       'Projected next block',
       'Peers',
+      'Cluster',
       '<svg',
     ]) {
       expect(page.body).toContain(part);

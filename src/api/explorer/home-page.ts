@@ -1,6 +1,7 @@
 import { ByteReader, HEADER_BYTES } from '../../core/index.js';
 import type { PeerView } from '../../p2p/index.js';
 import { heightChart, type HeightPoint } from './chart.js';
+import { DISAGREES, type ClusterRow } from './cluster.js';
 import { html, type Html } from './escape.js';
 import {
   formatAge,
@@ -34,6 +35,7 @@ interface RecentBlock {
 export interface HomeData {
   readonly nowMs: number;
   readonly mempool: MempoolSummary;
+  readonly cluster: readonly ClusterRow[];
 }
 
 async function recentBlocks(node: ExplorerNode): Promise<RecentBlock[]> {
@@ -236,7 +238,57 @@ function peersSection(peers: readonly PeerView[], nowMs: number): Html {
   );
 }
 
-/** The home page: tip, chart, recent blocks with when this node saw them, mempool, peers. */
+function clusterSection(rows: readonly ClusterRow[]): Html {
+  const reachable = rows.filter((r) => r.verdict !== 'unreachable');
+  const agreeing = rows.filter((r) => r.verdict === 'same-tip').length;
+  const disagreeing = rows.filter((r) => DISAGREES.has(r.verdict)).length;
+  const summary =
+    disagreeing > 0
+      ? html`<p class="bad">
+          ${disagreeing} of ${reachable.length} reachable nodes disagree with this node.
+        </p>`
+      : html`<p class="${agreeing === reachable.length ? 'ok' : 'warn'}">
+          ${agreeing} of ${reachable.length} reachable nodes share this node's
+          tip${reachable.length < rows.length ? html`; ${rows.length - reachable.length} not reachable` : ''}.
+        </p>`;
+  const body = rows.map((r) => {
+    const flagged = DISAGREES.has(r.verdict);
+    const cls = r.verdict === 'same-tip' ? 'ok' : flagged ? 'bad' : 'warn';
+    return html`<tr class="${flagged ? 'flag' : ''}">
+      <td><code>${r.hostname}</code>${r.self ? html` <span class="muted">(this node)</span>` : ''}</td>
+      <td><code>${r.nodeId.slice(0, 12)}</code></td>
+      <td class="num">${r.height ?? '—'}</td>
+      <td>${r.tipHash ? html`<span class="mono">${shortHash(r.tipHash)}</span>` : '—'}</td>
+      <td class="${cls}">${r.detail}</td>
+    </tr>`;
+  });
+  return section(
+    'Cluster',
+    html`${summary}
+      <div class="scroll">
+        <table id="cluster-table">
+          <thead>
+            <tr>
+              <th>Node</th>
+              <th>Node id</th>
+              <th class="num">Height</th>
+              <th>Tip</th>
+              <th>Compared with this node</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${body}
+          </tbody>
+        </table>
+      </div>
+      <p class="muted">
+        Every node in this node's peer book, asked for its <code>/info</code> by this node.
+      </p>`,
+    'cluster',
+  );
+}
+
+/** The home page: tip, chart, recent blocks with when this node saw them, mempool, peers, cluster. */
 export async function homePage(node: ExplorerNode, ctx: PageContext, data: HomeData): Promise<Html> {
   const { nowMs } = data;
   const blocks = await recentBlocks(node);
@@ -245,6 +297,7 @@ export async function homePage(node: ExplorerNode, ctx: PageContext, data: HomeD
     ${tipSection(node, nowMs)} ${section('Height over time', heightChart(chartPoints(node)), 'chart')}
     <div class="wide">${blocksSection(blocks, nowMs)}</div>
     ${mempoolSection(data.mempool)} ${peersSection(peers, nowMs)}
+    <div class="wide">${clusterSection(data.cluster)}</div>
   </main>`;
   return layout(ctx, 'Explorer', main);
 }

@@ -3,6 +3,7 @@ import { addressToScript } from '../../core/index.js';
 import { addressPage } from './address-page.js';
 import { blockPage } from './block-page.js';
 import { CLIENT_SCRIPT } from './client-script.js';
+import { ClusterView, DEFAULT_CLUSTER_OPTIONS, type ClusterOptions } from './cluster.js';
 import type { Html } from './escape.js';
 import { homePage } from './home-page.js';
 import { ASSET_PATHS, CONTENT_SECURITY_POLICY, ICON_SVG, messagePage, type PageContext } from './layout.js';
@@ -36,8 +37,12 @@ function sendPage(res: Response, status: number, page: Html): void {
  * action. Bad input (a malformed id, an unknown hash, an over-long search)
  * gets a page that says so and a 4xx.
  */
-export function explorerRoutes(node: ExplorerNode): Router {
+export function explorerRoutes(
+  node: ExplorerNode,
+  clusterOptions: ClusterOptions = DEFAULT_CLUSTER_OPTIONS,
+): Router {
   const router = Router();
+  const cluster = new ClusterView(node, clusterOptions);
   const mempoolSummaries = new MempoolSummaries(node);
   const context = (): PageContext => ({
     networkName: node.params.name,
@@ -74,6 +79,7 @@ export function explorerRoutes(node: ExplorerNode): Router {
     const page = await homePage(node, context(), {
       nowMs,
       mempool: mempoolSummaries.current(),
+      cluster: await cluster.snapshot(),
     });
     sendPage(res, 200, page);
   });
