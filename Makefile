@@ -1,5 +1,5 @@
 # chainmesh — every entry point a developer or CI needs.
-.PHONY: all install build test test-unit lint format bench ab cluster clean
+.PHONY: all install build browser test test-unit lint format bench ab cluster clean
 
 NPM ?= npm
 # make bench BENCH=core runs only bench/*core*.bench.ts
@@ -18,7 +18,11 @@ install: node_modules
 build: node_modules
 	$(NPM) run build
 
-test: build
+# Debian's chromium for the explorer's browser test, via apt when missing (needs root; else that test skips).
+browser:
+	@scripts/install-browser.sh
+
+test: build browser
 	@mkdir -p .tmp
 	npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json; \
 	  status=$$?; node scripts/test-summary.mjs .tmp/vitest.json; exit $$status

@@ -4,6 +4,7 @@ import type { ApiPort } from './port.js';
 import { NodeError } from './node-error.js';
 import { HEADER_NETWORK } from '../p2p/index.js';
 import { errorHandler, type ApiError } from './errors.js';
+import { explorerRoutes } from './explorer/index.js';
 import { withFastLane } from './fast-lane.js';
 import { adminRoutes } from './routes/admin.js';
 import { chainRoutes } from './routes/chain.js';
@@ -54,6 +55,7 @@ export function createApp(node: ApiPort, handlers: ProtocolHandlers): Express {
   app.use(nodeRoutes(node));
   app.use(protocolRoutes(node, handlers));
   app.use(chainRoutes(node));
+  app.use(explorerRoutes(node));
   app.use(adminRoutes(node));
   app.use((req, _res, next) => next(new NodeError('not-found', `no route ${req.method} ${req.path}`)));
   app.use(errorHandler(reportError(node)));

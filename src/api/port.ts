@@ -1,6 +1,7 @@
 import type { Chain } from '../chain/index.js';
 import type { NetworkParams } from '../core/index.js';
 import type { Mempool } from '../mempool/index.js';
+import type { BlockTemplate } from '../miner/index.js';
 import type { Logger, Metrics } from '../obs/index.js';
 import type { P2P } from '../p2p/index.js';
 
@@ -32,14 +33,24 @@ export interface Readiness {
   bestPeerHeight: number | null;
 }
 
-/** What the routes read of the chain: blocks by hash or height, transactions and coins. */
+/** What the routes read of the chain: the tip, blocks by hash or height, transactions and coins. */
 export type ApiChain = Pick<
   Chain,
-  'height' | 'getHashAtHeight' | 'getEntry' | 'getBlock' | 'getRawBlock' | 'findTx' | 'getCoinsByScript'
+  | 'height'
+  | 'tip'
+  | 'getHashAtHeight'
+  | 'getEntry'
+  | 'getBlock'
+  | 'getRawBlock'
+  | 'findTx'
+  | 'getCoinsByScript'
 >;
 
 /** What the routes read of the mempool. */
-export type ApiMempool = Pick<Mempool, 'count' | 'bytes' | 'get' | 'entries' | 'isSpent'>;
+export type ApiMempool = Pick<
+  Mempool,
+  'count' | 'bytes' | 'get' | 'entries' | 'isSpent' | 'pendingForScript'
+>;
 
 /** What the protocol and peer routes call on the peer layer. */
 export type ApiP2P = Pick<
@@ -62,7 +73,9 @@ export type ApiP2P = Pick<
  */
 export interface ApiPort {
   readonly params: NetworkParams;
-  readonly config: { readonly adminToken?: string | undefined };
+  readonly nodeId: string;
+  /** The admin token (admin routes are off without one) and the address this node advertises to peers. */
+  readonly config: { readonly adminToken?: string | undefined; readonly advertiseAddr: string };
   readonly chain: ApiChain;
   readonly mempool: ApiMempool;
   readonly p2p: ApiP2P;
@@ -74,4 +87,8 @@ export interface ApiPort {
   generate(count: number, address: string | undefined): Promise<string[]>;
   /** Asks the process runner to stop this node and start it again from its data dir. */
   requestRestart(): void;
+  /** When this node first saw a block (unix ms), while its bounded record still holds it. */
+  blockFirstSeen(hash: string): number | undefined;
+  /** The block the miner would build on the tip now: the mempool's pick by fee rate, parents first. */
+  projectedBlock(): Pick<BlockTemplate, 'height' | 'txs' | 'reward'>;
 }

@@ -18,10 +18,11 @@ import {
   type NetworkParams,
 } from '../core/index.js';
 import { Mempool } from '../mempool/index.js';
-import { Miner, TipMovingError } from '../miner/index.js';
+import { createTemplate, Miner, TipMovingError, type BlockTemplate } from '../miner/index.js';
 import { createLogger, type Logger, createMetrics, type Metrics } from '../obs/index.js';
 import { P2P } from '../p2p/index.js';
 import { BlockLog } from './block-log.js';
+import { BlockSightings } from './block-sightings.js';
 import type { NodeConfig } from './config.js';
 import { loadIdentity } from './identity.js';
 import { dataDirError, listenError, networkMismatchError, prepareDataDir } from './startup-errors.js';
@@ -57,6 +58,7 @@ export class ChainmeshNode implements ApiPort {
     readonly metrics: Metrics,
     readonly logger: Logger,
     private readonly blockLog: BlockLog,
+    private readonly sightings: BlockSightings,
   ) {}
 
   static async start(
@@ -81,6 +83,8 @@ export class ChainmeshNode implements ApiPort {
       throw dataDirError(err, config.dataDir) ?? networkMismatchError(err, config) ?? err;
     });
     const mempool = new Mempool(chain, { maxBytes: config.mempoolMaxBytes });
+    const sightings = new BlockSightings(config.dataDir, logger);
+    await sightings.load();
     // Tip changes and accepted blocks at info so one block can be followed across nodes; one limiter for
     // both, so a burst (sync, bulk generate) is summarised as a whole.
     const blockLog = new BlockLog(logger, { syncing: (): boolean => p2p.syncing });
@@ -114,6 +118,7 @@ export class ChainmeshNode implements ApiPort {
       metrics,
       logger,
       blockLog,
+      sightings,
     );
     node.wireEvents();
     try {
@@ -148,6 +153,7 @@ export class ChainmeshNode implements ApiPort {
     updateTip();
     chain.on('tip', updateTip);
     chain.on('connect', ({ block, hash, height }: { block: Block; hash: string; height: number }) => {
+      this.sightings.record(hash, Date.now());
       metrics.blocksConnected.inc();
       blockLog.connected({ hash, height, txs: block.txs.length });
     });
@@ -228,6 +234,7 @@ export class ChainmeshNode implements ApiPort {
   private async abandon(): Promise<void> {
     clearInterval(this.minerSampler);
     this.blockLog.close();
+    void this.sightings.close();
     this.server?.close();
     await this.miner.stop();
     await this.chain.close();
@@ -278,6 +285,16 @@ export class ChainmeshNode implements ApiPort {
     this.metrics.blocksAccepted.inc({ source: 'api' });
     const block = await this.chain.getBlock(hash);
     if (block) this.p2p.announceBlock(block);
+  }
+
+  /** When this node first connected a block (unix ms), while the bounded record still holds it. */
+  blockFirstSeen(hash: string): number | undefined {
+    return this.sightings.get(hash);
+  }
+
+  /** The block the miner would assemble on the tip right now (its template, without coinbase or nonce). */
+  projectedBlock(): BlockTemplate {
+    return createTemplate(this.chain, this.mempool, this.defaultPayoutScript, Math.floor(Date.now() / 1000));
   }
 
   info(): NodeInfo {
@@ -348,6 +365,7 @@ export class ChainmeshNode implements ApiPort {
     await this.p2p.stop();
     await Promise.race([closed, new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS / 2))]);
     clearTimeout(forceClose);
+    await this.sightings.close();
     await this.chain.close();
     this.blockLog.close();
     this.logger.info('stopped');
