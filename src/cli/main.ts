@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { VERSION } from '../daemon/index.js';
 import { runCluster } from './cluster.js';
+import { DEFAULT_SEED_PORT, defaultNodeUrl } from './http.js';
 import { EXIT_CONFIG, runNode } from './run-node.js';
+import { collectStatus, renderStatus } from './status.js';
 import { newKey, send } from './wallet.js';
 
 function int(min: number, max: number) {
@@ -36,6 +38,16 @@ function url(value: string): string {
 function network(value: string): 'demo' | 'regtest' {
   if (value !== 'demo' && value !== 'regtest') throw new InvalidArgumentError('expected demo or regtest');
   return value;
+}
+
+/** A default read from the environment (SEED_PORT): a malformed value is a usage error, exit 2, one line. */
+function fromEnv<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(EXIT_CONFIG);
+  }
 }
 
 const program = new Command('chainmesh')
@@ -86,26 +98,16 @@ program
 
 program
   .command('status')
-  .description("print a node's /info")
-  .option('-u, --url <url>', 'node URL', url, 'http://127.0.0.1:3000')
-  .action(async (o: { url: string }) => {
-    const target = `${o.url}/info`;
-    let res: Response;
-    try {
-      res = await fetch(target, { signal: AbortSignal.timeout(5000) });
-    } catch (err) {
-      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-      throw new Error(`cannot reach ${target}: ${err instanceof Error ? err.message : String(err)}${cause}`);
-    }
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${target} answered ${res.status}: ${text.slice(0, 200)}`);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new Error(`${target} did not answer JSON (is it a chainmesh node?): ${text.slice(0, 80)}`);
-    }
-    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  .description('show a node and every node it knows: height, tip, peers, mempool, disagreements')
+  .option(
+    '-u, --url <url>',
+    `node URL (default: the seed on this host, http://127.0.0.1:$SEED_PORT, SEED_PORT defaulting to ${DEFAULT_SEED_PORT})`,
+    url,
+  )
+  .option('--json', 'machine-readable output')
+  .action(async (o: { url?: string; json?: boolean }) => {
+    const status = await collectStatus(o.url ?? fromEnv(() => defaultNodeUrl(process.env)));
+    process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
   });
 
 const wallet = program.command('wallet').description('keys and payments');

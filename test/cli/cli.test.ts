@@ -107,8 +107,8 @@ describe('chainmesh wallet and status', () => {
     await admin(node, '/admin/generate', { count: 1 });
     expect((await request(`${node.url}/address/${other.address}/balance`)).body.confirmed).toBe('150000');
 
-    const status = cli(['status', '--url', node.url]);
-    expect(JSON.parse(status.stdout)).toMatchObject({ height: 13, networkName: 'regtest' });
+    const status = cli(['status', '--url', node.url, '--json']);
+    expect(JSON.parse(status.stdout).info).toMatchObject({ height: 13, networkName: 'regtest' });
   });
 
   it('refuses a float amount and a bad key with a clear message', () => {
