@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { addressToScript, getNetwork, ValidationError } from '../core/index.js';
 import { VERSION } from '../daemon/index.js';
 import { runCluster } from './cluster.js';
-import { DEFAULT_SEED_PORT, defaultNodeUrl } from './http.js';
+import { DEFAULT_SEED_PORT, defaultNodeUrl, seedPort } from './http.js';
 import { EXIT_CONFIG, runNode } from './run-node.js';
 import { collectStatus, renderStatus } from './status.js';
 import { newKey, send } from './wallet.js';
@@ -33,6 +34,20 @@ function url(value: string): string {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
     throw new InvalidArgumentError('expected an http:// or https:// URL, e.g. http://127.0.0.1:3000');
   return value.replace(/\/+$/, '');
+}
+
+/** Checked once the network is known (the option order is free): a usage error like the others. */
+function minerAddress(value: string, networkName: 'demo' | 'regtest'): string {
+  try {
+    addressToScript(value, getNetwork(networkName));
+    return value;
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    process.stderr.write(
+      `error: option '--miner-address <address>' argument '${value}' is invalid. expected a Base58Check address of the ${networkName} network (${err.message})\n`,
+    );
+    process.exit(EXIT_CONFIG);
+  }
 }
 
 function network(value: string): 'demo' | 'regtest' {
@@ -66,32 +81,39 @@ program
   .command('cluster')
   .description('run a seed and N nodes as local processes on loopback, with a live table')
   .option('-n, --nodes <n>', 'nodes besides the seed', int(1, 64), 5)
-  .option('-p, --base-port <port>', 'seed port; nodes use the following ports', int(1, 65000), 4000)
+  .option(
+    '-p, --base-port <port>',
+    `seed port; nodes use the following ports (default: $SEED_PORT, else ${DEFAULT_SEED_PORT})`,
+    int(1, 65000),
+  )
   .option('--network <name>', 'demo or regtest', network, 'demo')
   .option('-d, --data-dir <dir>', 'where node data and logs go', '.cluster')
   .option('--no-mine', 'do not mine (use POST /admin/generate on regtest)')
   .option('--intensity <percent>', 'mining intensity per node, percent of one core', int(1, 100), 10)
   .option('--admin-token <token>', 'admin token for every node (default: random)')
+  .option('--miner-address <address>', "address every miner pays (default: each node's own key)")
   .option('--duration <seconds>', 'stop after this many seconds', int(1, 86_400))
   .action(
     (o: {
       nodes: number;
-      basePort: number;
+      basePort?: number;
       network: 'demo' | 'regtest';
       dataDir: string;
       mine: boolean;
       intensity: number;
       adminToken?: string;
+      minerAddress?: string;
       duration?: number;
     }) =>
       runCluster({
         nodes: o.nodes,
-        basePort: o.basePort,
+        basePort: o.basePort ?? fromEnv(() => seedPort(process.env)),
         network: o.network,
         dataDir: o.dataDir,
         mine: o.mine,
         intensity: o.intensity,
         adminToken: o.adminToken ?? randomBytes(12).toString('hex'),
+        minerAddress: o.minerAddress === undefined ? undefined : minerAddress(o.minerAddress, o.network),
         durationSec: o.duration,
       }),
   );
