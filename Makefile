@@ -41,8 +41,12 @@ bench: build
 ab: build
 	npx tsx bench/ab.ts $(REVS)
 
+# make cluster NODES=3 BASE_PORT=4100: the seed on BASE_PORT, nodes on the following ports
+# (without BASE_PORT: $$SEED_PORT, else 3000, where compose publishes its seed too).
+NODES ?= 5
+BASE_PORT ?=
 cluster: build
-	node dist/cli/main.js cluster --nodes $${NODES:-5}
+	node dist/cli/main.js cluster --nodes $(NODES)$(if $(BASE_PORT), --base-port $(BASE_PORT))
 
 clean:
 	rm -rf dist
@@ -55,6 +59,8 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 VERSION := $(shell node -p "require('./package.json').version")
 K8S_IMAGE := chainmesh:$(VERSION)
 
+# `up` always passes --build: a changed tree is rebuilt into the image (cached layers make
+# it quick when nothing changed), so compose never runs a stale chainmesh image.
 up:
 	$(COMPOSE) up -d --build --scale node=$${NODES:-5}
 

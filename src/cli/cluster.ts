@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EXIT_CONFIG } from './run-node.js';
+import { getNetwork, NETWORKS } from '../core/index.js';
+import { nodeJson } from './http.js';
+import { EXIT_CONFIG, EXIT_FAILURE } from './run-node.js';
 
 export interface ClusterOptions {
   nodes: number;
@@ -13,6 +16,8 @@ export interface ClusterOptions {
   mine: boolean;
   intensity: number;
   adminToken: string;
+  /** Address every miner pays (MINER_ADDRESS); undefined: each node's own key. */
+  minerAddress: string | undefined;
   /** Stop after this many seconds (for scripts); undefined runs until Ctrl-C. */
   durationSec: number | undefined;
 }
@@ -20,13 +25,18 @@ export interface ClusterOptions {
 interface Member {
   name: string;
   port: number;
+  dataDir: string;
   child: ChildProcess;
+  /** The node id the process started with (DATA_DIR/node-id), once it has written it. */
+  nodeId: string | undefined;
   exitCode: number | null;
   /** Last line the node wrote to stderr: why it exited, if it did. */
   lastLine: string;
 }
 
 interface InfoRow {
+  nodeId: string;
+  network: string;
   height: number;
   tipHash: string;
   peers: number;
@@ -44,6 +54,17 @@ const MAIN_SCRIPT = fileURLToPath(new URL('./main.js', import.meta.url));
  */
 export async function runCluster(opts: ClusterOptions): Promise<void> {
   const root = resolve(opts.dataDir);
+  // Before anything starts: a port of the block taken by another process would otherwise answer for one of ours.
+  for (let i = 0; i <= opts.nodes; i++) {
+    const port = opts.basePort + i;
+    if (await portIsFree(port)) continue;
+    const name = i === 0 ? 'seed' : `node-${i}`;
+    process.stderr.write(
+      `chainmesh cluster: port ${port} (${name}) is in use by another process${await whoAnswers(port)}; ` +
+        `nothing started: stop it or choose other ports (--base-port, SEED_PORT, or BASE_PORT with make cluster)\n`,
+    );
+    process.exit(EXIT_CONFIG);
+  }
   try {
     await mkdir(root, { recursive: true });
   } catch (err) {
@@ -76,6 +97,7 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
         NETWORK: opts.network,
         MINER_ENABLED: String(opts.mine),
         MINING_INTENSITY: String(opts.intensity),
+        ...(opts.minerAddress !== undefined && { MINER_ADDRESS: opts.minerAddress }),
         ADMIN_TOKEN: opts.adminToken,
         LOG_FORMAT: 'json',
       },
@@ -83,7 +105,15 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
     });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
-    const member: Member = { name, port, child, exitCode: null, lastLine: '' };
+    const member: Member = {
+      name,
+      port,
+      dataDir: dir,
+      child,
+      nodeId: undefined,
+      exitCode: null,
+      lastLine: '',
+    };
     child.stderr?.on('data', (chunk: Buffer) => {
       const lines = chunk
         .toString()
@@ -127,10 +157,12 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
   process.on('SIGINT', () => void stopAll().then(() => process.exit(0)));
   process.on('SIGTERM', () => void stopAll().then(() => process.exit(0)));
 
+  const genesisHash = getNetwork(opts.network).genesisHash;
   const started = Date.now();
+  let states: MemberState[] = [];
   while (!stopped && !failed) {
-    const rows = await Promise.all(members.map((m) => fetchInfo(m)));
-    const table = renderTable(members, rows);
+    states = await Promise.all(members.map((m) => observe(m, genesisHash)));
+    const table = renderTable(members, states);
     process.stdout.write(interactive ? `\x1b[H\x1b[J${table}` : `${table}\n`);
     if (opts.durationSec !== undefined && Date.now() - started >= opts.durationSec * 1000) break;
     await new Promise<void>((r) => {
@@ -142,6 +174,8 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
     });
     wake = undefined;
   }
+  // Ctrl-C or SIGTERM: the signal's handler stops the nodes and exits 0.
+  if (stopped) return;
   await stopAll();
   if (failed) {
     process.stderr.write(
@@ -149,33 +183,85 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
     );
     process.exit(EXIT_CONFIG);
   }
-}
-
-async function fetchInfo(member: Member): Promise<InfoRow | undefined> {
-  if (member.exitCode !== null) return undefined;
-  try {
-    const res = await fetch(`http://127.0.0.1:${member.port}/info`, { signal: AbortSignal.timeout(800) });
-    return res.ok ? ((await res.json()) as InfoRow) : undefined;
-  } catch {
-    return undefined;
+  // A timed run is for scripts: it succeeds only if every node was up, as itself, at the end.
+  const down = members.filter((_, i) => states[i]?.kind !== 'up');
+  if (down.length > 0) {
+    process.stderr.write(
+      `chainmesh cluster: after ${opts.durationSec} s, not every node was up: ` +
+        `${down.map((m) => `${m.name} ${describeState(states[members.indexOf(m)])}`).join('; ')}\n`,
+    );
+    process.exit(EXIT_FAILURE);
   }
 }
 
-function renderTable(members: Member[], rows: Array<InfoRow | undefined>): string {
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+/** What answers on a taken port, if it is a chainmesh node: its id and network. */
+async function whoAnswers(port: number): Promise<string> {
+  try {
+    const info = await nodeJson<Partial<InfoRow>>(`http://127.0.0.1:${port}/info`, { timeoutMs: 1000 });
+    if (typeof info.nodeId !== 'string' || typeof info.network !== 'string') return '';
+    const network = Object.values(NETWORKS).find((p) => p.genesisHash === info.network)?.name ?? 'unknown';
+    return ` (chainmesh node ${info.nodeId.slice(0, 8)} of network ${network} answers there: a cluster still running?)`;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * A member is up only when the node answering on its port is the process it
+ * started: the node id that process wrote to its data dir, on the network asked.
+ */
+type MemberState =
+  | { kind: 'up'; info: InfoRow }
+  | { kind: 'starting' }
+  | { kind: 'exited'; code: number }
+  | { kind: 'not-ours'; why: string };
+
+async function observe(member: Member, genesisHash: string): Promise<MemberState> {
+  if (member.exitCode !== null) return { kind: 'exited', code: member.exitCode };
+  member.nodeId ??= await readFile(join(member.dataDir, 'node-id'), 'utf8').then(
+    (text) => text.trim() || undefined,
+    () => undefined,
+  );
+  let info: InfoRow;
+  try {
+    info = await nodeJson<InfoRow>(`http://127.0.0.1:${member.port}/info`, { timeoutMs: 800 });
+  } catch {
+    return { kind: 'starting' };
+  }
+  if (info.network !== genesisHash) return { kind: 'not-ours', why: 'another network answers' };
+  if (member.nodeId === undefined) return { kind: 'starting' };
+  if (info.nodeId !== member.nodeId)
+    return { kind: 'not-ours', why: `node ${String(info.nodeId).slice(0, 8)} answers` };
+  return { kind: 'up', info };
+}
+
+function describeState(state: MemberState | undefined): string {
+  switch (state?.kind) {
+    case 'up':
+      return 'ok';
+    case 'exited':
+      return `exited ${state.code}`;
+    case 'not-ours':
+      return `NOT OURS: ${state.why}`;
+    default:
+      return 'starting';
+  }
+}
+
+function renderTable(members: Member[], states: MemberState[]): string {
   const header = ['node', 'port', 'height', 'tip', 'peers', 'known', 'mempool', 'state'];
+  const rows = states.map((s) => (s.kind === 'up' ? s.info : undefined));
   const lines = members.map((m, i) => {
     const row = rows[i];
-    if (!row)
-      return [
-        m.name,
-        String(m.port),
-        '-',
-        '-',
-        '-',
-        '-',
-        '-',
-        m.exitCode !== null ? `exited ${m.exitCode}` : 'starting',
-      ];
+    if (!row) return [m.name, String(m.port), '-', '-', '-', '-', '-', describeState(states[i])];
     return [
       m.name,
       String(m.port),

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { addressToScript, getNetwork, ValidationError } from '../core/index.js';
 import { VERSION } from '../daemon/index.js';
 import { runCluster } from './cluster.js';
+import { DEFAULT_SEED_PORT, defaultNodeUrl, seedPort } from './http.js';
 import { EXIT_CONFIG, runNode } from './run-node.js';
+import { collectStatus, renderStatus } from './status.js';
 import { newKey, send } from './wallet.js';
 
 function int(min: number, max: number) {
@@ -33,9 +36,33 @@ function url(value: string): string {
   return value.replace(/\/+$/, '');
 }
 
+/** Checked once the network is known (the option order is free): a usage error like the others. */
+function minerAddress(value: string, networkName: 'demo' | 'regtest'): string {
+  try {
+    addressToScript(value, getNetwork(networkName));
+    return value;
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    process.stderr.write(
+      `error: option '--miner-address <address>' argument '${value}' is invalid. expected a Base58Check address of the ${networkName} network (${err.message})\n`,
+    );
+    process.exit(EXIT_CONFIG);
+  }
+}
+
 function network(value: string): 'demo' | 'regtest' {
   if (value !== 'demo' && value !== 'regtest') throw new InvalidArgumentError('expected demo or regtest');
   return value;
+}
+
+/** A default read from the environment (SEED_PORT): a malformed value is a usage error, exit 2, one line. */
+function fromEnv<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(EXIT_CONFIG);
+  }
 }
 
 const program = new Command('chainmesh')
@@ -54,58 +81,55 @@ program
   .command('cluster')
   .description('run a seed and N nodes as local processes on loopback, with a live table')
   .option('-n, --nodes <n>', 'nodes besides the seed', int(1, 64), 5)
-  .option('-p, --base-port <port>', 'seed port; nodes use the following ports', int(1, 65000), 4000)
+  .option(
+    '-p, --base-port <port>',
+    `seed port; nodes use the following ports (default: $SEED_PORT, else ${DEFAULT_SEED_PORT})`,
+    int(1, 65000),
+  )
   .option('--network <name>', 'demo or regtest', network, 'demo')
   .option('-d, --data-dir <dir>', 'where node data and logs go', '.cluster')
   .option('--no-mine', 'do not mine (use POST /admin/generate on regtest)')
   .option('--intensity <percent>', 'mining intensity per node, percent of one core', int(1, 100), 10)
   .option('--admin-token <token>', 'admin token for every node (default: random)')
+  .option('--miner-address <address>', "address every miner pays (default: each node's own key)")
   .option('--duration <seconds>', 'stop after this many seconds', int(1, 86_400))
   .action(
     (o: {
       nodes: number;
-      basePort: number;
+      basePort?: number;
       network: 'demo' | 'regtest';
       dataDir: string;
       mine: boolean;
       intensity: number;
       adminToken?: string;
+      minerAddress?: string;
       duration?: number;
     }) =>
       runCluster({
         nodes: o.nodes,
-        basePort: o.basePort,
+        basePort: o.basePort ?? fromEnv(() => seedPort(process.env)),
         network: o.network,
         dataDir: o.dataDir,
         mine: o.mine,
         intensity: o.intensity,
         adminToken: o.adminToken ?? randomBytes(12).toString('hex'),
+        minerAddress: o.minerAddress === undefined ? undefined : minerAddress(o.minerAddress, o.network),
         durationSec: o.duration,
       }),
   );
 
 program
   .command('status')
-  .description("print a node's /info")
-  .option('-u, --url <url>', 'node URL', url, 'http://127.0.0.1:3000')
-  .action(async (o: { url: string }) => {
-    const target = `${o.url}/info`;
-    let res: Response;
-    try {
-      res = await fetch(target, { signal: AbortSignal.timeout(5000) });
-    } catch (err) {
-      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-      throw new Error(`cannot reach ${target}: ${err instanceof Error ? err.message : String(err)}${cause}`);
-    }
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${target} answered ${res.status}: ${text.slice(0, 200)}`);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new Error(`${target} did not answer JSON (is it a chainmesh node?): ${text.slice(0, 80)}`);
-    }
-    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+  .description('show a node and every node it knows: height, tip, peers, mempool, disagreements')
+  .option(
+    '-u, --url <url>',
+    `node URL (default: the seed on this host, http://127.0.0.1:$SEED_PORT, SEED_PORT defaulting to ${DEFAULT_SEED_PORT})`,
+    url,
+  )
+  .option('--json', 'machine-readable output')
+  .action(async (o: { url?: string; json?: boolean }) => {
+    const status = await collectStatus(o.url ?? fromEnv(() => defaultNodeUrl(process.env)));
+    process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
   });
 
 const wallet = program.command('wallet').description('keys and payments');

@@ -107,8 +107,8 @@ describe('chainmesh wallet and status', () => {
     await admin(node, '/admin/generate', { count: 1 });
     expect((await request(`${node.url}/address/${other.address}/balance`)).body.confirmed).toBe('150000');
 
-    const status = cli(['status', '--url', node.url]);
-    expect(JSON.parse(status.stdout)).toMatchObject({ height: 13, networkName: 'regtest' });
+    const status = cli(['status', '--url', node.url, '--json']);
+    expect(JSON.parse(status.stdout).info).toMatchObject({ height: 13, networkName: 'regtest' });
   });
 
   it('refuses a float amount and a bad key with a clear message', () => {
@@ -154,6 +154,16 @@ describe('chainmesh arguments', () => {
       ['cluster', '--intensity', '0', '--data-dir', never],
       ['cluster', '--network', 'mainnet', '--data-dir', never],
       ['cluster', '--bogus', '--data-dir', never],
+      ['cluster', '--miner-address', 'abc', '--data-dir', never],
+      [
+        'cluster',
+        '--network',
+        'regtest',
+        '--miner-address',
+        '1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2',
+        '--data-dir',
+        never,
+      ],
       ['status', '--url', 'not-a-url'],
       ['status', '--url', 'ftp://127.0.0.1:3000'],
       ['status', 'extra'],
@@ -165,6 +175,17 @@ describe('chainmesh arguments', () => {
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
     expect(res.stderr).toMatch(/^error: /);
     expect(existsSync(never)).toBe(false);
+  });
+
+  it('cluster with a malformed SEED_PORT: one line naming it, exit 2, nothing started', () => {
+    const dataDir = join(dir, 'bad-seed-port');
+    const res = spawnSync(process.execPath, [MAIN, 'cluster', '--data-dir', dataDir, '--duration', '1'], {
+      encoding: 'utf8',
+      env: { ...process.env, SEED_PORT: '30x0' },
+    });
+    expect(res.status).toBe(2);
+    expect(res.stderr.trim().split('\n')).toEqual(['error: SEED_PORT="30x0": expected a TCP port 1-65535']);
+    expect(existsSync(dataDir)).toBe(false);
   });
 
   it('status of a node that does not answer: exit 1 and one line naming the URL', async () => {
@@ -184,41 +205,33 @@ describe('chainmesh arguments', () => {
     ]);
   });
 
-  it('cluster on a port block another process uses: the node says which setting, the cluster stops with exit 2', async () => {
+  it('cluster on a port block another process uses: one line naming the port, exit 2, nothing started', async () => {
     const basePort = await freePortBlock(2);
-    // The cluster's table polls this port too: drop those connections so close() does not wait for them.
     const server: Server = createServer((socket) => socket.destroy());
     await new Promise<void>((r) => server.listen(basePort + 1, '127.0.0.1', r));
+    const dataDir = join(dir, 'busy');
     try {
-      const res = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-        const child = spawn(
-          process.execPath,
-          [
-            MAIN,
-            'cluster',
-            '--nodes',
-            '1',
-            '--base-port',
-            String(basePort),
-            '--network',
-            'regtest',
-            '--no-mine',
-            '--data-dir',
-            join(dir, 'busy'),
-            '--duration',
-            '30',
-          ],
-          { stdio: ['ignore', 'ignore', 'pipe'] },
-        );
-        let stderr = '';
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('exit', (status) => resolve({ status, stderr }));
-      });
+      const res = cli([
+        'cluster',
+        '--nodes',
+        '1',
+        '--base-port',
+        String(basePort),
+        '--network',
+        'regtest',
+        '--no-mine',
+        '--data-dir',
+        dataDir,
+        '--duration',
+        '30',
+      ]);
       expect(res.status).toBe(2);
-      expect(res.stderr).toContain(
-        `chainmesh cluster: node-1 exited with code 2: config error: PORT="${basePort + 1}": expected `,
-      );
-      // The seed was stopped with the cluster.
+      expect(res.stderr.trim().split('\n')).toEqual([
+        `chainmesh cluster: port ${basePort + 1} (node-1) is in use by another process; nothing started: ` +
+          'stop it or choose other ports (--base-port, SEED_PORT, or BASE_PORT with make cluster)',
+      ]);
+      expect(res.stdout).toBe('');
+      expect(existsSync(dataDir)).toBe(false);
       expect(
         (await request(`http://127.0.0.1:${basePort}/healthz`).catch(() => undefined))?.status,
       ).toBeUndefined();
@@ -226,4 +239,79 @@ describe('chainmesh arguments', () => {
       await new Promise((r) => server.close(r));
     }
   });
+
+  it('cluster where a chainmesh node already answers: never shown as its own, named, exit 2', async () => {
+    const basePort = await freePortBlock(3);
+    const stranger = await startNode({
+      name: 'stranger',
+      dataDir: join(dir, 'stranger'),
+      port: basePort + 2,
+    });
+    try {
+      const strangerId = (await request(`${stranger.url}/info`)).body.nodeId as string;
+      const res = cli([
+        'cluster',
+        '--nodes',
+        '2',
+        '--base-port',
+        String(basePort),
+        '--network',
+        'regtest',
+        '--data-dir',
+        join(dir, 'stranger-cluster'),
+        '--duration',
+        '30',
+      ]);
+      expect(res.status).toBe(2);
+      expect(res.stdout).not.toMatch(/node-2\s+\d+\s+\d+/);
+      expect(res.stderr.trim().split('\n')).toEqual([
+        `chainmesh cluster: port ${basePort + 2} (node-2) is in use by another process (chainmesh node ${strangerId.slice(0, 8)} ` +
+          'of network regtest answers there: a cluster still running?); nothing started: ' +
+          'stop it or choose other ports (--base-port, SEED_PORT, or BASE_PORT with make cluster)',
+      ]);
+    } finally {
+      await stopAll([stranger]);
+    }
+  });
+
+  it('cluster --duration: exit 0 once every node was up as itself; miners pay --miner-address', async () => {
+    const basePort = await freePortBlock(2);
+    const payee = JSON.parse(cli(['wallet', 'new', '--network', 'regtest']).stdout) as { address: string };
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'cluster',
+        '--nodes',
+        '1',
+        '--network',
+        'regtest',
+        '--intensity',
+        '1',
+        '--miner-address',
+        payee.address,
+        '--data-dir',
+        join(dir, 'timed'),
+        '--duration',
+        '25',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SEED_PORT: String(basePort) } },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor(
+      'a block paying --miner-address',
+      async () => {
+        const res = await request(`http://127.0.0.1:${basePort}/address/${payee.address}/balance`).catch(
+          () => undefined,
+        );
+        return res?.status === 200 && BigInt(res.body.immature ?? '0') + BigInt(res.body.confirmed) > 0n;
+      },
+      { timeoutMs: 25_000 },
+    );
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/^node-1 +\d+ +\d+ +[0-9a-f]{16} .* (ok|syncing) *$/m);
+  }, 60_000);
 });
