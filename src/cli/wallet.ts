@@ -17,6 +17,7 @@ import {
   type Transaction,
   type TxOutput,
 } from '../core/index.js';
+import { nodeJson } from './http.js';
 
 export interface WalletKey {
   privateKey: string;
@@ -87,11 +88,8 @@ export function buildPayment(opts: {
   return tx;
 }
 
-async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
-  const body = (await res.json()) as T & { error?: string; message?: string };
-  if (!res.ok) throw new Error(`${url}: ${body.error ?? res.status} ${body.message ?? ''}`.trim());
-  return body;
+function getJson<T>(url: string, init?: RequestInit): Promise<T> {
+  return nodeJson<T>(url, { timeoutMs: 10_000, init });
 }
 
 export async function send(opts: {

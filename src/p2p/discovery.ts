@@ -41,6 +41,8 @@ export class Discovery {
   /** Addresses with an advertisement of ours in flight. */
   private readonly dialing = new Set<string>();
   private verifying = 0;
+  /** Seed names that do not resolve, with their DNS error: logged when a name starts failing or fails differently. */
+  private readonly unresolvedSeeds = new Map<string, string>();
   private readonly tuning: DiscoveryTuning;
 
   constructor(
@@ -162,6 +164,7 @@ export class Discovery {
       const delay =
         Math.min(joinRetryBaseMs * 2 ** attempt, joinRetryMaxMs) * (0.75 + 0.5 * this.opts.random());
       this.opts.logger.info('no seed or known peer answered, retrying', {
+        seeds: this.opts.seeds.join(','),
         attempt: attempt + 1,
         inMs: Math.round(delay),
       });
@@ -178,7 +181,7 @@ export class Discovery {
 
   private async joinOnce(): Promise<boolean> {
     const { book, bans, client } = this.opts;
-    const resolved = await resolveSeeds(this.opts.seeds, this.opts.logger);
+    const resolved = await resolveSeeds(this.opts.seeds, this.opts.logger, this.unresolvedSeeds);
     const seeds = resolved.filter((s) => s !== this.opts.self.hostname && !this.selfHosts.has(s));
     if (resolved.length > 0 && seeds.length === 0) {
       this.markJoined('this node is its own seed');
@@ -274,8 +277,15 @@ export class Discovery {
 /**
  * `host:port` seeds to addresses: a name with several A/AAAA records (a
  * headless Service, a scaled compose service) yields one seed per address.
+ * A name that does not resolve is a warning naming the seed and the DNS error
+ * (a typo in SEED_HOSTS, a seed service not up yet), once per distinct error
+ * in `unresolved`, not once per retry.
  */
-export async function resolveSeeds(seeds: string[], logger: Logger): Promise<string[]> {
+export async function resolveSeeds(
+  seeds: string[],
+  logger: Logger,
+  unresolved = new Map<string, string>(),
+): Promise<string[]> {
   const out = new Set<string>();
   await Promise.all(
     seeds.map(async (seed) => {
@@ -287,11 +297,15 @@ export async function resolveSeeds(seeds: string[], logger: Logger): Promise<str
         return;
       }
       try {
-        for (const a of await lookup(host, { all: true })) {
+        const addresses = await lookup(host, { all: true });
+        for (const a of addresses) {
           out.add(a.family === 6 ? `[${a.address}]:${port}` : `${a.address}:${port}`);
         }
+        if (unresolved.delete(seed)) logger.info('seed name resolves', { seed, addresses: addresses.length });
       } catch (err) {
-        logger.debug('seed name did not resolve', { seed, error: String(err) });
+        const error = err instanceof Error ? err.message : String(err);
+        if (unresolved.get(seed) !== error) logger.warn('seed name does not resolve', { seed, error });
+        unresolved.set(seed, error);
       }
     }),
   );

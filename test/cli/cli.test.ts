@@ -195,6 +195,15 @@ describe('chainmesh arguments', () => {
     expect(res.stderr.trim().split('\n')).toEqual([expect.stringContaining(`cannot reach ${url}/info`)]);
   });
 
+  it('wallet send through a node that does not answer: exit 1 and one line with the URL and the reason', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const res = cli(['wallet', 'send', '--key', '11'.repeat(32), '--to', 'x', '--amount', '1', '--url', url]);
+    expect(res.status).toBe(1);
+    expect(res.stderr.trim().split('\n')).toEqual([
+      `chainmesh: cannot reach ${url}/info: connection refused: no process listens there (is the node running, on that port?) (ECONNREFUSED)`,
+    ]);
+  });
+
   it('cluster --data-dir that is a file: exit 2 naming it', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
