@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -14,6 +14,8 @@ export interface ReadmeBlock {
   expects: string[];
   /** Text the output must show before the next block runs (background). */
   until: string | undefined;
+  /** Commands beyond a built tree and bash that the block calls (e.g. curl): without them it is skipped, and said. */
+  needs: string[];
   script: string;
 }
 
@@ -35,12 +37,14 @@ export function extractBlocks(markdown: string): ReadmeBlock[] {
     rest = rest.slice(mode[0].length);
     const expects: string[] = [];
     let until: string | undefined;
+    const needs: string[] = [];
     while (rest !== '') {
       const attribute = ATTRIBUTE.exec(rest);
       if (!attribute) throw fail(`cannot read the marker from ${JSON.stringify(rest)}`);
       const value = attribute[2] ?? attribute[3] ?? '';
       if (attribute[1] === 'expect') expects.push(value);
       else if (attribute[1] === 'until') until = value;
+      else if (attribute[1] === 'needs') needs.push(...value.split(/\s+/).filter(Boolean));
       else throw fail(`unknown attribute ${attribute[1]}`);
       rest = rest.slice(attribute[0].length);
     }
@@ -52,7 +56,7 @@ export function extractBlocks(markdown: string): ReadmeBlock[] {
     if (end < 0) throw fail('the ```sh block does not end');
     const script = lines.slice(j + 1, end).join('\n');
     if (script.trim() === '') throw fail('the ```sh block is empty');
-    blocks.push({ line, mode: mode[1] as 'run' | 'background', expects, until, script });
+    blocks.push({ line, mode: mode[1] as 'run' | 'background', expects, until, needs, script });
     i = end;
   }
   return blocks;
@@ -109,17 +113,36 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+function missingCommands(block: ReadmeBlock, opts: RunOptions): string[] {
+  return block.needs.filter(
+    (command) =>
+      spawnSync('bash', ['-c', 'command -v "$0"', command], { env: opts.env, stdio: 'ignore' }).status !== 0,
+  );
+}
+
 /**
  * Runs the blocks in order; the first failure throws, naming the block and
  * its output. Background blocks are stopped (SIGINT, then SIGKILL) at the end
- * either way, and must then exit 0. Returns each run block's output.
+ * either way, and must then exit 0. Returns each run block's output, and the
+ * blocks skipped because a command they need is not installed.
  */
-export async function runBlocks(blocks: ReadmeBlock[], opts: RunOptions): Promise<string[]> {
+export async function runBlocks(
+  blocks: ReadmeBlock[],
+  opts: RunOptions,
+): Promise<{ outputs: string[]; skipped: string[] }> {
   const background: Started[] = [];
   const outputs: string[] = [];
+  const skipped: string[] = [];
   let failed: unknown;
   try {
     for (const block of blocks) {
+      const notInstalled = missingCommands(block, opts);
+      if (notInstalled.length > 0) {
+        skipped.push(
+          `README block at line ${block.line} needs ${notInstalled.join(', ')}, not installed here`,
+        );
+        continue;
+      }
       const started = start(block, opts);
       if (block.mode === 'background') {
         background.push(started);
@@ -172,5 +195,5 @@ export async function runBlocks(blocks: ReadmeBlock[], opts: RunOptions): Promis
         : failure(started.block, `exited ${code} when stopped with SIGINT`, started.output());
   }
   if (failed) throw failed;
-  return outputs;
+  return { outputs, skipped };
 }
