@@ -27,7 +27,6 @@ import { ChainStore, StoreBatch } from './store.js';
 import type { ChainEvents, ChainOptions, ProcessBlockResult } from './types.js';
 import { UtxoSet, outpointKey } from './utxo-set.js';
 
-
 const DEFAULT_ORPHAN_LIMIT = 100;
 // Enough for a peer's heavier fork thousands of small blocks deep to arrive block by block.
 const LOW_WORK_LIMIT = 5_000;
