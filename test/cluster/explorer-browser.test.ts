@@ -114,6 +114,8 @@ describe.skipIf(unavailable !== undefined)('explorer in a real browser', () => {
     expect(await page.evaluate('document.scripts.length')).toBe(1);
     await page.goto(`${nodes[0]!.url}/explorer/tx/${hostileTxid}`);
     expect(await page.locator('#outputs').textContent()).toContain(HOSTILE_TEXT);
+    const shot = process.env.EXPLORER_SCREENSHOT;
+    if (shot) await page.screenshot({ path: shot.replace(/(\.png)?$/, '-tx.png'), fullPage: true });
     expect(await page.evaluate('[...document.scripts].map((s) => s.src)')).toEqual([
       `${nodes[0]!.url}/explorer/app.js`,
     ]);

@@ -9,7 +9,6 @@ import {
   formatCoins,
   formatDelay,
   formatDifficulty,
-  formatDuration,
   formatFeeRate,
   formatTime,
   shortHash,
@@ -189,7 +188,7 @@ function mempoolSection(m: MempoolSummary): Html {
       ${m.top.length === 0 ? html`<p class="muted">The mempool is empty.</p>` : txTable(m.top)}
       <h3>Projected next block (height ${p.height}, as the miner would build it now)</h3>
       <p id="projected">
-        ${p.txs.length} transactions, ${formatBytes(p.bytes)}, fees ${formatCoins(p.fees)}, reward
+        ${p.txs.length} ${p.txs.length === 1 ? 'transaction' : 'transactions'}, ${formatBytes(p.bytes)}, fees ${formatCoins(p.fees)}, reward
         ${formatCoins(p.reward)}${
           lowest && highest
             ? html`, fee rates ${formatFeeRate(lowest.fee, lowest.size)} to
@@ -211,7 +210,7 @@ function peersSection(peers: readonly PeerView[], nowMs: number): Html {
         <td><code>${p.hostname}</code></td>
         <td class="${p.state === 'live' ? 'ok' : p.state === 'banned' ? 'bad' : 'warn'}">${p.state}</td>
         <td class="num">${p.height ?? '—'}</td>
-        <td>${formatDuration(Math.max(0, nowMs - p.lastSeen))} ago</td>
+        <td>${formatAge(Math.floor(p.lastSeen / 1000), nowMs)}</td>
       </tr>`,
   );
   return section(
