@@ -50,6 +50,31 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 
 type InfoAnswer = z.infer<typeof peerInfoAnswer>;
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A body as text if it is at most `max` bytes; a longer one is cut off unread, never buffered whole. */
+async function readAtMost(res: Response, max: number): Promise<string | undefined> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (let part = await reader.read(); !part.done; part = await reader.read()) {
+    length += part.value.length;
+    if (length > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(part.value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** What one peer said (or why it said nothing), kept between snapshots. */
 interface Observation {
   readonly nodeId: string;
@@ -128,10 +153,13 @@ export class ClusterView {
         signal: AbortSignal.timeout(this.opts.timeoutMs),
         redirect: 'error',
       });
-      const text = await res.text();
-      if (!res.ok) return { ...base, failure: `answered HTTP ${res.status}` };
-      if (text.length > MAX_ANSWER_BYTES) return { ...base, failure: 'answer too large' };
-      const parsed = peerInfoAnswer.safeParse(JSON.parse(text));
+      if (!res.ok) {
+        await res.body?.cancel();
+        return { ...base, failure: `answered HTTP ${res.status}` };
+      }
+      const text = await readAtMost(res, MAX_ANSWER_BYTES);
+      if (text === undefined) return { ...base, failure: 'answer too large' };
+      const parsed = peerInfoAnswer.safeParse(parseJson(text));
       if (!parsed.success) return { ...base, failure: 'answered something other than /info' };
       return { ...base, answer: parsed.data };
     } catch (err) {
