@@ -20,12 +20,15 @@ import {
  * network, a tip on a branch of its own, another node's id) and 404 to
  * everything else, as a misconfigured or lying node would.
  */
-async function claimingPeer(claim: (port: number) => object): Promise<{ server: Server; port: number }> {
+async function claimingPeer(
+  claim: (port: number) => object | string,
+): Promise<{ server: Server; port: number }> {
   const port = await freePort();
   const server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/info') {
+      const body = claim(port);
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(claim(port)));
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
       return;
     }
     res.writeHead(404).end();
@@ -141,11 +144,34 @@ describe('explorer cluster view', () => {
       { timeoutMs: 30_000, describe: async () => JSON.stringify(last) },
     );
     const page = await (await fetch(`${seed.url}/`)).text();
-    expect(page).toMatch(/3 of 6 reachable nodes disagree with this node/);
+    expect(page).toMatch(/3 of \d+ reachable nodes disagree with this node/);
     // The honest nodes stay unflagged.
     expect(last.filter((r) => !r.flagged).map((r) => r.cells[4])).toEqual(
       expect.arrayContaining(['this node', 'same tip', 'same tip']),
     );
+  });
+
+  it('a peer answering garbage or a 5 MB body is shown as such, and the node keeps serving', async () => {
+    const seed = nodes[0]!;
+    const garbage = await claimingPeer(() => '<html>not json</html>');
+    const huge = await claimingPeer(() => `{"nodeId":"${' '.repeat(5_000_000)}"}`);
+    liars.push(garbage.server, huge.server);
+    expect((await advertisePeer(seed, `127.0.0.1:${garbage.port}`, '55'.repeat(16))).status).toBe(200);
+    expect((await advertisePeer(seed, `127.0.0.1:${huge.port}`, '66'.repeat(16))).status).toBe(200);
+    let rows: Awaited<ReturnType<typeof clusterRows>> = [];
+    await waitFor(
+      'garbage and a huge answer reported',
+      async () => {
+        rows = await clusterRows(seed);
+        const detail = (port: number) => rows.find((r) => r.cells[0] === `127.0.0.1:${port}`)?.cells[4];
+        return (
+          detail(garbage.port) === 'answered something other than /info' &&
+          detail(huge.port) === 'answer too large'
+        );
+      },
+      { timeoutMs: 30_000, describe: async () => JSON.stringify(rows) },
+    );
+    expect((await fetch(`${seed.url}/healthz`)).status).toBe(200);
   });
 
   it('shows a node that stopped as not reachable', async () => {

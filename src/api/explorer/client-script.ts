@@ -1,5 +1,5 @@
 /** How often an open page asks the node for its tip (a few dozen bytes of JSON). */
-export const POLL_INTERVAL_MS = 1000;
+export const POLL_INTERVAL_MS = 500;
 
 /**
  * The explorer's only script, served by the node as a file (no build step, no

@@ -48,6 +48,41 @@ const peerInfoAnswer = z.object({
 
 const MAX_ANSWER_BYTES = 64 * 1024;
 
+type InfoAnswer = z.infer<typeof peerInfoAnswer>;
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A body as text if it is at most `max` bytes; a longer one is cut off unread, never buffered whole. */
+async function readAtMost(res: Response, max: number): Promise<string | undefined> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (let part = await reader.read(); !part.done; part = await reader.read()) {
+    length += part.value.length;
+    if (length > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(part.value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** What one peer said (or why it said nothing), kept between snapshots. */
+interface Observation {
+  readonly nodeId: string;
+  readonly hostname: string;
+  readonly answer?: InfoAnswer;
+  readonly failure?: string;
+}
+
 /**
  * The cluster as this node can see it: every peer in its book asked for its
  * /info (the data `chainmesh status` prints) over plain HTTP, server-side,
@@ -55,22 +90,34 @@ const MAX_ANSWER_BYTES = 64 * 1024;
  * node's own chain. What a peer answers is validated before it is shown.
  */
 export class ClusterView {
-  private cached: { at: number; rows: Promise<ClusterRow[]> } | undefined;
+  /** The last finished round of questions and when it was started. */
+  private last: { at: number; seen: Observation[] } | undefined;
+  /** The round being collected, shared by every page view meanwhile. */
+  private pending: Promise<Observation[]> | undefined;
 
   constructor(
     private readonly node: ExplorerNode,
     private readonly opts: ClusterOptions = DEFAULT_CLUSTER_OPTIONS,
   ) {}
 
-  snapshot(): Promise<ClusterRow[]> {
+  /**
+   * Every known node compared with this node's chain as it is now. A page
+   * never waits on slow peers once a round of answers exists: the last one
+   * is used while a fresh one is collected in the background (only the very
+   * first view waits), and answers are compared with the current tip, so a
+   * block that just arrived is never shown against an old one.
+   */
+  async snapshot(): Promise<ClusterRow[]> {
     const now = Date.now();
-    if (!this.cached || now - this.cached.at > this.opts.ttlMs) {
-      this.cached = { at: now, rows: this.collect() };
+    if (!this.pending && (!this.last || now - this.last.at > this.opts.ttlMs)) {
+      // ask() never throws: every failure is an observation.
+      this.pending = this.collect().then((seen) => {
+        this.last = { at: now, seen };
+        this.pending = undefined;
+        return seen;
+      });
     }
-    return this.cached.rows;
-  }
-
-  private async collect(): Promise<ClusterRow[]> {
+    const seen = this.last ? this.last.seen : await (this.pending as Promise<Observation[]>);
     const { chain, nodeId, config } = this.node;
     const self: ClusterRow = {
       nodeId,
@@ -81,52 +128,57 @@ export class ClusterView {
       verdict: 'same-tip',
       detail: 'this node',
     };
+    return [self, ...seen.map((o) => this.toRow(o))];
+  }
+
+  private async collect(): Promise<Observation[]> {
     const peers = this.node.p2p
       .peers()
       .filter((p) => p.state !== 'banned')
       .sort((a, b) => b.lastSeen - a.lastSeen)
       .slice(0, this.opts.maxPeers);
-    const rows: ClusterRow[] = new Array(peers.length);
+    const seen: Observation[] = new Array(peers.length);
     let next = 0;
     const worker = async () => {
-      for (let i = next++; i < peers.length; i = next++) rows[i] = await this.ask(peers[i] as PeerView);
+      for (let i = next++; i < peers.length; i = next++) seen[i] = await this.ask(peers[i] as PeerView);
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, peers.length) }, worker));
-    return [self, ...rows.sort((a, b) => a.hostname.localeCompare(b.hostname))];
+    return seen.sort((a, b) => a.hostname.localeCompare(b.hostname));
   }
 
-  private async ask(peer: PeerView): Promise<ClusterRow> {
-    const base = { nodeId: peer.nodeId, hostname: peer.hostname, self: false };
-    let answer: z.infer<typeof peerInfoAnswer>;
+  private async ask(peer: PeerView): Promise<Observation> {
+    const base = { nodeId: peer.nodeId, hostname: peer.hostname };
     try {
       const res = await fetch(`http://${peer.hostname}/info`, {
         signal: AbortSignal.timeout(this.opts.timeoutMs),
         redirect: 'error',
       });
-      const text = await res.text();
-      if (!res.ok) return { ...base, verdict: 'unreachable', detail: `answered HTTP ${res.status}` };
-      if (text.length > MAX_ANSWER_BYTES)
-        return { ...base, verdict: 'unreachable', detail: 'answer too large' };
-      const parsed = peerInfoAnswer.safeParse(JSON.parse(text));
-      if (!parsed.success)
-        return { ...base, verdict: 'unreachable', detail: 'answered something other than /info' };
-      answer = parsed.data;
+      if (!res.ok) {
+        await res.body?.cancel();
+        return { ...base, failure: `answered HTTP ${res.status}` };
+      }
+      const text = await readAtMost(res, MAX_ANSWER_BYTES);
+      if (text === undefined) return { ...base, failure: 'answer too large' };
+      const parsed = peerInfoAnswer.safeParse(parseJson(text));
+      if (!parsed.success) return { ...base, failure: 'answered something other than /info' };
+      return { ...base, answer: parsed.data };
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      return {
-        ...base,
-        verdict: 'unreachable',
-        detail: timedOut ? `no answer within ${this.opts.timeoutMs} ms` : 'not reachable',
-      };
+      return { ...base, failure: timedOut ? `no answer within ${this.opts.timeoutMs} ms` : 'not reachable' };
     }
+  }
+
+  private toRow({ nodeId, hostname, answer, failure }: Observation): ClusterRow {
+    const base = { nodeId, hostname, self: false };
+    if (!answer) return { ...base, verdict: 'unreachable', detail: failure ?? 'not reachable' };
     const known = { ...base, height: answer.height, tipHash: answer.tipHash };
-    if (answer.nodeId !== peer.nodeId) {
+    if (answer.nodeId !== nodeId) {
       return { ...known, verdict: 'other-node', detail: `node ${answer.nodeId.slice(0, 12)} answers there` };
     }
     return { ...known, ...this.compare(answer) };
   }
 
-  private compare(answer: z.infer<typeof peerInfoAnswer>): Pick<ClusterRow, 'verdict' | 'detail'> {
+  private compare(answer: InfoAnswer): Pick<ClusterRow, 'verdict' | 'detail'> {
     const { chain, params } = this.node;
     if (answer.network !== params.genesisHash) {
       return { verdict: 'other-network', detail: `on network ${answer.network.slice(0, 16)}…` };
@@ -137,7 +189,7 @@ export class ClusterView {
       return { verdict: 'behind', detail: `behind by ${lag}` };
     }
     if (lag < 0) {
-      // Its tip is beyond ours: on our chain if its block at our height is our tip, which we cannot see from here.
+      // Its tip is beyond ours: whether our tip is on its chain cannot be seen from here.
       return { verdict: 'ahead', detail: `ahead by ${-lag}` };
     }
     return {

@@ -9,7 +9,6 @@ import {
   formatCoins,
   formatDelay,
   formatDifficulty,
-  formatDuration,
   formatFeeRate,
   formatTime,
   shortHash,
@@ -36,26 +35,43 @@ export interface HomeData {
   readonly nowMs: number;
   readonly mempool: MempoolSummary;
   readonly cluster: readonly ClusterRow[];
+  readonly sizes: BlockSizes;
 }
 
-async function recentBlocks(node: ExplorerNode): Promise<RecentBlock[]> {
+/** Transactions and bytes of a block: what the recent-blocks table needs of its body. */
+interface BlockSize {
+  readonly txCount: number;
+  readonly bytes: number;
+}
+
+/** Sizes of recently shown blocks (immutable per hash), so a page view reads no block from the store twice. */
+export class BlockSizes {
+  private readonly known = new Map<string, BlockSize>();
+
+  constructor(private readonly max = 4 * RECENT_BLOCKS) {}
+
+  async of(node: ExplorerNode, hash: string): Promise<BlockSize | undefined> {
+    const cached = this.known.get(hash);
+    if (cached) return cached;
+    const raw = await node.chain.getRawBlock(hash);
+    if (!raw) return undefined;
+    // The transaction count is the varint after the header: no need to decode the whole block.
+    const size = { txCount: new ByteReader(raw.subarray(HEADER_BYTES)).varint(), bytes: raw.length };
+    this.known.set(hash, size);
+    if (this.known.size > this.max) this.known.delete(this.known.keys().next().value as string);
+    return size;
+  }
+}
+
+async function recentBlocks(node: ExplorerNode, sizes: BlockSizes): Promise<RecentBlock[]> {
   const { chain } = node;
   const blocks: RecentBlock[] = [];
   for (let height = chain.height; height >= 0 && height > chain.height - RECENT_BLOCKS; height--) {
     const hash = chain.getHashAtHeight(height);
     const entry = hash ? chain.getEntry(hash) : undefined;
-    const raw = hash ? await chain.getRawBlock(hash) : undefined;
-    if (!hash || !entry || !raw) continue;
-    // The transaction count is the varint after the header: no need to decode the whole block.
-    const reader = new ByteReader(raw.subarray(HEADER_BYTES));
-    blocks.push({
-      height,
-      hash,
-      time: entry.header.time,
-      txCount: reader.varint(),
-      bytes: raw.length,
-      firstSeen: node.blockFirstSeen(hash),
-    });
+    const size = hash ? await sizes.of(node, hash) : undefined;
+    if (!hash || !entry || !size) continue;
+    blocks.push({ height, hash, time: entry.header.time, ...size, firstSeen: node.blockFirstSeen(hash) });
   }
   return blocks;
 }
@@ -189,7 +205,7 @@ function mempoolSection(m: MempoolSummary): Html {
       ${m.top.length === 0 ? html`<p class="muted">The mempool is empty.</p>` : txTable(m.top)}
       <h3>Projected next block (height ${p.height}, as the miner would build it now)</h3>
       <p id="projected">
-        ${p.txs.length} transactions, ${formatBytes(p.bytes)}, fees ${formatCoins(p.fees)}, reward
+        ${p.txs.length} ${p.txs.length === 1 ? 'transaction' : 'transactions'}, ${formatBytes(p.bytes)}, fees ${formatCoins(p.fees)}, reward
         ${formatCoins(p.reward)}${
           lowest && highest
             ? html`, fee rates ${formatFeeRate(lowest.fee, lowest.size)} to
@@ -211,7 +227,7 @@ function peersSection(peers: readonly PeerView[], nowMs: number): Html {
         <td><code>${p.hostname}</code></td>
         <td class="${p.state === 'live' ? 'ok' : p.state === 'banned' ? 'bad' : 'warn'}">${p.state}</td>
         <td class="num">${p.height ?? '—'}</td>
-        <td>${formatDuration(Math.max(0, nowMs - p.lastSeen))} ago</td>
+        <td>${formatAge(Math.floor(p.lastSeen / 1000), nowMs)}</td>
       </tr>`,
   );
   return section(
@@ -291,7 +307,7 @@ function clusterSection(rows: readonly ClusterRow[]): Html {
 /** The home page: tip, chart, recent blocks with when this node saw them, mempool, peers, cluster. */
 export async function homePage(node: ExplorerNode, ctx: PageContext, data: HomeData): Promise<Html> {
   const { nowMs } = data;
-  const blocks = await recentBlocks(node);
+  const blocks = await recentBlocks(node, data.sizes);
   const peers = node.p2p.peers().sort((a, b) => a.hostname.localeCompare(b.hostname));
   const main = html`<main data-live data-tip="${node.chain.tip.hash}">
     ${tipSection(node, nowMs)} ${section('Height over time', heightChart(chartPoints(node)), 'chart')}

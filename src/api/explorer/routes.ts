@@ -5,7 +5,7 @@ import { blockPage } from './block-page.js';
 import { CLIENT_SCRIPT } from './client-script.js';
 import { ClusterView, DEFAULT_CLUSTER_OPTIONS, type ClusterOptions } from './cluster.js';
 import type { Html } from './escape.js';
-import { homePage } from './home-page.js';
+import { BlockSizes, homePage } from './home-page.js';
 import { ASSET_PATHS, CONTENT_SECURITY_POLICY, ICON_SVG, messagePage, type PageContext } from './layout.js';
 import { MempoolSummaries } from './mempool-summary.js';
 import type { ExplorerNode } from './port.js';
@@ -44,6 +44,7 @@ export function explorerRoutes(
   const router = Router();
   const cluster = new ClusterView(node, clusterOptions);
   const mempoolSummaries = new MempoolSummaries(node);
+  const blockSizes = new BlockSizes();
   const context = (): PageContext => ({
     networkName: node.params.name,
     nodeId: node.nodeId,
@@ -80,6 +81,7 @@ export function explorerRoutes(
       nowMs,
       mempool: mempoolSummaries.current(),
       cluster: await cluster.snapshot(),
+      sizes: blockSizes,
     });
     sendPage(res, 200, page);
   });
