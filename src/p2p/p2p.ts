@@ -17,7 +17,8 @@ import { BanList, misbehaviourPoints } from './ban.js';
 import type { AcceptedBlock, BlockLogPort, ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
 import { Discovery, GOSSIP_SAMPLE, type DiscoveryTuning } from './discovery.js';
 import { PeerClient } from './peer-client.js';
-import { PeerBook, pick, toInfo, type PeerBookTuning } from './peer-book.js';
+import { PeerBook, pick, toInfo, type PeerBookTuning, type PeerState, type PeerTable } from './peer-book.js';
+import { Prober, type ProberTuning } from './prober.js';
 import { Relay, SeenCache } from './relay.js';
 import { Sync } from './sync.js';
 import {
@@ -34,7 +35,7 @@ import {
 /** Transactions admitted between yields to the event loop while processing a batch. */
 const YIELD_EVERY_TXS = 50;
 
-export interface P2PTuning extends PeerBookTuning, DiscoveryTuning {
+export interface P2PTuning extends PeerBookTuning, DiscoveryTuning, ProberTuning {
   banMs: number;
   /** Deadline of one sync batch request (defaults to 4 × requestTimeoutMs). */
   syncTimeoutMs: number;
@@ -62,9 +63,15 @@ export interface PeerSender {
 }
 
 export type PeerView = PeerInfo & {
-  state: 'live' | 'backoff' | 'banned';
-  /** This node reached it (a handshake); else it is only heard of. */
+  state: PeerState | 'banned';
+  /** tried: a handshake on this network reached it; untried: only heard of. */
+  table: PeerTable;
+  /** This node reached it (a handshake): `table === 'tried'`. */
   contacted: boolean;
+  /** Who told this node of it: `peer:<nodeId>`, `ip:<address>`, `seed`, `persisted` or `dialled`. */
+  source: string;
+  /** This node's last successful request to it (unix ms), null if none since start. */
+  lastSuccess: number | null;
   failures: number;
   banScore: number;
   height?: number;
@@ -91,6 +98,8 @@ export class P2P {
   private readonly discovery: Discovery;
   private readonly relay: Relay;
   private readonly sync: Sync;
+  private readonly prober: Prober;
+  private gaugeTimer: NodeJS.Timeout | undefined;
   private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
   private readonly seenTxs = new SeenCache(SEEN_TXS);
   /** Blocks being validated, by hash, with where the copy that started it came from. */
@@ -132,6 +141,7 @@ export class P2P {
       logger: this.logger,
       tuning,
       onChange: () => this.updateGauges(),
+      onEvicted: (table) => this.metrics.peersEvicted.inc({ table }),
     });
     this.client = new PeerClient({
       self: opts.self,
@@ -176,6 +186,17 @@ export class P2P {
       onPeerChain: (peer, work) => this.considerSync(peer, work),
       tuning,
     });
+    this.prober = new Prober({
+      book: this.book,
+      bans: this.bans,
+      client: this.client,
+      metrics: this.metrics,
+      logger: this.logger,
+      random: this.random,
+      handshake: (host) => this.discovery.advertiseTo(host),
+      onPeerChain: (peer, work) => this.considerSync(peer, work),
+      tuning,
+    });
   }
 
   /** Loads the peer book and starts joining and gossiping; never waits for a seed. */
@@ -183,11 +204,17 @@ export class P2P {
     await this.book.load();
     this.updateGauges();
     this.discovery.start();
+    this.prober.start();
+    // Liveness is a matter of time (the live window), not only of events: the gauges follow it.
+    this.gaugeTimer = setInterval(() => this.updateGauges(), 1000);
+    this.gaugeTimer.unref();
   }
 
   /** Stops timers, aborts requests in flight, lets a running sync step end, flushes peers.json. */
   async stop(): Promise<void> {
     this.discovery.stop();
+    this.prober.stop();
+    if (this.gaugeTimer) clearInterval(this.gaugeTimer);
     this.sync.stop();
     this.relay.stop();
     this.client.close();
@@ -208,8 +235,14 @@ export class P2P {
     return this.sync.idle();
   }
 
+  /** Tried peers (reached by a handshake), live or not. */
   get knownCount(): number {
     return this.book.size;
+  }
+
+  /** Addresses only heard of. */
+  get untriedCount(): number {
+    return this.book.untriedCount;
   }
 
   get liveCount(): number {
@@ -256,8 +289,10 @@ export class P2P {
    * reply all the same, but what it says about itself is hearsay until a dial
    * back to the claimed address answers with that node id. A claim of more
    * chain work is checked the same way: sync trusts only answers to our requests.
+   * The peers it names go to the untried table, charged to the sender if it is
+   * a tried peer, else to the caller's IP (`remoteIp`), whose share is capped.
    */
-  handleAdvertisement(body: AdvertisementBody, from?: PeerSender): AdvertisementReply {
+  handleAdvertisement(body: AdvertisementBody, from?: PeerSender, remoteIp?: string): AdvertisementReply {
     const { self } = this.opts;
     if (body.network !== self.network) {
       throw new PeerError(
@@ -269,15 +304,19 @@ export class P2P {
     if (this.book.isSelf(body)) throw new PeerError('peer-self', 'a node does not advertise to itself');
     this.assertNotBanned({ nodeId: body.nodeId });
     this.assertNotBanned(from);
-    for (const p of body.peers ?? []) this.book.learn(p);
+    const sender = from === undefined ? undefined : this.book.get(from.nodeId);
+    const source = sender?.tried
+      ? `peer:${sender.nodeId}`
+      : `ip:${remoteIp?.replace(/^::ffff:/, '') ?? 'unknown'}`;
+    for (const p of body.peers ?? []) this.book.learn(p, source);
     const known = this.book.get(body.nodeId);
-    if (from?.nodeId === body.nodeId && known?.contacted && known.hostname === body.hostname) {
+    if (from?.nodeId === body.nodeId && known?.tried && known.hostname === body.hostname) {
       this.book.markContact(known);
       this.discovery.markJoined(body.nodeId);
       const claimed = body.chainWork === undefined ? undefined : decodeChainWork(body.chainWork);
       if (claimed !== undefined && claimed > this.chain.tip.chainWork) this.discovery.verify(body.hostname);
     } else {
-      this.book.learn({ nodeId: body.nodeId, hostname: body.hostname, lastSeen: this.now() });
+      this.book.learn({ nodeId: body.nodeId, hostname: body.hostname, lastSeen: this.now() }, source);
       this.discovery.verify(body.hostname);
     }
     const tip = this.chain.tip;
@@ -293,23 +332,43 @@ export class P2P {
     };
   }
 
-  /** GET /known_node_request: the peer book, live-ish first, self never included. */
+  /**
+   * GET /known_node_request: tried peers that answered this node within the
+   * share window, most recent first; never an untried address, never self.
+   */
   knownNodes(): PeerInfo[] {
     return this.book
-      .list()
+      .shared()
       .filter((p) => !this.bans.isBanned(p.nodeId))
+      .sort((a, b) => b.lastSeen - a.lastSeen)
       .map(toInfo);
   }
 
+  /** GET /peers: both tables, tried first. */
   peers(): PeerView[] {
     return this.book.list().map((p) => ({
       ...toInfo(p),
       state: this.bans.isBanned(p.nodeId) ? 'banned' : this.book.state(p),
-      contacted: p.contacted,
+      table: p.tried ? 'tried' : 'untried',
+      contacted: p.tried,
+      source: p.source,
+      lastSuccess: p.lastSuccess === 0 ? null : p.lastSuccess,
       failures: p.failures,
       banScore: this.bans.score(p.nodeId),
       ...(p.height !== undefined && { height: p.height }),
     }));
+  }
+
+  /** GET /ping: who answers here, on which network, with which tip. */
+  pingReply(): { nodeId: string; network: string; height: number; tipHash: string; chainWork: string } {
+    const tip = this.chain.tip;
+    return {
+      nodeId: this.opts.self.nodeId,
+      network: this.opts.self.network,
+      height: tip.height,
+      tipHash: tip.hash,
+      chainWork: encodeChainWork(tip.chainWork),
+    };
   }
 
   /** Throws PeerError('peer-banned') for a banned sender (routes call this before reading a peer's data). */
@@ -529,10 +588,10 @@ export class P2P {
     });
   }
 
-  /** Only peers in the book: a sender's self-declared address is never dialled. */
+  /** Only tried peers: a sender's self-declared address is never dialled. */
   private syncPeerFor(from: PeerSender): { nodeId: string; hostname: string } | undefined {
     const entry = this.book.get(from.nodeId);
-    return entry === undefined ? undefined : { nodeId: from.nodeId, hostname: entry.hostname };
+    return entry?.tried !== true ? undefined : { nodeId: from.nodeId, hostname: entry.hostname };
   }
 
   private syncFromAnyone(): void {
@@ -557,7 +616,11 @@ export class P2P {
   }
 
   private updateGauges(): void {
-    this.metrics.peersKnown.set(this.book.size);
+    const tried = this.book.size;
+    const untried = this.book.untriedCount;
+    this.metrics.peersKnown.set(tried + untried);
+    this.metrics.peersTried.set(tried);
+    this.metrics.peersUntried.set(untried);
     this.metrics.peersLive.set(this.liveCount);
   }
 }

@@ -61,7 +61,10 @@ export class Relay {
   relayBlock(hash: string, blockHex: string, exceptNodeId?: string): number {
     const targets = this.targets(exceptNodeId);
     for (const peer of targets) {
-      this.opts.client.sendBlock(peer.hostname, blockHex).catch((err: unknown) => this.failed(peer, err));
+      this.opts.client.sendBlock(peer.hostname, blockHex).then(
+        () => this.opts.book.markAlive(peer.nodeId),
+        (err: unknown) => this.failed(peer, err),
+      );
     }
     this.opts.logger.debug('block relayed', { hash, peers: targets.length });
     return targets.length;
@@ -108,6 +111,7 @@ export class Relay {
     for (const batch of batches) {
       try {
         await this.opts.client.sendTransactions(peer.hostname, batch);
+        this.opts.book.markAlive(peer.nodeId);
       } catch (err) {
         this.failed(peer, err);
         return;
