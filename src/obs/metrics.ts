@@ -66,6 +66,11 @@ export function createMetrics(opts: { collectDefault?: boolean } = {}): Metrics 
     labelNames: L[] = [],
   ) => new Histogram<L>({ name, help, buckets, labelNames, registers });
 
+  const zeroed = <L extends string>(c: Counter<L>, labelSets: Array<Record<L, string>>): Counter<L> => {
+    for (const labels of labelSets) c.inc(labels as never, 0);
+    return c;
+  };
+
   return {
     registry,
     nodeInfo: gauge(
@@ -120,13 +125,20 @@ export function createMetrics(opts: { collectDefault?: boolean } = {}): Metrics 
     peersLive: gauge('chainmesh_p2p_peers_live', 'Tried peers that answered recently'),
     peersTried: gauge('chainmesh_p2p_peers_tried', 'Peers a handshake on this network reached'),
     peersUntried: gauge('chainmesh_p2p_peers_untried', 'Addresses only heard of, not yet reached'),
-    peersEvicted: counter('chainmesh_p2p_peers_evicted_total', 'Entries evicted from a full table', [
-      'table',
-    ]),
-    peerProbes: counter('chainmesh_p2p_probes_total', 'Probes of addresses and peers, by kind and result', [
-      'kind',
-      'result',
-    ]),
+    // Every label value exported from the start: a rare event's rate is 0, not "no data".
+    peersEvicted: zeroed(
+      counter('chainmesh_p2p_peers_evicted_total', 'Entries evicted from a full table', ['table']),
+      [{ table: 'tried' }, { table: 'untried' }],
+    ),
+    peerProbes: zeroed(
+      counter('chainmesh_p2p_probes_total', 'Probes of addresses and peers, by kind and result', [
+        'kind',
+        'result',
+      ]),
+      (['feeler', 'verify', 'ping'] as const).flatMap((kind) =>
+        (['ok', 'failed'] as const).map((result) => ({ kind, result })),
+      ),
+    ),
     bytesSent: counter('chainmesh_p2p_bytes_sent_total', 'Request body bytes sent to peers, by kind', [
       'kind',
     ]),
