@@ -1,13 +1,14 @@
 import { isIP } from 'node:net';
 import {
   blockHashOf,
+  checkBlock,
   encodeBlock,
+  encodeTx,
+  isValidationError,
   toDisplayHex,
   toHex,
-  isValidationError,
-  workForBits,
-  encodeTx,
   txid,
+  workForBits,
   type Block,
   type Transaction,
 } from '../core/index.js';
@@ -84,6 +85,10 @@ export type TxResult = { txid: string } | { error: string; message: string };
 
 const SYNC_REPLY_MAX_BYTES = 8_000_000;
 const SEEN_BLOCKS = 20_000;
+/** Peers a block this node made (or a user submitted) is pushed to: every live peer of a cluster this size. */
+const ORIGIN_FANOUT = 32;
+/** Sources remembered as having sent an invalid block (no early relay from them). */
+const EARLY_REFUSED = 4_096;
 const SEEN_TXS = 100_000;
 
 /**
@@ -102,6 +107,9 @@ export class P2P {
   private gaugeTimer: NodeJS.Timeout | undefined;
   private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
   private readonly seenTxs = new SeenCache(SEEN_TXS);
+  /** Blocks forwarded before their validation ended (not relayed a second time after it). */
+  private readonly relayedEarly = new SeenCache(SEEN_BLOCKS);
+  private readonly earlyRelayRefused = new SeenCache(EARLY_REFUSED);
   /** Blocks being validated, by hash, with where the copy that started it came from. */
   private readonly inflightBlocks = new Map<
     string,
@@ -413,20 +421,35 @@ export class P2P {
       this.logger.debug('stale side-branch block ignored', { hash, peer: from?.nodeId });
       return { status: 'stale', hash };
     }
+    // Forwarded before validation when its header, proof of work and body commitment hold on our tip.
+    const early = from !== undefined && this.relaysEarly(block, from.nodeId);
+    if (early) {
+      this.relayedEarly.add(hash);
+      this.relay.relayBlock(hash, toHex(encodeBlock(block)), from.nodeId);
+    }
     let result: ProcessBlockResult;
     try {
       result = await this.processOnce(block, hash, { source: from ? 'peer' : 'api', peer: from?.nodeId });
     } catch (err) {
       // The chain counts and logs the rejection; this layer charges the sender.
       if (isValidationError(err) && from) {
-        this.logger.info('invalid block from peer', { hash, code: err.code, peer: from.nodeId });
+        this.logger.info('invalid block from peer', { hash, code: err.code, peer: from.nodeId, early });
+        // Never again forwarded unvalidated from this source: it gets one invalid block past us at most.
+        this.earlyRelayRefused.add(from.nodeId);
         this.penalize(from, 'block', err.code);
       }
       throw err;
     }
     if (result.status === 'connected' || result.status === 'side-chain') {
       this.seenBlocks.add(hash);
-      this.relay.relayBlock(hash, toHex(encodeBlock(block)), from?.nodeId);
+      // A user's block (no `from`) is pushed to every live peer up to the origin fan-out, as a mined one.
+      if (!this.relayedEarly.has(hash))
+        this.relay.relayBlock(
+          hash,
+          toHex(encodeBlock(block)),
+          from?.nodeId,
+          from ? undefined : ORIGIN_FANOUT,
+        );
       for (const orphan of result.connectedOrphans ?? []) {
         this.relayStored(orphan, from?.nodeId).catch((err: unknown) =>
           this.logger.warn('relay of a connected orphan failed', { hash: orphan, error: String(err) }),
@@ -445,11 +468,40 @@ export class P2P {
     return result;
   }
 
-  /** A block this node made and already connected. */
+  /**
+   * A block this node made and already connected: pushed to every live peer
+   * up to ORIGIN_FANOUT, so a small cluster has it in one hop; the peers
+   * forward it on to `relayFanout` others each, which covers larger ones.
+   */
   announceBlock(block: Block): void {
     const hash = blockHashOf(block.header);
     this.seenBlocks.add(hash);
-    this.relay.relayBlock(hash, toHex(encodeBlock(block)));
+    this.relay.relayBlock(hash, toHex(encodeBlock(block)), undefined, ORIGIN_FANOUT);
+  }
+
+  /**
+   * The cheapest sound check before forwarding a peer's block (BIP152's
+   * high-bandwidth mode, gossipsub's validation pipeline): it extends our best
+   * tip, its header carries the bits and a time the chain requires there, its
+   * proof of work meets them and its body is the one the header commits to
+   * (context-free checks, merkle root). Scripts and coins are checked after it
+   * left. A source that ever sent an invalid block is not forwarded early again.
+   */
+  private relaysEarly(block: Block, fromNodeId: string): boolean {
+    if (this.earlyRelayRefused.has(fromNodeId)) return false;
+    const { header } = block;
+    if (toDisplayHex(header.prevHash) !== this.chain.tip.hash || header.version < 1) return false;
+    const nowSec = Math.floor(this.now() / 1000);
+    const next = this.chain.nextBlockContext(nowSec);
+    const params = this.chain.params;
+    if (header.bits !== next.bits || header.time < next.minTime) return false;
+    if (header.time > nowSec + params.maxFutureBlockTimeSec) return false;
+    try {
+      checkBlock(block, params);
+    } catch {
+      return false; // full validation names the fault and charges the sender
+    }
+    return true;
   }
 
   /**

@@ -58,8 +58,9 @@ export class Relay {
     },
   ) {}
 
-  relayBlock(hash: string, blockHex: string, exceptNodeId?: string): number {
-    const targets = this.targets(exceptNodeId);
+  /** To `fanout` random live peers (the configured relay fan-out unless given). */
+  relayBlock(hash: string, blockHex: string, exceptNodeId?: string, fanout = this.opts.fanout): number {
+    const targets = this.targets(exceptNodeId, fanout);
     for (const peer of targets) {
       this.opts.client.sendBlock(peer.hostname, blockHex).then(
         () => this.opts.book.markAlive(peer.nodeId),
@@ -119,10 +120,10 @@ export class Relay {
     }
   }
 
-  private targets(exceptNodeId: string | undefined): PeerEntry[] {
+  private targets(exceptNodeId: string | undefined, fanout = this.opts.fanout): PeerEntry[] {
     const { book, bans } = this.opts;
     const pool = book.live().filter((p) => p.nodeId !== exceptNodeId && !bans.isBanned(p.nodeId));
-    return pick(pool, this.opts.fanout, this.opts.random);
+    return pick(pool, fanout, this.opts.random);
   }
 
   private failed(peer: PeerEntry, err: unknown): void {

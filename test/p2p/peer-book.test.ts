@@ -348,8 +348,10 @@ describe('ban score', () => {
     ])
       expect(misbehaviourPoints('tx', code)).toBe(0);
     // ...but a block is judged against its own parent, the same everywhere.
-    expect(misbehaviourPoints('block', 'bad-txns-inputs-missingorspent')).toBe(100);
-    expect(misbehaviourPoints('block', 'bad-txns-nonfinal')).toBe(100);
+    // Faults only full validation finds: half a ban (a peer may have forwarded it early in good faith).
+    expect(misbehaviourPoints('block', 'bad-txns-inputs-missingorspent')).toBe(50);
+    expect(misbehaviourPoints('block', 'bad-txns-nonfinal')).toBe(50);
+    expect(misbehaviourPoints('block', 'bad-blk-merkle')).toBe(100);
     expect(misbehaviourPoints('block', 'bad-blk-time-too-new')).toBe(0);
     for (let i = 0; i < 9; i++) expect(bans.misbehaving('a', 10)).toBe(false);
     expect(bans.isBanned('a')).toBe(false);
