@@ -272,8 +272,11 @@ describe('relay', () => {
 
   it('a peer one block ahead is not charged for transactions final only at its height', async () => {
     // No gossip and no pings (a ping's answer carries the peer's chain work): b learns of a's
-    // extra block only from what a relays.
-    const [a, b] = await cluster(2, { p2p: { gossipIntervalMs: 600_000, tuning: { pingQuietMs: 600_000 } } });
+    // extra block only from what a relays. Without pings, liveness rests on the relays alone: a long
+    // live window keeps a slow run from timing b out of a's live set.
+    const [a, b] = await cluster(2, {
+      p2p: { gossipIntervalMs: 600_000, tuning: { pingQuietMs: 600_000, liveWindowMs: 600_000 } },
+    });
     const prefix = await mine(a!, NETWORKS.regtest.coinbaseMaturity + 1);
     await waitFor('b followed', () => b!.chain.tip.hash === prefix.at(-1)!.hash);
     // a moves one block ahead without telling b.
@@ -437,8 +440,11 @@ describe('sync', () => {
 
   it('claimed chain work starts no sync: only the claimant answering our own request does', async () => {
     // No gossip and no pings (a ping's answer carries the peer's chain work): b learns of a's
-    // extra block only from what a relays.
-    const [a, b] = await cluster(2, { p2p: { gossipIntervalMs: 600_000, tuning: { pingQuietMs: 600_000 } } });
+    // extra block only from what a relays. Without pings, liveness rests on the relays alone: a long
+    // live window keeps a slow run from timing b out of a's live set.
+    const [a, b] = await cluster(2, {
+      p2p: { gossipIntervalMs: 600_000, tuning: { pingQuietMs: 600_000, liveWindowMs: 600_000 } },
+    });
     const network = a!.params.genesisHash;
     const claim = { network, height: 1000, chainWork: MUCH };
     // From an address where nobody answers: nothing to download, however much work it claims.
@@ -515,8 +521,11 @@ describe('sync', () => {
   it('an orphan block from a peer triggers a locator download from that peer', async () => {
     // Gossip is slowed so that the orphan is the only news of the longer chain.
     // No gossip and no pings (a ping's answer carries the peer's chain work): b learns of a's
-    // extra block only from what a relays.
-    const [a, b] = await cluster(2, { p2p: { gossipIntervalMs: 600_000, tuning: { pingQuietMs: 600_000 } } });
+    // extra block only from what a relays. Without pings, liveness rests on the relays alone: a long
+    // live window keeps a slow run from timing b out of a's live set.
+    const [a, b] = await cluster(2, {
+      p2p: { gossipIntervalMs: 600_000, tuning: { pingQuietMs: 600_000, liveWindowMs: 600_000 } },
+    });
     const hidden = builder.chain(b!.chain.tip, 5);
     for (const blk of hidden) await b!.chain.processBlock(blk);
     const [announced] = await mine(b!);
