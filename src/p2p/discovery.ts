@@ -254,7 +254,7 @@ export class Discovery {
         this.selfHosts.add(host);
         if (known) book.remove(known.nodeId, 'is this node');
       } else if (known && e?.code !== 'peer-banned') {
-        book.recordFailure(known.nodeId);
+        book.recordFailure(known.nodeId, e?.reason);
       }
       logger.debug('advertisement failed', {
         hostname: host,

@@ -359,23 +359,29 @@ export class PeerBook {
 
   /**
    * A request to this peer failed for a liveness reason (timeout, refused,
-   * garbage). One failure leaves a tried peer live (a slow peer is not
-   * evicted on one timeout); `failuresBeforeBackoff` take it out of the live
-   * and shared sets at once, and it is retried with a backoff capped low
-   * while it answered within the last minute.
+   * garbage). A refused connection is proof nobody listens there: three in a
+   * row take a tried peer out of the live and shared sets at once. A timeout
+   * is not (an overloaded or paused peer answers late): it counts only once
+   * the peer has had no success for the live window, so a slow peer leaves by
+   * the clock (10 s, 30 s), never on one timeout. After any failure the next
+   * request waits a little, and a backed-off peer that answered within the
+   * last minute is retried at least every `recentBackoffMaxMs`.
    */
-  recordFailure(nodeId: string): void {
+  recordFailure(nodeId: string, reason?: string): void {
     const e = this.byId.get(nodeId);
     if (!e) return;
     const t = this.tuning;
     const now = this.opts.now();
-    e.failures++;
     if (!e.tried) {
+      e.failures++;
       if (e.failures >= t.untriedMaxFailures) this.forget(e);
       else e.retryAt = now + t.backoffBaseMs * 2 ** (e.failures - 1);
       this.changed();
       return;
     }
+    const recentlyAlive = e.lastSuccess >= now - t.liveWindowMs;
+    if (reason !== 'timeout' || !recentlyAlive) e.failures++;
+    e.retryAt = Math.max(e.retryAt, now + t.backoffBaseMs / 2);
     if (e.failures >= t.failuresBeforeDrop && e.lastSeen < now - t.dropAfterMs) {
       this.remove(nodeId, 'unreachable');
       return;

@@ -128,7 +128,8 @@ export class Prober {
       const e = err instanceof PeerRequestError ? err : undefined;
       if (e?.reason === 'wrong-network') book.remove(nodeId, 'wrong network');
       // Only liveness counts: a refusal (ban, an older node without /ping) says the peer is up.
-      else if (e?.isLiveness === true && book.get(nodeId)?.hostname === hostname) book.recordFailure(nodeId);
+      else if (e?.isLiveness === true && book.get(nodeId)?.hostname === hostname)
+        book.recordFailure(nodeId, e.reason);
     } finally {
       this.pinging.delete(nodeId);
     }

@@ -130,7 +130,8 @@ export class Relay {
     if (this.stopped) return;
     if (err instanceof PeerRequestError && err.reason === 'wrong-network')
       this.opts.book.remove(peer.nodeId, 'wrong network');
-    else if (err instanceof PeerRequestError && err.isLiveness) this.opts.book.recordFailure(peer.nodeId);
+    else if (err instanceof PeerRequestError && err.isLiveness)
+      this.opts.book.recordFailure(peer.nodeId, err.reason);
     this.opts.logger.debug('relay failed', {
       peer: peer.nodeId,
       error: err instanceof Error ? err.message : String(err),

@@ -166,6 +166,25 @@ describe('peer book', () => {
     expect(b.get(id(1))).toMatchObject({ failures: 0, retryAt: 0 });
   });
 
+  it('timeouts of a peer that answered within the live window do not back it off: it leaves by the clock', () => {
+    const b = book({ tuning: { failuresBeforeBackoff: 3, liveWindowMs: 10_000, backoffBaseMs: 1000 } });
+    b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
+    for (let i = 0; i < 5; i++) {
+      clock += 1000;
+      b.recordFailure(id(1), 'timeout');
+    }
+    expect(b.get(id(1))).toMatchObject({ failures: 0, retryAt: clock + 500 });
+    expect(b.state(b.get(id(1))!)).toBe('live');
+    clock += 5001;
+    expect(b.state(b.get(id(1))!)).toBe('stale');
+    for (let i = 0; i < 3; i++) b.recordFailure(id(1), 'timeout');
+    expect(b.state(b.get(id(1))!)).toBe('backoff');
+    // Refused connections count at once.
+    b.markContact({ nodeId: id(2), hostname: '10.0.0.3:3000' });
+    for (let i = 0; i < 3; i++) b.recordFailure(id(2), 'network');
+    expect(b.state(b.get(id(2))!)).toBe('backoff');
+  });
+
   it('drops a failing tried peer only when silent for dropAfterMs; stale hearsay does not resurrect it', () => {
     const b = book({ tuning: { failuresBeforeBackoff: 2, failuresBeforeDrop: 4, dropAfterMs: 60_000 } });
     b.markContact({ nodeId: id(1), hostname: '10.0.1.1:3000' });
