@@ -1,10 +1,19 @@
 /**
  * Real `chainmesh node` processes on loopback (regtest): discovery time and
- * messages per join for N = 10, 20, 40, and block propagation p50/p99 for 10
- * and 20 processes. One cluster grows 10 → 20 → 40 (start-up of node processes
- * dominates the run time on two cores).
+ * messages per join for N = 5, 10, 20, 40, and block propagation p50/p99 for
+ * N ≤ 20, before and after an advertisement flood of 10,000 fake addresses.
+ * One cluster grows 5 → 10 → 20 → 40 (start-up of node processes dominates the
+ * run time on two cores). CLUSTER_SIZES (e.g. `10,20`) and CLUSTER_BLOCKS (blocks
+ * per propagation measurement) shorten a run on a shared machine.
  *
- * bench-timeout-s: 400
+ * bench-timeout-s: 600
+ *
+ * Block on every node (issue 12's method, the one its naivecoin figures were
+ * taken with): from the mining request (POST /admin/generate) until every
+ * node's GET /info shows the block as its tip, each node polled every 2 ms
+ * until it does. Messages and bytes per node per block are the deltas of
+ * chainmesh_p2p_messages_sent_total / bytes_sent_total{kind="block"} over the
+ * rounds, divided by nodes × blocks.
  *
  * Propagation is timed by the nodes themselves: every node logs
  * `block connected` (debug level) with a millisecond timestamp, all processes
@@ -35,7 +44,16 @@ import { report, round } from './lib.js';
 const GOSSIP_INTERVAL_MS = 1000;
 const JOIN_FANOUT = 8;
 const RELAY_FANOUT = 8;
-const PROPAGATION_ROUNDS = 20;
+/** Sizes the cluster grows through, and blocks per propagation measurement (env: a shorter run). */
+const CLUSTER_SIZES = (process.env.CLUSTER_SIZES ?? '5,10,20,40').split(',').map(Number);
+const PROPAGATION_ROUNDS = Number(process.env.CLUSTER_BLOCKS ?? 20);
+if (CLUSTER_SIZES.some((n) => !Number.isInteger(n) || n < 2 || n > 64) || !(PROPAGATION_ROUNDS >= 1)) {
+  console.error('CLUSTER_SIZES must be integers 2-64 (e.g. 10,20), CLUSTER_BLOCKS a positive integer');
+  process.exit(2);
+}
+const TIP_POLL_MS = 2;
+const FLOOD_ADDRESSES = 10_000;
+const BYTES = 'chainmesh_p2p_bytes_sent_total';
 const KNOWLEDGE_POLL_MS = 250;
 const BACKGROUND_WINDOW_MS = 4000;
 const MESSAGES = 'chainmesh_p2p_messages_sent_total';
@@ -186,11 +204,88 @@ function describeRound(hash: string, origin: Member, members: Member[]): Round {
   };
 }
 
-async function propagation(members: Member[]): Promise<void> {
+/** Polls each node's /info every TIP_POLL_MS until its tip is `hash`; ms from `t0` until the last one. */
+async function untilEveryTip(members: Member[], hash: string, t0: number): Promise<number> {
+  let waiting = members;
+  let last = 0;
+  while (waiting.length > 0) {
+    const tips = await Promise.all(
+      waiting.map(async (m) => {
+        const res = await request(`${m.proc.url}/info`);
+        return (res.body as { tipHash?: string }).tipHash === hash;
+      }),
+    );
+    if (tips.some(Boolean)) last = performance.now() - t0;
+    waiting = waiting.filter((_, i) => !tips[i]);
+    if (waiting.length > 0) await new Promise((r) => setTimeout(r, TIP_POLL_MS));
+  }
+  return last;
+}
+
+/** A counter's sum for one label value (`kind="block"`) over the members. */
+async function blockCounter(members: Member[], name: string): Promise<number> {
+  const counts = await Promise.all(
+    members.map(async (m) => {
+      const res = await request(`${m.proc.url}/metrics`);
+      const line = String(res.body)
+        .split('\n')
+        .find((l) => l.startsWith(`${name}{kind="block"}`));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * 10,000 fake addresses through anonymous POST /new_node_advertisement, 64
+ * per request spread over the nodes, each request claiming a fake address of
+ * its own: half loopback ports nobody listens on, half unroutable private ones.
+ */
+async function flood(members: Member[]): Promise<void> {
+  const network = String((await request(`${members[0]!.proc.url}/info`)).body.network);
+  const fakeHost = (i: number) =>
+    i % 2 === 0 ? `127.0.0.1:${1 + (i % 1000)}` : `10.250.${(i >> 8) & 255}.${i & 255}:3000`;
+  const fakeId = (i: number) => (0xf0000000 + i).toString(16).padStart(32, '0');
+  let sent = 0;
+  let r = 0;
+  const t0 = performance.now();
+  while (sent < FLOOD_ADDRESSES) {
+    const batch = [];
+    for (let k = 0; k < 16 && sent < FLOOD_ADDRESSES; k++, r++) {
+      const claim = sent++;
+      const peers = Array.from({ length: Math.min(64, FLOOD_ADDRESSES - sent) }, () => {
+        const i = sent++;
+        return { hostname: fakeHost(i), nodeId: fakeId(i), lastSeen: Date.now() };
+      });
+      batch.push(
+        request(`${members[r % members.length]!.proc.url}/new_node_advertisement`, {
+          body: { hostname: fakeHost(claim), nodeId: fakeId(claim), network, peers },
+        }),
+      );
+    }
+    await Promise.all(batch);
+  }
+  const peers = await Promise.all(members.map((m) => request(`${m.proc.url}/peers`)));
+  const fakesTried = peers
+    .flatMap((p) => p.body as Array<{ nodeId: string; table: string }>)
+    .filter((p) => p.table === 'tried' && p.nodeId.startsWith('000000000000000000000000f')).length;
+  report(`flood N=${members.length}: fake addresses in tried tables`, fakesTried, 'entries', {
+    max: 0,
+    note: `${sent} fake addresses in ${r} anonymous advertisements, sent in ${round(performance.now() - t0, 0)} ms`,
+  });
+}
+
+async function propagation(members: Member[], label = ''): Promise<void> {
   const n = members.length;
   const rounds: Round[] = [];
+  const polled: number[] = [];
+  const [messagesBefore, bytesBefore] = await Promise.all([
+    blockCounter(members, MESSAGES),
+    blockCounter(members, BYTES),
+  ]);
   for (let r = 0; r < PROPAGATION_ROUNDS; r++) {
     const origin = members[Math.floor(Math.random() * n)] as Member;
+    const t0 = performance.now();
     const res = await admin(origin.proc, '/admin/generate', { count: 1 });
     if (res.status !== 200)
       throw new Error(
@@ -200,6 +295,7 @@ async function propagation(members: Member[]): Promise<void> {
           .join('\n')}`,
       );
     const hash = String((res.body as { hashes: string[] }).hashes[0]);
+    polled.push(await withDeadline(`tips N=${n} round ${r + 1}`, 10_000, untilEveryTip(members, hash, t0)));
     await withDeadline(
       `propagation N=${n} round ${r + 1}`,
       10_000,
@@ -211,26 +307,56 @@ async function propagation(members: Member[]): Promise<void> {
     await new Promise((r2) => setTimeout(r2, 150 + Math.random() * 150));
     rounds.push(describeRound(hash, origin, members));
   }
+  const [messagesAfter, bytesAfter] = await Promise.all([
+    blockCounter(members, MESSAGES),
+    blockCounter(members, BYTES),
+  ]);
+  const perNodeBlock = n * rounds.length;
+  polled.sort((a, b) => a - b);
+  const aims: Record<number, number> = { 10: 20, 20: 35 };
+  report(`block on every node N=${n}${label} p50`, round(percentile(polled, 50), 1), 'ms', {
+    ...(aims[n] !== undefined ? { max: aims[n] } : {}),
+    note: `${rounds.length} blocks, each generated on a random node; from POST /admin/generate until every node's /info shows it, each polled every ${TIP_POLL_MS} ms`,
+  });
+  report(`block on every node N=${n}${label} p99`, round(percentile(polled, 99), 1), 'ms', {
+    note: `max of ${polled.length}; aim ≤ 2 × p50`,
+  });
+  report(
+    `block relay N=${n}${label}: messages per node per block`,
+    round((messagesAfter - messagesBefore) / perNodeBlock, 2),
+    'msgs',
+    {
+      note: `POST /block requests sent, all nodes, over ${rounds.length} blocks`,
+    },
+  );
+  report(
+    `block relay N=${n}${label}: bytes per node per block`,
+    round((bytesAfter - bytesBefore) / perNodeBlock, 0),
+    'bytes',
+    {
+      note: 'request bodies of POST /block (JSON with the block as hex)',
+    },
+  );
   const times = rounds.map((r) => r.ms).sort((a, b) => a - b);
-  const note = `${PROPAGATION_ROUNDS} blocks, each generated on a random node; from its 'block connected' log line to the last node's (ms timestamps)`;
-  report(`block propagation N=${n} p50`, percentile(times, 50), 'ms', { max: 1000, note });
+  const note = `${rounds.length} blocks, each generated on a random node; from its 'block connected' log line to the last node's (ms timestamps)`;
+  report(`block propagation N=${n}${label} p50`, percentile(times, 50), 'ms', { max: 1000, note });
   const worst = rounds.reduce((a, b) => (b.ms > a.ms ? b : a));
-  report(`block propagation N=${n} p99`, percentile(times, 99), 'ms', {
+  report(`block propagation N=${n}${label} p99`, percentile(times, 99), 'ms', {
     max: 1000,
     note: `max of ${times.length}; slowest round: ${worst.maxHops} push hops, ${worst.notPushed} node(s) not reached by a push, arrivals ${worst.arrivals.join(',')} ms`,
   });
   const hopMs = rounds.flatMap((r) => r.hopMs).sort((a, b) => a - b);
-  report(`block propagation N=${n}: one relay hop p50`, percentile(hopMs, 50), 'ms', {
+  report(`block propagation N=${n}${label}: one relay hop p50`, percentile(hopMs, 50), 'ms', {
     note: `p90 ${percentile(hopMs, 90)} ms, p99 ${percentile(hopMs, 99)} ms over ${hopMs.length} hops: pusher's 'block connected' to the receiver's (POST /block, decode, connect, store)`,
   });
   const allHops = rounds.map((r) => r.maxHops).sort((a, b) => a - b);
   const notPushed = rounds.reduce((a, r) => a + r.notPushed, 0);
   report(
-    `block propagation N=${n}: nodes not reached by relay pushes`,
+    `block propagation N=${n}${label}: nodes not reached by relay pushes`,
     notPushed,
     'of ' + (n - 1) * rounds.length,
     {
-      note: `they caught up by sync; push depth p50 ${percentile(allHops, 50)} hops, max ${percentile(allHops, 100)} (relay fan-out ${RELAY_FANOUT})`,
+      note: `they caught up by sync; push depth p50 ${percentile(allHops, 50)} hops, max ${percentile(allHops, 100)} (relay fan-out ${RELAY_FANOUT}; the maker pushes to every live peer)`,
     },
   );
 }
@@ -284,9 +410,14 @@ async function main(): Promise<void> {
     note: `${os.cpus().length} cores shared with whatever else runs`,
   });
   const members: Member[] = [];
-  for (const n of [10, 20, 40]) {
+  for (const n of CLUSTER_SIZES) {
     await growCluster(members, n);
-    if (n <= 20) await propagation(members);
+    if (n <= 20) {
+      await propagation(members);
+      // The flood stays: a later, larger N is measured with these nodes' books already flooded.
+      await flood(members);
+      await propagation(members, ' after a 10,000-address flood');
+    }
     await joinCost(members);
   }
 }

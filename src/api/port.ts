@@ -61,6 +61,7 @@ export type ApiP2P = Pick<
   | 'penalize'
   | 'handleAdvertisement'
   | 'knownNodes'
+  | 'pingReply'
   | 'receiveBlock'
   | 'receiveTransactions'
   | 'serveSync'

@@ -25,6 +25,11 @@ export interface Metrics {
   readonly txRejected: Counter<'reason'>;
   readonly peersKnown: Gauge;
   readonly peersLive: Gauge;
+  readonly peersTried: Gauge;
+  readonly peersUntried: Gauge;
+  readonly peersEvicted: Counter<'table'>;
+  readonly peerProbes: Counter<'kind' | 'result'>;
+  readonly bytesSent: Counter<'kind'>;
   readonly peerRequestFailures: Counter<'kind' | 'reason'>;
   readonly messagesSent: Counter<'kind'>;
   readonly gossipRounds: Counter;
@@ -40,7 +45,9 @@ export interface Metrics {
 
 export type BlockSource = 'local' | 'peer' | 'sync' | 'api';
 export type TxSource = 'api' | 'peer' | 'reorg';
-export type PeerRequestKind = 'advertise' | 'known_nodes' | 'block' | 'tx' | 'sync';
+export type PeerRequestKind = 'advertise' | 'known_nodes' | 'ping' | 'block' | 'tx' | 'sync';
+/** feeler: an untried address probed for promotion; verify: a dial-back of an advertised address; ping: liveness of a tried peer. */
+export type PeerProbeKind = 'feeler' | 'verify' | 'ping';
 export type PeerFailureReason = 'timeout' | 'network' | 'http' | 'bad-response' | 'wrong-network';
 
 /** One registry per node, so several in-process nodes (tests) never share counters. */
@@ -58,6 +65,11 @@ export function createMetrics(opts: { collectDefault?: boolean } = {}): Metrics 
     buckets: number[],
     labelNames: L[] = [],
   ) => new Histogram<L>({ name, help, buckets, labelNames, registers });
+
+  const zeroed = <L extends string>(c: Counter<L>, labelSets: Array<Record<L, string>>): Counter<L> => {
+    for (const labels of labelSets) c.inc(labels as never, 0);
+    return c;
+  };
 
   return {
     registry,
@@ -109,8 +121,27 @@ export function createMetrics(opts: { collectDefault?: boolean } = {}): Metrics 
     txRejected: counter('chainmesh_mempool_tx_rejected_total', 'Transactions refused, by reject code', [
       'reason',
     ]),
-    peersKnown: gauge('chainmesh_p2p_peers_known', 'Peers in the peer book'),
-    peersLive: gauge('chainmesh_p2p_peers_live', 'Peers that answered recently'),
+    peersKnown: gauge('chainmesh_p2p_peers_known', 'Addresses in the peer book, tried and untried'),
+    peersLive: gauge('chainmesh_p2p_peers_live', 'Tried peers that answered recently'),
+    peersTried: gauge('chainmesh_p2p_peers_tried', 'Peers a handshake on this network reached'),
+    peersUntried: gauge('chainmesh_p2p_peers_untried', 'Addresses only heard of, not yet reached'),
+    // Every label value exported from the start: a rare event's rate is 0, not "no data".
+    peersEvicted: zeroed(
+      counter('chainmesh_p2p_peers_evicted_total', 'Entries evicted from a full table', ['table']),
+      [{ table: 'tried' }, { table: 'untried' }],
+    ),
+    peerProbes: zeroed(
+      counter('chainmesh_p2p_probes_total', 'Probes of addresses and peers, by kind and result', [
+        'kind',
+        'result',
+      ]),
+      (['feeler', 'verify', 'ping'] as const).flatMap((kind) =>
+        (['ok', 'failed'] as const).map((result) => ({ kind, result })),
+      ),
+    ),
+    bytesSent: counter('chainmesh_p2p_bytes_sent_total', 'Request body bytes sent to peers, by kind', [
+      'kind',
+    ]),
     peerRequestFailures: counter('chainmesh_p2p_request_failures_total', 'Failed requests to peers', [
       'kind',
       'reason',

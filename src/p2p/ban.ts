@@ -22,9 +22,34 @@ const INNOCENT_TX_CODES = new Set([
 ]);
 // A block is judged against its own parent, the same on every node: only clocks differ.
 const INNOCENT_BLOCK_CODES = new Set(['bad-blk-time-too-new']);
+/**
+ * Faults only full validation finds (inputs, scripts, coinbase against the
+ * UTXO set and height). Peers forward a block once its header, proof of work
+ * and merkle root hold, before these checks (as BIP152's high-bandwidth mode
+ * does), so an honest peer can pass one such block on in good faith: it costs
+ * half a ban, and the peer stops forwarding early from its source (P2P).
+ */
+const CONTEXTUAL_BLOCK_CODES = new Set([
+  'bad-txns-inputs-missingorspent',
+  'bad-txns-premature-spend-of-coinbase',
+  'bad-txns-in-belowout',
+  'bad-txns-inputvalues-outofrange',
+  'bad-txns-script-verify-failed',
+  'bad-txns-sig-highs',
+  'bad-txns-sig-der',
+  'bad-txns-nonstandard-script',
+  'bad-txns-nonfinal',
+  'bad-blk-cb-height',
+  'bad-blk-cb-amount',
+  'bad-blk-prev-invalid',
+]);
+export const CONTEXTUAL_INVALID_BLOCK_POINTS = INVALID_BLOCK_POINTS / 2;
 
 export function misbehaviourPoints(kind: 'block' | 'tx', code: string): number {
-  if (kind === 'block') return INNOCENT_BLOCK_CODES.has(code) ? 0 : INVALID_BLOCK_POINTS;
+  if (kind === 'block') {
+    if (INNOCENT_BLOCK_CODES.has(code)) return 0;
+    return CONTEXTUAL_BLOCK_CODES.has(code) ? CONTEXTUAL_INVALID_BLOCK_POINTS : INVALID_BLOCK_POINTS;
+  }
   return INNOCENT_TX_CODES.has(code) ? 0 : INVALID_TX_POINTS;
 }
 

@@ -1,5 +1,5 @@
 import type { ProcessBlockResult } from '../chain/index.js';
-import type { Block, Transaction } from '../core/index.js';
+import type { Block, NetworkParams, Transaction } from '../core/index.js';
 
 export type { ProcessBlockResult } from '../chain/index.js';
 
@@ -15,6 +15,9 @@ export interface ChainPort {
   getLocator(): string[];
   getHashesAfterLocator(locator: string[], limit: number): string[];
   getRawBlock(hash: string): Promise<Uint8Array | undefined>;
+  readonly params: NetworkParams;
+  /** What a block on the tip must carry now (bits, earliest time): early relay checks a header against it. */
+  nextBlockContext(nowSec: number): { bits: number; minTime: number };
 }
 
 export interface MempoolPort {

@@ -12,6 +12,9 @@ export const GOSSIP_SAMPLE = 24;
 const MAX_GOSSIP_IN_FLIGHT = 4;
 /** Dial-backs of claimed addresses at once: strangers' advertisements must not make this node dial without bound. */
 const MAX_VERIFY_IN_FLIGHT = 8;
+/** Dial-backs started per second (token bucket): a flood of advertisements gets this many answers checked, no more. */
+const VERIFY_PER_SECOND = 20;
+const VERIFY_BURST = 20;
 
 export interface DiscoveryTuning {
   joinRetryBaseMs: number;
@@ -26,8 +29,9 @@ export const DEFAULT_DISCOVERY_TUNING: DiscoveryTuning = { joinRetryBaseMs: 1_00
  * for known nodes, then probe at most `joinFanout` of the peers learned — never
  * every node. With no seed answering, the persisted peers are tried instead,
  * and the seeds are retried with capped exponential backoff in the background.
- * Gossip: every interval, one advertisement exchange (a sample of live peers
- * each way) with one random peer.
+ * Gossip: every interval, one advertisement exchange (a sample of shared tried
+ * peers each way) with one random live peer. What a sample names goes to the
+ * untried table; the prober promotes it.
  */
 export class Discovery {
   private joinedFlag = false;
@@ -43,6 +47,8 @@ export class Discovery {
   private verifying = 0;
   /** Seed names that do not resolve, with their DNS error: logged when a name starts failing or fails differently. */
   private readonly unresolvedSeeds = new Map<string, string>();
+  private verifyTokens = VERIFY_BURST;
+  private verifyRefilledAt = Date.now();
   private readonly tuning: DiscoveryTuning;
 
   constructor(
@@ -110,31 +116,19 @@ export class Discovery {
     };
   }
 
-  /** One gossip round: an advertisement exchange with one random reachable peer, and a due retry. */
+  /** One gossip round: an advertisement exchange with one random live peer (tried peers only). */
   async gossipOnce(): Promise<void> {
     const { book, bans, metrics } = this.opts;
     metrics.gossipRounds.inc();
     book.pruneStale();
-    const pool = book.contactable().filter((p) => !bans.isBanned(p.nodeId));
-    // Every other round probes hearsay (peers never reached directly), so that
-    // unreachable addresses are found out and new peers learn about us early.
-    const unverified = pool.filter((p) => !p.contacted);
-    const from = unverified.length > 0 && this.opts.random() < 0.5 ? unverified : pool;
-    const [peer] = pick(from, 1, this.opts.random);
-    // A peer that failed is asked again as soon as its wait is over, whichever peer the round picked: a
-    // departed peer then leaves the book after its failures and backoff, not after random picks find it.
-    const retry = pool
-      .filter((p) => p.failures > 0 && p !== peer && !this.dialing.has(p.hostname))
-      .sort((a, b) => a.retryAt - b.retryAt)
-      .at(0);
-    const retrying = retry && this.advertiseTo(retry.hostname);
-    if (peer) {
-      await this.advertiseTo(peer.hostname);
-    } else if (this.opts.seeds.length > 0) {
-      // Everyone we knew is gone: start over from the seeds (with backoff).
-      this.startJoining();
-    }
-    await retrying;
+    const [peer] = pick(
+      book.live().filter((p) => !bans.isBanned(p.nodeId)),
+      1,
+      this.opts.random,
+    );
+    if (peer) await this.advertiseTo(peer.hostname);
+    // Everyone we reached is gone (or silent): start over from the seeds (with backoff).
+    else if (this.opts.seeds.length > 0 && book.tried().length === 0) this.startJoining();
   }
 
   private scheduleGossip(): void {
@@ -159,7 +153,7 @@ export class Discovery {
       // Done when a handshake succeeded, when there is no seed to retry (only
       // remembered peers, which gossip keeps trying), or when peers found us meanwhile.
       if (ok || this.stopped || this.opts.seeds.length === 0) return;
-      if (this.joinedFlag && this.opts.book.contactable().length > 0) return;
+      if (this.joinedFlag && this.opts.book.tried().length > 0) return;
       const { joinRetryBaseMs, joinRetryMaxMs } = this.tuning;
       const delay =
         Math.min(joinRetryBaseMs * 2 ** attempt, joinRetryMaxMs) * (0.75 + 0.5 * this.opts.random());
@@ -192,17 +186,17 @@ export class Discovery {
         const reply = await this.advertiseTo(seed);
         if (reply) {
           const known = await client.knownNodes(seed).catch(() => []);
-          for (const p of known) book.learn(p);
+          for (const p of known) book.learn(p, `peer:${reply.nodeId}`);
         }
         return reply;
       }),
     );
     const seedAnswered = seedReplies.some(Boolean);
-    // Probe a bounded number of peers: newly learned ones after a seed answered,
-    // otherwise the ones remembered from the last run.
-    const candidates = book
-      .contactable()
-      .filter((p) => !bans.isBanned(p.nodeId) && (!seedAnswered || !p.contacted));
+    // Probe a bounded number of peers: addresses the seed passed on after it answered,
+    // otherwise the peers reached in the last run (the prober feels out the rest).
+    const candidates = (seedAnswered ? book.probeable() : book.tried()).filter(
+      (p) => !bans.isBanned(p.nodeId),
+    );
     const probes = pick(candidates, this.opts.joinFanout, this.opts.random);
     const probeReplies = await Promise.all(probes.map((p) => this.advertiseTo(p.hostname)));
     return seedAnswered || probeReplies.some(Boolean);
@@ -211,12 +205,23 @@ export class Discovery {
   /**
    * Checks a claim (an address someone advertised, or more chain work) by
    * advertising there ourselves: only the reply adds, moves or updates a peer.
-   * Skipped while that address is being dialled anyway, or too many checks run.
+   * One claim costs at most one dial, and dials are rate-limited and bounded in
+   * flight: skipped while that address is being dialled anyway or the budget is
+   * spent (an untried claim is then left to the prober's feelers).
    */
   verify(host: string): void {
     if (this.stopped || this.dialing.has(host) || this.verifying >= MAX_VERIFY_IN_FLIGHT) return;
+    const now = Date.now();
+    this.verifyTokens = Math.min(
+      VERIFY_BURST,
+      this.verifyTokens + ((now - this.verifyRefilledAt) / 1000) * VERIFY_PER_SECOND,
+    );
+    this.verifyRefilledAt = now;
+    if (this.verifyTokens < 1) return;
+    this.verifyTokens--;
     this.verifying++;
     this.advertiseTo(host)
+      .then((reply) => this.opts.metrics.peerProbes.inc({ kind: 'verify', result: reply ? 'ok' : 'failed' }))
       .catch((err: unknown) =>
         this.opts.logger.warn('dial-back failed', { hostname: host, error: String(err) }),
       )
@@ -249,7 +254,7 @@ export class Discovery {
         this.selfHosts.add(host);
         if (known) book.remove(known.nodeId, 'is this node');
       } else if (known && e?.code !== 'peer-banned') {
-        book.recordFailure(known.nodeId);
+        book.recordFailure(known.nodeId, e?.reason);
       }
       logger.debug('advertisement failed', {
         hostname: host,
@@ -264,10 +269,10 @@ export class Discovery {
     // The peer lives where it answered: an address it merely names in its reply is a claim like any other.
     const peer = { nodeId: reply.nodeId, hostname: host };
     const chainWork = decodeChainWork(reply.chainWork);
-    if (!book.get(peer.nodeId)?.contacted)
+    if (!book.get(peer.nodeId)?.tried)
       logger.info('peer joined', { peer: peer.nodeId, hostname: host, height: reply.height });
     book.markContact(peer, { height: reply.height, chainWork, tipHash: reply.tipHash });
-    for (const p of reply.peers) book.learn(p);
+    for (const p of reply.peers) book.learn(p, `peer:${peer.nodeId}`);
     this.markJoined(reply.nodeId);
     this.opts.onPeerChain(peer, chainWork);
     return reply;

@@ -1,13 +1,14 @@
 import { isIP } from 'node:net';
 import {
   blockHashOf,
+  checkBlock,
   encodeBlock,
+  encodeTx,
+  isValidationError,
   toDisplayHex,
   toHex,
-  isValidationError,
-  workForBits,
-  encodeTx,
   txid,
+  workForBits,
   type Block,
   type Transaction,
 } from '../core/index.js';
@@ -17,7 +18,8 @@ import { BanList, misbehaviourPoints } from './ban.js';
 import type { AcceptedBlock, BlockLogPort, ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
 import { Discovery, GOSSIP_SAMPLE, type DiscoveryTuning } from './discovery.js';
 import { PeerClient } from './peer-client.js';
-import { PeerBook, pick, toInfo, type PeerBookTuning } from './peer-book.js';
+import { PeerBook, pick, toInfo, type PeerBookTuning, type PeerState, type PeerTable } from './peer-book.js';
+import { Prober, type ProberTuning } from './prober.js';
 import { Relay, SeenCache } from './relay.js';
 import { Sync } from './sync.js';
 import {
@@ -34,7 +36,7 @@ import {
 /** Transactions admitted between yields to the event loop while processing a batch. */
 const YIELD_EVERY_TXS = 50;
 
-export interface P2PTuning extends PeerBookTuning, DiscoveryTuning {
+export interface P2PTuning extends PeerBookTuning, DiscoveryTuning, ProberTuning {
   banMs: number;
   /** Deadline of one sync batch request (defaults to 4 × requestTimeoutMs). */
   syncTimeoutMs: number;
@@ -62,9 +64,15 @@ export interface PeerSender {
 }
 
 export type PeerView = PeerInfo & {
-  state: 'live' | 'backoff' | 'banned';
-  /** This node reached it (a handshake); else it is only heard of. */
+  state: PeerState | 'banned';
+  /** tried: a handshake on this network reached it; untried: only heard of. */
+  table: PeerTable;
+  /** This node reached it (a handshake): `table === 'tried'`. */
   contacted: boolean;
+  /** Who told this node of it: `peer:<nodeId>`, `ip:<address>`, `seed`, `persisted` or `dialled`. */
+  source: string;
+  /** This node's last successful request to it (unix ms), null if none since start. */
+  lastSuccess: number | null;
   failures: number;
   banScore: number;
   height?: number;
@@ -77,6 +85,10 @@ export type TxResult = { txid: string } | { error: string; message: string };
 
 const SYNC_REPLY_MAX_BYTES = 8_000_000;
 const SEEN_BLOCKS = 20_000;
+/** Peers a block this node made (or a user submitted) is pushed to: every live peer of a cluster this size. */
+const ORIGIN_FANOUT = 32;
+/** Sources remembered as having sent an invalid block (no early relay from them). */
+const EARLY_REFUSED = 4_096;
 const SEEN_TXS = 100_000;
 
 /**
@@ -91,8 +103,13 @@ export class P2P {
   private readonly discovery: Discovery;
   private readonly relay: Relay;
   private readonly sync: Sync;
+  private readonly prober: Prober;
+  private gaugeTimer: NodeJS.Timeout | undefined;
   private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
   private readonly seenTxs = new SeenCache(SEEN_TXS);
+  /** Blocks forwarded before their validation ended (not relayed a second time after it). */
+  private readonly relayedEarly = new SeenCache(SEEN_BLOCKS);
+  private readonly earlyRelayRefused = new SeenCache(EARLY_REFUSED);
   /** Blocks being validated, by hash, with where the copy that started it came from. */
   private readonly inflightBlocks = new Map<
     string,
@@ -132,6 +149,7 @@ export class P2P {
       logger: this.logger,
       tuning,
       onChange: () => this.updateGauges(),
+      onEvicted: (table) => this.metrics.peersEvicted.inc({ table }),
     });
     this.client = new PeerClient({
       self: opts.self,
@@ -176,6 +194,17 @@ export class P2P {
       onPeerChain: (peer, work) => this.considerSync(peer, work),
       tuning,
     });
+    this.prober = new Prober({
+      book: this.book,
+      bans: this.bans,
+      client: this.client,
+      metrics: this.metrics,
+      logger: this.logger,
+      random: this.random,
+      handshake: (host) => this.discovery.advertiseTo(host),
+      onPeerChain: (peer, work) => this.considerSync(peer, work),
+      tuning,
+    });
   }
 
   /** Loads the peer book and starts joining and gossiping; never waits for a seed. */
@@ -183,11 +212,17 @@ export class P2P {
     await this.book.load();
     this.updateGauges();
     this.discovery.start();
+    this.prober.start();
+    // Liveness is a matter of time (the live window), not only of events: the gauges follow it.
+    this.gaugeTimer = setInterval(() => this.updateGauges(), 1000);
+    this.gaugeTimer.unref();
   }
 
   /** Stops timers, aborts requests in flight, lets a running sync step end, flushes peers.json. */
   async stop(): Promise<void> {
     this.discovery.stop();
+    this.prober.stop();
+    if (this.gaugeTimer) clearInterval(this.gaugeTimer);
     this.sync.stop();
     this.relay.stop();
     this.client.close();
@@ -208,8 +243,14 @@ export class P2P {
     return this.sync.idle();
   }
 
+  /** Tried peers (reached by a handshake), live or not. */
   get knownCount(): number {
     return this.book.size;
+  }
+
+  /** Addresses only heard of. */
+  get untriedCount(): number {
+    return this.book.untriedCount;
   }
 
   get liveCount(): number {
@@ -256,8 +297,10 @@ export class P2P {
    * reply all the same, but what it says about itself is hearsay until a dial
    * back to the claimed address answers with that node id. A claim of more
    * chain work is checked the same way: sync trusts only answers to our requests.
+   * The peers it names go to the untried table, charged to the sender if it is
+   * a tried peer, else to the caller's IP (`remoteIp`), whose share is capped.
    */
-  handleAdvertisement(body: AdvertisementBody, from?: PeerSender): AdvertisementReply {
+  handleAdvertisement(body: AdvertisementBody, from?: PeerSender, remoteIp?: string): AdvertisementReply {
     const { self } = this.opts;
     if (body.network !== self.network) {
       throw new PeerError(
@@ -269,15 +312,19 @@ export class P2P {
     if (this.book.isSelf(body)) throw new PeerError('peer-self', 'a node does not advertise to itself');
     this.assertNotBanned({ nodeId: body.nodeId });
     this.assertNotBanned(from);
-    for (const p of body.peers ?? []) this.book.learn(p);
+    const sender = from === undefined ? undefined : this.book.get(from.nodeId);
+    const source = sender?.tried
+      ? `peer:${sender.nodeId}`
+      : `ip:${remoteIp?.replace(/^::ffff:/, '') ?? 'unknown'}`;
+    for (const p of body.peers ?? []) this.book.learn(p, source);
     const known = this.book.get(body.nodeId);
-    if (from?.nodeId === body.nodeId && known?.contacted && known.hostname === body.hostname) {
+    if (from?.nodeId === body.nodeId && known?.tried && known.hostname === body.hostname) {
       this.book.markContact(known);
       this.discovery.markJoined(body.nodeId);
       const claimed = body.chainWork === undefined ? undefined : decodeChainWork(body.chainWork);
       if (claimed !== undefined && claimed > this.chain.tip.chainWork) this.discovery.verify(body.hostname);
     } else {
-      this.book.learn({ nodeId: body.nodeId, hostname: body.hostname, lastSeen: this.now() });
+      this.book.learn({ nodeId: body.nodeId, hostname: body.hostname, lastSeen: this.now() }, source);
       this.discovery.verify(body.hostname);
     }
     const tip = this.chain.tip;
@@ -293,23 +340,43 @@ export class P2P {
     };
   }
 
-  /** GET /known_node_request: the peer book, live-ish first, self never included. */
+  /**
+   * GET /known_node_request: tried peers that answered this node within the
+   * share window, most recent first; never an untried address, never self.
+   */
   knownNodes(): PeerInfo[] {
     return this.book
-      .list()
+      .shared()
       .filter((p) => !this.bans.isBanned(p.nodeId))
+      .sort((a, b) => b.lastSeen - a.lastSeen)
       .map(toInfo);
   }
 
+  /** GET /peers: both tables, tried first. */
   peers(): PeerView[] {
     return this.book.list().map((p) => ({
       ...toInfo(p),
       state: this.bans.isBanned(p.nodeId) ? 'banned' : this.book.state(p),
-      contacted: p.contacted,
+      table: p.tried ? 'tried' : 'untried',
+      contacted: p.tried,
+      source: p.source,
+      lastSuccess: p.lastSuccess === 0 ? null : p.lastSuccess,
       failures: p.failures,
       banScore: this.bans.score(p.nodeId),
       ...(p.height !== undefined && { height: p.height }),
     }));
+  }
+
+  /** GET /ping: who answers here, on which network, with which tip. */
+  pingReply(): { nodeId: string; network: string; height: number; tipHash: string; chainWork: string } {
+    const tip = this.chain.tip;
+    return {
+      nodeId: this.opts.self.nodeId,
+      network: this.opts.self.network,
+      height: tip.height,
+      tipHash: tip.hash,
+      chainWork: encodeChainWork(tip.chainWork),
+    };
   }
 
   /** Throws PeerError('peer-banned') for a banned sender (routes call this before reading a peer's data). */
@@ -354,20 +421,35 @@ export class P2P {
       this.logger.debug('stale side-branch block ignored', { hash, peer: from?.nodeId });
       return { status: 'stale', hash };
     }
+    // Forwarded before validation when its header, proof of work and body commitment hold on our tip.
+    const early = from !== undefined && this.relaysEarly(block, from.nodeId);
+    if (early) {
+      this.relayedEarly.add(hash);
+      this.relay.relayBlock(hash, toHex(encodeBlock(block)), from.nodeId);
+    }
     let result: ProcessBlockResult;
     try {
       result = await this.processOnce(block, hash, { source: from ? 'peer' : 'api', peer: from?.nodeId });
     } catch (err) {
       // The chain counts and logs the rejection; this layer charges the sender.
       if (isValidationError(err) && from) {
-        this.logger.info('invalid block from peer', { hash, code: err.code, peer: from.nodeId });
+        this.logger.info('invalid block from peer', { hash, code: err.code, peer: from.nodeId, early });
+        // Never again forwarded unvalidated from this source: it gets one invalid block past us at most.
+        this.earlyRelayRefused.add(from.nodeId);
         this.penalize(from, 'block', err.code);
       }
       throw err;
     }
     if (result.status === 'connected' || result.status === 'side-chain') {
       this.seenBlocks.add(hash);
-      this.relay.relayBlock(hash, toHex(encodeBlock(block)), from?.nodeId);
+      // A user's block (no `from`) is pushed to every live peer up to the origin fan-out, as a mined one.
+      if (!this.relayedEarly.has(hash))
+        this.relay.relayBlock(
+          hash,
+          toHex(encodeBlock(block)),
+          from?.nodeId,
+          from ? undefined : ORIGIN_FANOUT,
+        );
       for (const orphan of result.connectedOrphans ?? []) {
         this.relayStored(orphan, from?.nodeId).catch((err: unknown) =>
           this.logger.warn('relay of a connected orphan failed', { hash: orphan, error: String(err) }),
@@ -386,11 +468,40 @@ export class P2P {
     return result;
   }
 
-  /** A block this node made and already connected. */
+  /**
+   * A block this node made and already connected: pushed to every live peer
+   * up to ORIGIN_FANOUT, so a small cluster has it in one hop; the peers
+   * forward it on to `relayFanout` others each, which covers larger ones.
+   */
   announceBlock(block: Block): void {
     const hash = blockHashOf(block.header);
     this.seenBlocks.add(hash);
-    this.relay.relayBlock(hash, toHex(encodeBlock(block)));
+    this.relay.relayBlock(hash, toHex(encodeBlock(block)), undefined, ORIGIN_FANOUT);
+  }
+
+  /**
+   * The cheapest sound check before forwarding a peer's block (BIP152's
+   * high-bandwidth mode, gossipsub's validation pipeline): it extends our best
+   * tip, its header carries the bits and a time the chain requires there, its
+   * proof of work meets them and its body is the one the header commits to
+   * (context-free checks, merkle root). Scripts and coins are checked after it
+   * left. A source that ever sent an invalid block is not forwarded early again.
+   */
+  private relaysEarly(block: Block, fromNodeId: string): boolean {
+    if (this.earlyRelayRefused.has(fromNodeId)) return false;
+    const { header } = block;
+    if (toDisplayHex(header.prevHash) !== this.chain.tip.hash || header.version < 1) return false;
+    const nowSec = Math.floor(this.now() / 1000);
+    const next = this.chain.nextBlockContext(nowSec);
+    const params = this.chain.params;
+    if (header.bits !== next.bits || header.time < next.minTime) return false;
+    if (header.time > nowSec + params.maxFutureBlockTimeSec) return false;
+    try {
+      checkBlock(block, params);
+    } catch {
+      return false; // full validation names the fault and charges the sender
+    }
+    return true;
   }
 
   /**
@@ -529,10 +640,10 @@ export class P2P {
     });
   }
 
-  /** Only peers in the book: a sender's self-declared address is never dialled. */
+  /** Only tried peers: a sender's self-declared address is never dialled. */
   private syncPeerFor(from: PeerSender): { nodeId: string; hostname: string } | undefined {
     const entry = this.book.get(from.nodeId);
-    return entry === undefined ? undefined : { nodeId: from.nodeId, hostname: entry.hostname };
+    return entry?.tried !== true ? undefined : { nodeId: from.nodeId, hostname: entry.hostname };
   }
 
   private syncFromAnyone(): void {
@@ -557,7 +668,11 @@ export class P2P {
   }
 
   private updateGauges(): void {
-    this.metrics.peersKnown.set(this.book.size);
+    const tried = this.book.size;
+    const untried = this.book.untriedCount;
+    this.metrics.peersKnown.set(tried + untried);
+    this.metrics.peersTried.set(tried);
+    this.metrics.peersUntried.set(untried);
     this.metrics.peersLive.set(this.liveCount);
   }
 }

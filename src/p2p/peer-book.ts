@@ -1,23 +1,38 @@
+import { isIP } from 'node:net';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../obs/index.js';
-import { isHostPort, peerInfoSchema, type PeerInfo } from './wire.js';
+import { hostOf, isHostPort, peerInfoSchema, type PeerInfo } from './wire.js';
 
-export type PeerState = 'live' | 'backoff';
+/**
+ * live: tried and answered within `liveWindowMs`; stale: tried but silent for
+ * longer (a paused or slow peer, still pinged); backoff: tried and failing;
+ * untried: only heard of.
+ */
+export type PeerState = 'live' | 'stale' | 'backoff' | 'untried';
+
+export type PeerTable = 'tried' | 'untried';
 
 export interface PeerEntry {
   nodeId: string;
   hostname: string;
-  /** Last direct contact (ours or, for peers only heard of, the one reported to us, never later than now), unix ms. */
+  /** tried: a handshake on our network with this node id at this address succeeded. */
+  tried: boolean;
+  /**
+   * Who told us about it: `peer:<nodeId>` (a tried peer's sample), `ip:<address>`
+   * (an advertisement from a caller we cannot identify), `seed`, `persisted`, `dialled`.
+   */
+  source: string;
+  /** On the wire: our last success for a tried peer, the reported one (never later than now) for an untried one. */
   lastSeen: number;
-  /** Consecutive failed requests. */
+  /** Our last successful request to it, unix ms (0: none yet in this run, e.g. loaded from disk). */
+  lastSuccess: number;
+  /** Consecutive failed requests (or failed probes of an untried address). */
   failures: number;
-  /** While backed off: no request before this time (unix ms). */
+  /** No request before this time (unix ms). */
   retryAt: number;
-  /** We (or it) completed at least one handshake directly. */
-  contacted: boolean;
-  /** When this entry entered the book (unix ms): the newest peers are the news worth gossiping. */
+  /** When it entered its current table (unix ms): the age of a tried peer protects it from eviction. */
   addedAt: number;
   /** Chain info as the peer answered a request of ours; what it volunteers is never stored (sync trusts these). */
   height?: number;
@@ -26,15 +41,29 @@ export interface PeerEntry {
 }
 
 export interface PeerBookTuning {
-  /** Consecutive failures that put a peer in backoff. */
+  /** Consecutive failures that put a tried peer in backoff (and out of the live set at once). */
   failuresBeforeBackoff: number;
-  /** Consecutive failures that drop it from the book. */
+  /** Consecutive failures after which a tried peer silent for `dropAfterMs` leaves the book. */
   failuresBeforeDrop: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Retry cap for a peer that answered within the last minute: a paused node is re-admitted promptly. */
+  recentBackoffMaxMs: number;
   saveDebounceMs: number;
-  /** A backed-off peer not heard from for this long is dropped even if rarely retried. */
+  /** A failing tried peer not heard from for this long is dropped. */
   dropAfterMs: number;
+  /** A tried peer is live while its last success is at most this old. */
+  liveWindowMs: number;
+  /** A tried peer is shared (known_node_request, gossip samples) while its last success is at most this old. */
+  shareWindowMs: number;
+  /** Failed probes after which an untried address is forgotten. */
+  untriedMaxFailures: number;
+  /** An untried address not promoted within this time is forgotten. */
+  untriedMaxAgeMs: number;
+  /** Bounds of the untried table: in all, per source, per address group (see addressGroup). */
+  maxUntried: number;
+  maxUntriedPerSource: number;
+  maxUntriedPerGroup: number;
 }
 
 export const DEFAULT_PEER_BOOK_TUNING: PeerBookTuning = {
@@ -42,29 +71,84 @@ export const DEFAULT_PEER_BOOK_TUNING: PeerBookTuning = {
   failuresBeforeDrop: 8,
   backoffBaseMs: 2_000,
   backoffMaxMs: 5 * 60_000,
+  recentBackoffMaxMs: 5_000,
   saveDebounceMs: 500,
   dropAfterMs: 15 * 60_000,
+  liveWindowMs: 10_000,
+  shareWindowMs: 30_000,
+  untriedMaxFailures: 3,
+  untriedMaxAgeMs: 10 * 60_000,
+  maxUntried: 256,
+  maxUntriedPerSource: 32,
+  maxUntriedPerGroup: 16,
 };
 
 export const PEERS_FILE = 'peers.json';
 const MAX_TOMBSTONES = 4096;
-const HEARSAY_FRESH_MS = 30_000;
+const RECENT_MS = 60_000;
 
 const peersFileSchema = z.object({
   version: z.literal(1),
-  peers: z.array(peerInfoSchema.extend({ failures: z.number().int().nonnegative().optional() })).max(100_000),
+  peers: z
+    .array(
+      peerInfoSchema.extend({
+        failures: z.number().int().nonnegative().optional(),
+        /** Absent in files of earlier versions: such entries are only heard of until a handshake. */
+        tried: z.boolean().optional(),
+        addedAt: z.number().int().nonnegative().optional(),
+      }),
+    )
+    .max(100_000),
 });
 
 /**
- * The peers this node knows, keyed by node id, one entry per address: capped,
- * never holding the node itself, persisted atomically to `peers.json`.
+ * The group an address counts against for the untried table's subnet cap: an
+ * IPv4 /24, an IPv6 /48, or the name itself. Loopback is exempt (undefined):
+ * every node of a test or a single-host cluster lives on 127.0.0.1 with its
+ * own port, so a loopback "subnet" would be the whole cluster; the per-source
+ * and total caps still bound what any one advertiser adds there.
+ */
+export function addressGroup(hostname: string): string | undefined {
+  const host = hostOf(hostname);
+  const family = isIP(host);
+  if (family === 4) {
+    if (host.startsWith('127.')) return undefined;
+    return host.split('.').slice(0, 3).join('.');
+  }
+  if (family === 6) {
+    const lower = host.toLowerCase();
+    if (lower === '::1') return undefined;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+    if (mapped) return addressGroup(`${mapped[1]}:0`);
+    return expandIpv6(lower).slice(0, 3).join(':');
+  }
+  return host === 'localhost' ? undefined : host.toLowerCase();
+}
+
+function expandIpv6(host: string): string[] {
+  const [head = '', tail] = host.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0');
+  return [...left, ...(tail === undefined ? [] : zeros), ...right];
+}
+
+/**
+ * The peers this node knows, after Bitcoin Core's address manager: two tables,
+ * keyed by node id, one entry per address, never holding the node itself,
+ * persisted atomically to `peers.json`.
  *
- * Direct contact (a handshake in either direction) is the truth about where a
- * node lives; hearsay (another peer's sample) only adds unknown peers or moves
- * one only heard of whose reported contact is newer. Hearsay never moves,
- * refreshes or evicts a peer this node reached itself. A dropped peer is remembered
- * (tombstone) so that stale samples from others do not resurrect it: only news
- * of a contact after the drop brings it back.
+ * - untried: addresses heard of (advertisements, gossip samples, known-node
+ *   lists). Never a relay, sync or gossip target, never shared onward. Bounded
+ *   in all, per source and per address group, so one advertiser or one /24
+ *   cannot fill it; a full source or group replaces its own oldest entry.
+ * - tried: a handshake on our network answered with this node id at this
+ *   address. Only tried peers are relayed to, synced from, gossiped with and
+ *   shared, and only while they keep answering (live / share windows).
+ *
+ * Direct contact is the truth about where a node lives: hearsay never moves,
+ * refreshes or evicts a tried peer. A dropped peer is remembered (tombstone)
+ * so stale hearsay does not bring it back.
  */
 export class PeerBook {
   private readonly byId = new Map<string, PeerEntry>();
@@ -79,6 +163,7 @@ export class PeerBook {
   constructor(
     private readonly opts: {
       self: { nodeId: string; hostname: string };
+      /** Size of the tried table. */
       maxPeers: number;
       dataDir?: string;
       now: () => number;
@@ -86,13 +171,20 @@ export class PeerBook {
       logger: Logger;
       tuning?: Partial<PeerBookTuning>;
       onChange?: () => void;
+      /** An entry left a full table to make room. */
+      onEvicted?: (table: PeerTable) => void;
     },
   ) {
     this.tuning = { ...DEFAULT_PEER_BOOK_TUNING, ...opts.tuning };
   }
 
+  /** Tried peers. */
   get size(): number {
-    return this.byId.size;
+    return this.tried().length;
+  }
+
+  get untriedCount(): number {
+    return this.byId.size - this.size;
   }
 
   get(nodeId: string): PeerEntry | undefined {
@@ -114,41 +206,64 @@ export class PeerBook {
   }
 
   state(e: PeerEntry): PeerState {
-    return e.failures < this.tuning.failuresBeforeBackoff ? 'live' : 'backoff';
+    if (!e.tried) return 'untried';
+    if (e.failures >= this.tuning.failuresBeforeBackoff) return 'backoff';
+    return e.lastSuccess >= this.opts.now() - this.tuning.liveWindowMs ? 'live' : 'stale';
   }
 
   entries(): PeerEntry[] {
     return [...this.byId.values()];
   }
 
+  tried(): PeerEntry[] {
+    return this.entries().filter((e) => e.tried);
+  }
+
+  untried(): PeerEntry[] {
+    return this.entries().filter((e) => !e.tried);
+  }
+
+  /** Tried peers that answered within the live window: relay, sync and gossip targets. */
   live(): PeerEntry[] {
     return this.entries().filter((e) => this.state(e) === 'live');
   }
 
-  /** Peers worth a request now: live ones and backed-off ones whose wait is over. */
-  contactable(): PeerEntry[] {
-    const now = this.opts.now();
-    return this.entries().filter((e) => this.state(e) === 'live' || e.retryAt <= now);
+  /** Tried peers that answered within the share window and are not failing: what we tell others. */
+  shared(): PeerEntry[] {
+    const since = this.opts.now() - this.tuning.shareWindowMs;
+    return this.entries().filter(
+      (e) => e.tried && e.lastSuccess >= since && e.failures < this.tuning.failuresBeforeBackoff,
+    );
   }
 
-  /** Live peers first, then by most recent contact. */
+  /** Tried peers due a request: not live, or live but quiet for `quietMs`, and not waiting out a backoff. */
+  duePing(quietMs: number): PeerEntry[] {
+    const now = this.opts.now();
+    return this.entries().filter((e) => e.tried && e.retryAt <= now && e.lastSuccess < now - quietMs);
+  }
+
+  /** Untried addresses a feeler may probe now. */
+  probeable(): PeerEntry[] {
+    const now = this.opts.now();
+    return this.entries().filter((e) => !e.tried && e.retryAt <= now);
+  }
+
+  /** Tried first (live before the rest), then untried, each by most recent contact. */
   list(): PeerEntry[] {
+    const rank = { live: 0, stale: 1, backoff: 2, untried: 3 };
     return this.entries().sort((a, b) => {
-      const live = Number(this.state(b) === 'live') - Number(this.state(a) === 'live');
-      return live !== 0 ? live : b.lastSeen - a.lastSeen;
+      const r = rank[this.state(a)] - rank[this.state(b)];
+      return r !== 0 ? r : b.lastSeen - a.lastSeen;
     });
   }
 
   /**
-   * A sample of live peers as they travel on the wire: half the newest
-   * entries (so that a join spreads in a few rounds), half random. Hearsay is
-   * passed on only while fresh, so a dead address stops circulating soon after
-   * its last contact.
+   * A sample of shared peers as they travel on the wire: half the newest
+   * (so that a join spreads in a few rounds), half random.
    */
   sample(n: number, skip: (nodeId: string) => boolean = () => false): PeerInfo[] {
-    const freshSince = this.opts.now() - HEARSAY_FRESH_MS;
-    const pool = this.entries()
-      .filter((e) => e.failures === 0 && (e.contacted || e.lastSeen >= freshSince) && !skip(e.nodeId))
+    const pool = this.shared()
+      .filter((e) => !skip(e.nodeId))
       .sort((a, b) => b.addedAt - a.addedAt);
     const newest = pool.slice(0, Math.ceil(n / 2));
     const rest = pick(pool.slice(newest.length), n - newest.length, this.opts.random);
@@ -156,8 +271,9 @@ export class PeerBook {
   }
 
   /**
-   * A handshake with this peer succeeded (we reached it, or a peer we reached
-   * called from its address); `chain` only as it answered our request.
+   * A handshake with this peer on our network succeeded at this address (or
+   * another request of ours to it did): it enters or stays in the tried table
+   * and is live; `chain` only as it answered our request.
    */
   markContact(
     p: { nodeId: string; hostname: string },
@@ -165,54 +281,71 @@ export class PeerBook {
   ): boolean {
     if (this.refuses(p)) return false;
     const now = this.opts.now();
-    const entry = this.place(p.nodeId, p.hostname, now);
+    const existing = this.byId.get(p.nodeId);
+    const entry = this.place(p.nodeId, p.hostname, now, existing?.source ?? 'dialled');
+    if (!entry.tried) {
+      entry.tried = true;
+      entry.addedAt = now;
+    }
     entry.lastSeen = now;
+    entry.lastSuccess = now;
     entry.failures = 0;
     entry.retryAt = 0;
-    entry.contacted = true;
     if (chain !== undefined) {
       entry.height = chain.height;
       entry.chainWork = chain.chainWork;
       entry.tipHash = chain.tipHash;
     }
     this.tombstones.delete(p.nodeId);
-    this.enforceCap(entry.nodeId);
+    this.enforceTriedCap(entry.nodeId);
     this.changed();
     return true;
   }
 
-  /** Hearsay from another peer's sample. Returns true if the book changed. */
-  learn(info: PeerInfo): boolean {
+  /** A request of ours to a tried peer got a valid answer (relay, sync): it is alive. */
+  markAlive(nodeId: string): void {
+    const e = this.byId.get(nodeId);
+    if (!e?.tried) return;
+    const wasLive = this.state(e) === 'live';
+    e.lastSuccess = e.lastSeen = this.opts.now();
+    e.failures = 0;
+    e.retryAt = 0;
+    if (!wasLive) this.changed();
+  }
+
+  /**
+   * Hearsay: an address someone told us of, from `source`. It goes to the
+   * untried table (or updates an untried entry); it never touches a tried
+   * peer. Returns true if the book changed.
+   */
+  learn(info: PeerInfo, source: string): boolean {
     if (this.refuses(info)) return false;
     // A contact reported from the future is at most a contact now: claims must not outrank what we saw.
     const lastSeen = Math.min(info.lastSeen, this.opts.now());
     const droppedAt = this.tombstones.get(info.nodeId);
     if (droppedAt !== undefined && lastSeen <= droppedAt) return false;
     const existing = this.byId.get(info.nodeId);
-    // Only a handshake moves or refreshes a peer we reached ourselves: hearsay could point it anywhere.
-    if (existing?.contacted) return false;
+    if (existing?.tried) return false;
     if (existing && lastSeen <= existing.lastSeen) return false;
     const occupant = this.getByHost(info.hostname);
-    if (
-      occupant &&
-      occupant.nodeId !== info.nodeId &&
-      (occupant.contacted || occupant.lastSeen >= lastSeen)
-    ) {
+    if (occupant && occupant.nodeId !== info.nodeId && (occupant.tried || occupant.lastSeen >= lastSeen)) {
       return false;
     }
-    const entry = this.place(info.nodeId, info.hostname, lastSeen);
+    if (!existing && !this.makeUntriedRoom(source, addressGroup(info.hostname))) return false;
+    const entry = this.place(info.nodeId, info.hostname, lastSeen, source);
     entry.lastSeen = Math.max(entry.lastSeen, lastSeen);
     this.tombstones.delete(info.nodeId);
-    if (!this.enforceCap(entry.nodeId)) return false;
     this.changed();
     return true;
   }
 
-  /** Drops backed-off peers whose last contact is older than `dropAfterMs`. */
+  /** Forgets failing tried peers silent for `dropAfterMs`, and untried addresses never promoted in time. */
   pruneStale(): void {
-    const cutoff = this.opts.now() - this.tuning.dropAfterMs;
+    const now = this.opts.now();
     for (const e of this.entries()) {
-      if (this.state(e) === 'backoff' && e.lastSeen < cutoff) this.remove(e.nodeId, 'not seen for too long');
+      if (e.tried && this.state(e) === 'backoff' && e.lastSeen < now - this.tuning.dropAfterMs)
+        this.remove(e.nodeId, 'not seen for too long');
+      else if (!e.tried && e.addedAt < now - this.tuning.untriedMaxAgeMs) this.forget(e);
     }
   }
 
@@ -224,19 +357,38 @@ export class PeerBook {
     delete e.height; // nor does it count as the best peer height (readiness)
   }
 
-  /** A request to this peer failed for a liveness reason (timeout, refused, garbage). */
-  recordFailure(nodeId: string): void {
+  /**
+   * A request to this peer failed for a liveness reason (timeout, refused,
+   * garbage). A refused connection is proof nobody listens there: three in a
+   * row take a tried peer out of the live and shared sets at once. A timeout
+   * is not (an overloaded or paused peer answers late): it counts only once
+   * the peer has had no success for the live window, so a slow peer leaves by
+   * the clock (10 s, 30 s), never on one timeout. After any failure the next
+   * request waits a little, and a backed-off peer that answered within the
+   * last minute is retried at least every `recentBackoffMaxMs`.
+   */
+  recordFailure(nodeId: string, reason?: string): void {
     const e = this.byId.get(nodeId);
     if (!e) return;
-    e.failures++;
     const t = this.tuning;
-    if (e.failures >= t.failuresBeforeDrop) {
+    const now = this.opts.now();
+    if (!e.tried) {
+      e.failures++;
+      if (e.failures >= t.untriedMaxFailures) this.forget(e);
+      else e.retryAt = now + t.backoffBaseMs * 2 ** (e.failures - 1);
+      this.changed();
+      return;
+    }
+    const recentlyAlive = e.lastSuccess >= now - t.liveWindowMs;
+    if (reason !== 'timeout' || !recentlyAlive) e.failures++;
+    e.retryAt = Math.max(e.retryAt, now + t.backoffBaseMs / 2);
+    if (e.failures >= t.failuresBeforeDrop && e.lastSeen < now - t.dropAfterMs) {
       this.remove(nodeId, 'unreachable');
       return;
     }
     if (e.failures >= t.failuresBeforeBackoff) {
-      const delay = Math.min(t.backoffBaseMs * 2 ** (e.failures - t.failuresBeforeBackoff), t.backoffMaxMs);
-      e.retryAt = this.opts.now() + delay;
+      const cap = e.lastSuccess >= now - RECENT_MS ? t.recentBackoffMaxMs : t.backoffMaxMs;
+      e.retryAt = now + Math.min(t.backoffBaseMs * 2 ** (e.failures - t.failuresBeforeBackoff), cap);
       if (e.failures === t.failuresBeforeBackoff) {
         this.opts.logger.info('peer backed off', {
           peer: nodeId,
@@ -252,20 +404,29 @@ export class PeerBook {
   remove(nodeId: string, reason: string): void {
     const e = this.byId.get(nodeId);
     if (!e) return;
-    this.byId.delete(nodeId);
-    if (this.byHost.get(e.hostname) === nodeId) this.byHost.delete(e.hostname);
+    this.unlink(e);
     this.tombstones.set(nodeId, this.opts.now());
     if (this.tombstones.size > MAX_TOMBSTONES) {
       const oldest = this.tombstones.keys().next().value;
       if (oldest !== undefined) this.tombstones.delete(oldest);
     }
-    this.opts.logger.info('peer dropped', { peer: nodeId, hostname: e.hostname, reason });
+    if (e.tried) this.opts.logger.info('peer dropped', { peer: nodeId, hostname: e.hostname, reason });
     this.changed();
   }
 
-  // Puts (nodeId, hostname) in the book: a node id at a new address moves, and
+  /** An untried address that did not pan out: gone, and its stale hearsay with it (tombstone). */
+  private forget(e: PeerEntry): void {
+    this.remove(e.nodeId, 'untried address failed');
+  }
+
+  private unlink(e: PeerEntry): void {
+    this.byId.delete(e.nodeId);
+    if (this.byHost.get(e.hostname) === e.nodeId) this.byHost.delete(e.hostname);
+  }
+
+  // Puts (nodeId, hostname) in the book: a node id at a new address moves (keeping its history), and
   // an address now answered by another node id evicts the previous owner.
-  private place(nodeId: string, hostname: string, lastSeen: number): PeerEntry {
+  private place(nodeId: string, hostname: string, lastSeen: number, source: string): PeerEntry {
     const occupantId = this.byHost.get(hostname);
     if (occupantId !== undefined && occupantId !== nodeId) {
       this.remove(occupantId, 'address taken by another node id');
@@ -273,7 +434,8 @@ export class PeerBook {
     }
     let entry = this.byId.get(nodeId);
     if (entry && entry.hostname !== hostname) {
-      this.opts.logger.info('peer re-addressed', { peer: nodeId, from: entry.hostname, to: hostname });
+      if (entry.tried)
+        this.opts.logger.info('peer re-addressed', { peer: nodeId, from: entry.hostname, to: hostname });
       if (this.byHost.get(entry.hostname) === nodeId) this.byHost.delete(entry.hostname);
       entry.hostname = hostname;
       entry.failures = 0;
@@ -283,10 +445,12 @@ export class PeerBook {
       entry = {
         nodeId,
         hostname,
+        tried: false,
+        source,
         lastSeen,
+        lastSuccess: 0,
         failures: 0,
         retryAt: 0,
-        contacted: false,
         addedAt: this.opts.now(),
       };
       this.byId.set(nodeId, entry);
@@ -295,28 +459,52 @@ export class PeerBook {
     return entry;
   }
 
-  // Over the cap: evict peers only heard of first, then backed-off ones, then the stalest. Hearsay
-  // never displaces a peer we reached: when only those are left, the hearsay entry goes itself.
-  // Returns false if `keep` was evicted.
-  private enforceCap(keep: string): boolean {
-    if (this.byId.size <= this.opts.maxPeers) return true;
-    const hearsay = this.byId.get(keep)?.contacted !== true;
-    const victims = this.entries()
-      .filter((e) => !(hearsay && e.contacted))
-      .sort((a, b) => {
-        const reached = Number(a.contacted) - Number(b.contacted);
-        if (reached !== 0) return reached;
-        const backoff = Number(this.state(b) === 'backoff') - Number(this.state(a) === 'backoff');
-        return backoff !== 0 ? backoff : a.lastSeen - b.lastSeen;
-      });
-    let keptSurvived = true;
-    for (const v of victims) {
-      if (this.byId.size <= this.opts.maxPeers) break;
-      if (v.nodeId === keep) keptSurvived = false;
-      this.byId.delete(v.nodeId);
-      if (this.byHost.get(v.hostname) === v.nodeId) this.byHost.delete(v.hostname);
+  // Room for one more untried address from `source` in `group`: a full source or group gives up its
+  // own oldest entry (so a flood churns only its own slots); a full table, its oldest entry.
+  private makeUntriedRoom(source: string, group: string | undefined): boolean {
+    const t = this.tuning;
+    const untried = this.untried();
+    const oldestOf = (list: PeerEntry[]) =>
+      list.reduce<PeerEntry | undefined>(
+        (o, e) => (o === undefined || e.addedAt < o.addedAt ? e : o),
+        undefined,
+      );
+    const evict = (victim: PeerEntry | undefined): void => {
+      if (!victim) return;
+      this.unlink(victim);
+      untried.splice(untried.indexOf(victim), 1);
+      this.opts.onEvicted?.('untried');
+    };
+    const fromSource = untried.filter((e) => e.source === source);
+    if (fromSource.length >= t.maxUntriedPerSource) evict(oldestOf(fromSource));
+    if (group !== undefined) {
+      const inGroup = untried.filter((e) => addressGroup(e.hostname) === group);
+      if (inGroup.length >= t.maxUntriedPerGroup) evict(oldestOf(inGroup));
     }
-    return keptSurvived;
+    if (untried.length >= t.maxUntried) evict(oldestOf(untried));
+    return untried.length < t.maxUntried;
+  }
+
+  // Over the tried cap: evict a failing peer first, then a silent one, then among good peers the
+  // youngest (the longest-lived good peers are the ones an attacker cannot cheaply replace).
+  private enforceTriedCap(keep: string): void {
+    const tried = this.tried();
+    if (tried.length <= this.opts.maxPeers) return;
+    const rank = { live: 0, stale: 1, backoff: 2, untried: 3 };
+    const victims = tried
+      .filter((e) => e.nodeId !== keep)
+      .sort((a, b) => {
+        const r = rank[this.state(b)] - rank[this.state(a)];
+        if (r !== 0) return r;
+        const failing = b.failures - a.failures;
+        if (failing !== 0) return failing;
+        return b.addedAt - a.addedAt;
+      });
+    for (const v of victims.slice(0, tried.length - this.opts.maxPeers)) {
+      this.unlink(v);
+      this.opts.onEvicted?.('tried');
+      this.opts.logger.info('peer evicted from a full book', { peer: v.nodeId, hostname: v.hostname });
+    }
   }
 
   private changed(): void {
@@ -330,7 +518,10 @@ export class PeerBook {
     return this.opts.dataDir === undefined ? undefined : join(this.opts.dataDir, PEERS_FILE);
   }
 
-  /** Loads peers.json; a missing file is a first start, a corrupt one is ignored with a warning. */
+  /**
+   * Loads peers.json; a missing file is a first start, a corrupt one is ignored with a warning.
+   * Tried peers come back tried but not live: they are pinged before anything is sent to them.
+   */
   async load(): Promise<number> {
     const file = this.file;
     if (!file) return 0;
@@ -355,15 +546,18 @@ export class PeerBook {
     }
     let loaded = 0;
     for (const p of parsed.peers) {
-      if (this.isSelf(p) || this.byId.has(p.nodeId)) continue;
-      const entry = this.place(p.nodeId, p.hostname, p.lastSeen);
+      if (this.refuses(p) || this.byId.has(p.nodeId) || this.byHost.has(p.hostname)) continue;
+      if (p.tried !== true && !this.makeUntriedRoom('persisted', addressGroup(p.hostname))) continue;
+      const entry = this.place(p.nodeId, p.hostname, p.lastSeen, 'persisted');
       entry.lastSeen = p.lastSeen;
+      entry.tried = p.tried === true;
+      if (p.addedAt !== undefined) entry.addedAt = Math.min(p.addedAt, this.opts.now());
       // Failures are not carried over: after a restart every known peer gets a fresh chance.
       loaded++;
     }
-    this.enforceCap('');
+    this.enforceTriedCap('');
     this.opts.onChange?.();
-    this.opts.logger.info('peer book loaded', { file, peers: this.byId.size });
+    this.opts.logger.info('peer book loaded', { file, tried: this.size, untried: this.untriedCount });
     return loaded;
   }
 
@@ -399,9 +593,13 @@ export class PeerBook {
     const file = this.file;
     if (!file || !this.dirty) return;
     this.dirty = false;
+    // Only tried peers survive a restart: untried addresses are cheap to learn again, and they are
+    // what an attacker controls.
     const body = JSON.stringify({
       version: 1,
-      peers: this.list().map((e) => ({ ...toInfo(e), failures: e.failures })),
+      peers: this.list()
+        .filter((e) => e.tried)
+        .map((e) => ({ ...toInfo(e), failures: e.failures, tried: true, addedAt: e.addedAt })),
     });
     const tmp = `${file}.${process.pid}.tmp`;
     try {

@@ -9,11 +9,13 @@ import {
   advertisementReplySchema,
   blockReplySchema,
   knownNodesReplySchema,
+  pingReplySchema,
   syncReplySchema,
   transactionsReplySchema,
   type AdvertisementBody,
   type AdvertisementReply,
   type PeerInfo,
+  type PingReply,
   type SyncReply,
 } from './wire.js';
 
@@ -96,6 +98,14 @@ export class PeerClient {
     return this.request('known_nodes', host, 'GET', '/known_node_request', undefined, knownNodesReplySchema);
   }
 
+  async ping(host: string): Promise<PingReply> {
+    const reply = await this.request('ping', host, 'GET', '/ping', undefined, pingReplySchema);
+    if (reply.network !== this.opts.self.network) {
+      throw this.fail('ping', 'wrong-network', `${host} is on network ${reply.network}`);
+    }
+    return reply;
+  }
+
   async sendBlock(host: string, blockHex: string): Promise<void> {
     await this.request('block', host, 'POST', '/block', { block: blockHex }, blockReplySchema);
   }
@@ -130,6 +140,8 @@ export class PeerClient {
     const timeoutMs = limits.timeoutMs ?? this.opts.timeoutMs;
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.lifetime.signal]);
     this.opts.metrics.messagesSent.inc({ kind });
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) this.opts.metrics.bytesSent.inc({ kind }, payload.length);
     let text: string;
     let status: number;
     let network: string | null;
@@ -137,7 +149,7 @@ export class PeerClient {
       const res = await fetch(`http://${hostForUrl(host)}${path}`, {
         method,
         headers: this.headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: payload,
         agent: this.agent,
         signal,
         size: limits.maxBytes ?? SMALL_REPLY_BYTES,

@@ -58,10 +58,14 @@ export class Relay {
     },
   ) {}
 
-  relayBlock(hash: string, blockHex: string, exceptNodeId?: string): number {
-    const targets = this.targets(exceptNodeId);
+  /** To `fanout` random live peers (the configured relay fan-out unless given). */
+  relayBlock(hash: string, blockHex: string, exceptNodeId?: string, fanout = this.opts.fanout): number {
+    const targets = this.targets(exceptNodeId, fanout);
     for (const peer of targets) {
-      this.opts.client.sendBlock(peer.hostname, blockHex).catch((err: unknown) => this.failed(peer, err));
+      this.opts.client.sendBlock(peer.hostname, blockHex).then(
+        () => this.opts.book.markAlive(peer.nodeId),
+        (err: unknown) => this.failed(peer, err),
+      );
     }
     this.opts.logger.debug('block relayed', { hash, peers: targets.length });
     return targets.length;
@@ -108,6 +112,7 @@ export class Relay {
     for (const batch of batches) {
       try {
         await this.opts.client.sendTransactions(peer.hostname, batch);
+        this.opts.book.markAlive(peer.nodeId);
       } catch (err) {
         this.failed(peer, err);
         return;
@@ -115,17 +120,18 @@ export class Relay {
     }
   }
 
-  private targets(exceptNodeId: string | undefined): PeerEntry[] {
+  private targets(exceptNodeId: string | undefined, fanout = this.opts.fanout): PeerEntry[] {
     const { book, bans } = this.opts;
     const pool = book.live().filter((p) => p.nodeId !== exceptNodeId && !bans.isBanned(p.nodeId));
-    return pick(pool, this.opts.fanout, this.opts.random);
+    return pick(pool, fanout, this.opts.random);
   }
 
   private failed(peer: PeerEntry, err: unknown): void {
     if (this.stopped) return;
     if (err instanceof PeerRequestError && err.reason === 'wrong-network')
       this.opts.book.remove(peer.nodeId, 'wrong network');
-    else if (err instanceof PeerRequestError && err.isLiveness) this.opts.book.recordFailure(peer.nodeId);
+    else if (err instanceof PeerRequestError && err.isLiveness)
+      this.opts.book.recordFailure(peer.nodeId, err.reason);
     this.opts.logger.debug('relay failed', {
       peer: peer.nodeId,
       error: err instanceof Error ? err.message : String(err),

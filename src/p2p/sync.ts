@@ -137,7 +137,7 @@ export class Sync {
         reply = await client.syncBlocks(peer.hostname, locator, limit, this.opts.timeoutMs);
       } catch (err) {
         if (this.stopped) return 'failed';
-        if (err instanceof PeerRequestError && err.isLiveness) book.recordFailure(peer.nodeId);
+        if (err instanceof PeerRequestError && err.isLiveness) book.recordFailure(peer.nodeId, err.reason);
         logger.info('sync peer abandoned', {
           peer: peer.nodeId,
           error: err instanceof Error ? err.message : String(err),

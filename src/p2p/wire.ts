@@ -69,6 +69,15 @@ function validPeerInfo(p: unknown): z.infer<typeof peerInfoSchema>[] {
   return r.success ? [r.data] : [];
 }
 
+/** GET /ping: who answers at an address, on which network, with which chain (liveness of a tried peer). */
+export const pingReplySchema = z.object({
+  nodeId,
+  network: hash,
+  height: z.number().int().nonnegative(),
+  tipHash: hash,
+  chainWork,
+});
+
 export const blockReplySchema = z.object({ status: z.string(), hash });
 
 export const transactionsReplySchema = z.object({ results: z.array(z.unknown()) });
@@ -81,6 +90,7 @@ export const syncReplySchema = z.object({
 export type PeerInfo = z.infer<typeof peerInfoSchema>;
 export type AdvertisementReply = z.infer<typeof advertisementReplySchema>;
 export type SyncReply = z.infer<typeof syncReplySchema>;
+export type PingReply = z.infer<typeof pingReplySchema>;
 
 /** What a node sends in POST /new_node_advertisement (the API validates it). */
 export interface AdvertisementBody {

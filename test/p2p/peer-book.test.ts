@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/obs/logger.js';
 import { BanList, misbehaviourPoints } from '../../src/p2p/ban.js';
-import { PeerBook, pick, type PeerBookTuning } from '../../src/p2p/peer-book.js';
+import { addressGroup, PeerBook, pick, type PeerBookTuning } from '../../src/p2p/peer-book.js';
 
 const logger = createLogger({ nodeId: 'test', level: 'error', format: 'json', silent: true });
 const id = (n: number) => n.toString(16).padStart(32, '0');
@@ -33,31 +33,54 @@ function book(
   });
 }
 
+const SRC = 'peer:' + id(500);
+
 describe('peer book', () => {
   it('never stores the node itself, by node id or by address', () => {
     const b = book();
     expect(b.markContact({ nodeId: SELF.nodeId, hostname: '10.0.0.9:3000' })).toBe(false);
-    expect(b.learn({ nodeId: id(1), hostname: SELF.hostname, lastSeen: clock })).toBe(false);
-    expect(b.learn({ nodeId: SELF.nodeId, hostname: '10.0.0.7:3000', lastSeen: clock })).toBe(false);
-    expect(b.size).toBe(0);
+    expect(b.learn({ nodeId: id(1), hostname: SELF.hostname, lastSeen: clock }, SRC)).toBe(false);
+    expect(b.learn({ nodeId: SELF.nodeId, hostname: '10.0.0.7:3000', lastSeen: clock }, SRC)).toBe(false);
+    expect(b.entries()).toHaveLength(0);
   });
 
   it('never stores an address no one could dial', () => {
     const b = book();
     for (const hostname of ['nohost', 'a:0', 'a:70000', 'a b:1', 'http://x:1', ':1']) {
-      expect(b.learn({ nodeId: id(1), hostname, lastSeen: clock })).toBe(false);
+      expect(b.learn({ nodeId: id(1), hostname, lastSeen: clock }, SRC)).toBe(false);
       expect(b.markContact({ nodeId: id(1), hostname })).toBe(false);
     }
-    expect(b.learn({ nodeId: id(1), hostname: '[fd00::1]:3000', lastSeen: clock })).toBe(true);
+    expect(b.learn({ nodeId: id(1), hostname: '[fd00::1]:3000', lastSeen: clock }, SRC)).toBe(true);
   });
 
-  it('moves a node id that reappears at a new address, and gives an address to its new owner', () => {
+  it('hearsay goes to the untried table: never live, never shared, until a handshake promotes it', () => {
+    const b = book();
+    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock }, SRC)).toBe(true);
+    const e = b.get(id(1))!;
+    expect(b.state(e)).toBe('untried');
+    expect(e).toMatchObject({ tried: false, source: SRC, lastSuccess: 0 });
+    expect(b.live()).toEqual([]);
+    expect(b.shared()).toEqual([]);
+    expect(b.sample(10)).toEqual([]);
+    expect(b.size).toBe(0);
+    expect(b.untriedCount).toBe(1);
+    expect(b.probeable().map((p) => p.nodeId)).toEqual([id(1)]);
+    b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
+    expect(b.state(b.get(id(1))!)).toBe('live');
+    expect(b.get(id(1))).toMatchObject({ tried: true, source: SRC, lastSuccess: clock });
+    expect(b.sample(10).map((p) => p.nodeId)).toEqual([id(1)]);
+    expect(b.size).toBe(1);
+    expect(b.untriedCount).toBe(0);
+  });
+
+  it('moves a node id that reappears at a new address, keeping its history, and gives an address to its new owner', () => {
     const b = book();
     b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
+    const since = clock;
     clock += 1000;
     b.markContact({ nodeId: id(1), hostname: '10.0.0.3:3000' });
     expect(b.entries()).toHaveLength(1);
-    expect(b.get(id(1))?.hostname).toBe('10.0.0.3:3000');
+    expect(b.get(id(1))).toMatchObject({ hostname: '10.0.0.3:3000', addedAt: since, tried: true });
     expect(b.getByHost('10.0.0.2:3000')).toBeUndefined();
 
     // A pod rescheduled onto an IP another node used to have: the new owner wins.
@@ -67,155 +90,241 @@ describe('peer book', () => {
     expect(b.getByHost('10.0.0.3:3000')?.nodeId).toBe(id(2));
   });
 
-  it('believes hearsay only when it is newer than what it knows', () => {
+  it('believes hearsay about an untried address only when it is newer than what it knows', () => {
     const b = book();
-    b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock - 10_000 });
-    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.9:3000', lastSeen: clock - 20_000 })).toBe(false);
+    b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock - 10_000 }, SRC);
+    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.9:3000', lastSeen: clock - 20_000 }, SRC)).toBe(false);
     expect(b.get(id(1))?.hostname).toBe('10.0.0.2:3000');
-    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.9:3000', lastSeen: clock - 5000 })).toBe(true);
+    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.9:3000', lastSeen: clock - 5000 }, SRC)).toBe(true);
     expect(b.get(id(1))?.hostname).toBe('10.0.0.9:3000');
   });
 
-  it('never lets hearsay move or evict a peer it reached itself; a handshake does', () => {
+  it('never lets hearsay move, refresh or evict a tried peer; a handshake does', () => {
     const b = book();
     b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
     b.markContact({ nodeId: id(2), hostname: '10.0.0.3:3000' });
-    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.9:3000', lastSeen: clock + 5000 })).toBe(false);
-    expect(b.learn({ nodeId: id(3), hostname: '10.0.0.3:3000', lastSeen: clock + 5000 })).toBe(false);
+    const reached = clock;
+    clock += 10_000;
+    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.9:3000', lastSeen: clock + 5000 }, SRC)).toBe(false);
+    expect(b.learn({ nodeId: id(3), hostname: '10.0.0.3:3000', lastSeen: clock + 5000 }, SRC)).toBe(false);
+    expect(b.learn({ nodeId: id(2), hostname: '10.0.0.3:3000', lastSeen: clock }, SRC)).toBe(false);
     expect(b.get(id(1))?.hostname).toBe('10.0.0.2:3000');
-    expect(b.get(id(2))?.hostname).toBe('10.0.0.3:3000');
+    expect(b.get(id(2))).toMatchObject({ hostname: '10.0.0.3:3000', lastSeen: reached });
     b.markContact({ nodeId: id(1), hostname: '10.0.0.9:3000' });
     expect(b.get(id(1))?.hostname).toBe('10.0.0.9:3000');
   });
 
-  it('backs a failing peer off exponentially, then drops it, and stale hearsay does not resurrect it', () => {
-    const b = book({ tuning: { failuresBeforeBackoff: 2, failuresBeforeDrop: 4, backoffBaseMs: 1000 } });
+  it('takes hearsay from the future as now', () => {
+    const b = book();
+    b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock + 60_000 }, SRC);
+    expect(b.get(id(1))?.lastSeen).toBe(clock);
+  });
+
+  it('a tried peer leaves the live set after the live window and the shared list after the share window', () => {
+    const b = book({ tuning: { liveWindowMs: 10_000, shareWindowMs: 30_000 } });
     b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
-    const seenAt = clock;
+    clock += 10_000;
+    expect(b.state(b.get(id(1))!)).toBe('live');
+    clock += 1;
+    expect(b.state(b.get(id(1))!)).toBe('stale');
+    expect(b.live()).toEqual([]);
+    expect(b.shared()).toHaveLength(1);
+    expect(b.duePing(3000).map((p) => p.nodeId)).toEqual([id(1)]);
+    clock += 20_000;
+    expect(b.shared()).toEqual([]);
+    // Still tried: it comes back, history intact, the moment it answers.
+    b.markAlive(id(1));
+    expect(b.state(b.get(id(1))!)).toBe('live');
+    expect(b.shared()).toHaveLength(1);
+  });
+
+  it('one timeout leaves a slow peer live; repeated failures back it off with a low cap while it was recently live', () => {
+    const b = book({
+      tuning: {
+        failuresBeforeBackoff: 3,
+        backoffBaseMs: 1000,
+        recentBackoffMaxMs: 4000,
+        backoffMaxMs: 20_000,
+      },
+    });
+    b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
     b.recordFailure(id(1));
     expect(b.state(b.get(id(1))!)).toBe('live');
+    expect(b.shared()).toHaveLength(1);
+    b.recordFailure(id(1));
     b.recordFailure(id(1));
     const e = b.get(id(1))!;
     expect(b.state(e)).toBe('backoff');
+    expect(b.shared()).toEqual([]);
     expect(e.retryAt).toBe(clock + 1000);
-    expect(b.contactable()).toHaveLength(0);
-    clock += 1000;
-    expect(b.contactable()).toHaveLength(1);
+    for (let i = 0; i < 4; i++) b.recordFailure(id(1));
+    expect(e.retryAt).toBe(clock + 4000); // capped: a paused node is re-admitted promptly
+    clock += 120_000;
     b.recordFailure(id(1));
-    expect(b.get(id(1))!.retryAt).toBe(clock + 2000);
-    b.recordFailure(id(1));
-    expect(b.get(id(1))).toBeUndefined();
-    // Someone else still lists it with its old contact time: ignored.
-    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: seenAt })).toBe(false);
-    // ...but a contact after the drop brings it back.
-    clock += 1;
-    expect(b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock })).toBe(true);
-  });
-
-  it('drops a backed-off peer not heard from for too long', () => {
-    const b = book({ tuning: { failuresBeforeBackoff: 1, dropAfterMs: 60_000 } });
-    b.markContact({ nodeId: id(1), hostname: '10.0.1.1:3000' });
-    b.markContact({ nodeId: id(2), hostname: '10.0.1.2:3000' });
-    b.recordFailure(id(1));
-    clock += 60_001;
-    b.pruneStale();
-    expect(b.get(id(1))).toBeUndefined();
-    expect(b.get(id(2))).toBeDefined(); // live peers stay, however old
-  });
-
-  it('a successful contact clears failures', () => {
-    const b = book({ tuning: { failuresBeforeBackoff: 2 } });
-    b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
-    b.recordFailure(id(1));
-    b.recordFailure(id(1));
-    b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
+    expect(e.retryAt).toBe(clock + 20_000); // long gone: the full backoff
+    b.markAlive(id(1));
     expect(b.get(id(1))).toMatchObject({ failures: 0, retryAt: 0 });
   });
 
-  it('is capped, evicting the stalest peer', () => {
-    const b = book({ maxPeers: 3 });
-    for (let i = 1; i <= 3; i++)
-      b.learn({ nodeId: id(i), hostname: `10.0.1.${i}:3000`, lastSeen: clock - 1000 * i });
-    expect(b.learn({ nodeId: id(9), hostname: '10.0.0.9:3000', lastSeen: clock - 10_000 })).toBe(false);
-    expect(b.learn({ nodeId: id(4), hostname: '10.0.0.4:3000', lastSeen: clock })).toBe(true);
-    expect(b.size).toBe(3);
-    expect(b.get(id(3))).toBeUndefined();
-    expect(b.get(id(4))).toBeDefined();
-  });
-
-  it('takes hearsay from the future as now, and never refreshes a peer it reached with hearsay', () => {
-    const b = book();
-    b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock + 60_000 });
-    expect(b.get(id(1))?.lastSeen).toBe(clock);
+  it('timeouts of a peer that answered within the live window do not back it off: it leaves by the clock', () => {
+    const b = book({ tuning: { failuresBeforeBackoff: 3, liveWindowMs: 10_000, backoffBaseMs: 1000 } });
+    b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
+    for (let i = 0; i < 5; i++) {
+      clock += 1000;
+      b.recordFailure(id(1), 'timeout');
+    }
+    expect(b.get(id(1))).toMatchObject({ failures: 0, retryAt: clock + 500 });
+    expect(b.state(b.get(id(1))!)).toBe('live');
+    clock += 5001;
+    expect(b.state(b.get(id(1))!)).toBe('stale');
+    for (let i = 0; i < 3; i++) b.recordFailure(id(1), 'timeout');
+    expect(b.state(b.get(id(1))!)).toBe('backoff');
+    // Refused connections count at once.
     b.markContact({ nodeId: id(2), hostname: '10.0.0.3:3000' });
-    const reached = clock;
-    clock += 10_000;
-    expect(b.learn({ nodeId: id(2), hostname: '10.0.0.3:3000', lastSeen: clock })).toBe(false);
-    expect(b.get(id(2))?.lastSeen).toBe(reached);
+    for (let i = 0; i < 3; i++) b.recordFailure(id(2), 'network');
+    expect(b.state(b.get(id(2))!)).toBe('backoff');
   });
 
-  it('when full, hearsay displaces only hearsay, never a peer it reached', () => {
-    const b = book({ maxPeers: 3 });
+  it('drops a failing tried peer only when silent for dropAfterMs; stale hearsay does not resurrect it', () => {
+    const b = book({ tuning: { failuresBeforeBackoff: 2, failuresBeforeDrop: 4, dropAfterMs: 60_000 } });
     b.markContact({ nodeId: id(1), hostname: '10.0.1.1:3000' });
-    clock += 1;
     b.markContact({ nodeId: id(2), hostname: '10.0.1.2:3000' });
-    clock += 1000;
-    b.learn({ nodeId: id(3), hostname: '10.0.1.3:3000', lastSeen: clock - 10 });
-    // Fresher hearsay replaces older hearsay, however stale the reached peers are.
-    clock += 600_000;
-    expect(b.learn({ nodeId: id(4), hostname: '10.0.1.4:3000', lastSeen: clock })).toBe(true);
-    expect(b.get(id(3))).toBeUndefined();
-    // A book of reached peers refuses hearsay...
-    b.markContact({ nodeId: id(5), hostname: '10.0.1.5:3000' });
-    expect(b.get(id(4))).toBeUndefined();
-    expect(b.learn({ nodeId: id(6), hostname: '10.0.1.6:3000', lastSeen: clock + 60_000 })).toBe(false);
-    expect(
-      b
-        .entries()
-        .map((e) => e.nodeId)
-        .sort(),
-    ).toEqual([id(1), id(2), id(5)]);
-    // ...but a handshake with a new peer makes room by dropping the stalest reached one.
+    const seenAt = clock;
+    for (let i = 0; i < 6; i++) b.recordFailure(id(1));
+    expect(b.get(id(1))).toBeDefined(); // a restarted pod keeps its history for a while
+    clock += 60_001;
+    b.recordFailure(id(1));
+    expect(b.get(id(1))).toBeUndefined();
+    expect(b.learn({ nodeId: id(1), hostname: '10.0.1.1:3000', lastSeen: seenAt }, SRC)).toBe(false);
+    // ...but news of a contact after the drop brings it back, untried.
     clock += 1;
-    b.markContact({ nodeId: id(7), hostname: '10.0.1.7:3000' });
-    expect(
-      b
-        .entries()
-        .map((e) => e.nodeId)
-        .sort(),
-    ).toEqual([id(2), id(5), id(7)]);
+    expect(b.learn({ nodeId: id(1), hostname: '10.0.1.1:3000', lastSeen: clock }, SRC)).toBe(true);
+    expect(b.get(id(1))?.tried).toBe(false);
+    // pruneStale drops backed-off tried peers silent too long; live ones stay, however old.
+    b.markContact({ nodeId: id(3), hostname: '10.0.1.3:3000' });
+    b.recordFailure(id(3));
+    b.recordFailure(id(3));
+    clock += 60_001;
+    b.markAlive(id(2));
+    b.pruneStale();
+    expect(b.get(id(3))).toBeUndefined();
+    expect(b.get(id(2))).toBeDefined();
   });
 
-  it('samples distinct live peers, at most n', () => {
-    const b = book();
-    for (let i = 1; i <= 20; i++) b.markContact({ nodeId: id(i), hostname: `10.0.1.${i}:3000` });
-    b.recordFailure(id(5));
-    b.learn({ nodeId: id(30), hostname: '10.0.1.30:3000', lastSeen: clock - 60_000 });
+  it('forgets an untried address after its failed probes', () => {
+    const b = book({ tuning: { untriedMaxFailures: 2, backoffBaseMs: 1000 } });
+    b.learn({ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock }, SRC);
+    b.recordFailure(id(1));
+    expect(b.probeable()).toEqual([]);
+    clock += 1000;
+    expect(b.probeable()).toHaveLength(1);
+    b.recordFailure(id(1));
+    expect(b.get(id(1))).toBeUndefined();
+  });
+
+  it('caps the untried table per source: a flood churns only its own slots', () => {
+    const b = book({ tuning: { maxUntried: 100, maxUntriedPerSource: 8, maxUntriedPerGroup: 1000 } });
+    for (let i = 0; i < 4; i++)
+      b.learn({ nodeId: id(100 + i), hostname: `10.1.${i}.1:3000`, lastSeen: clock }, SRC);
+    for (let i = 0; i < 5000; i++) {
+      clock += 1;
+      b.learn(
+        { nodeId: id(10_000 + i), hostname: `127.0.0.1:${1000 + (i % 30000)}`, lastSeen: clock },
+        'ip:9.9.9.9',
+      );
+    }
+    expect(b.untried().filter((e) => e.source === 'ip:9.9.9.9')).toHaveLength(8);
+    expect(b.untried().filter((e) => e.source === SRC)).toHaveLength(4);
+  });
+
+  it('caps the untried table per /24 (loopback exempt) and in all', () => {
+    const b = book({ tuning: { maxUntried: 20, maxUntriedPerSource: 1000, maxUntriedPerGroup: 4 } });
+    for (let i = 0; i < 50; i++) {
+      clock += 1;
+      b.learn({ nodeId: id(1000 + i), hostname: `10.9.9.${i}:3000`, lastSeen: clock }, `peer:${id(i)}`);
+    }
+    expect(b.untriedCount).toBe(4);
+    for (let i = 0; i < 10; i++)
+      b.learn({ nodeId: id(2000 + i), hostname: `127.0.0.1:${4000 + i}`, lastSeen: clock }, SRC);
+    expect(b.untriedCount).toBe(14); // loopback: no subnet cap
+    for (let i = 0; i < 50; i++) {
+      clock += 1;
+      b.learn({ nodeId: id(3000 + i), hostname: `10.${i}.0.1:3000`, lastSeen: clock }, SRC);
+    }
+    expect(b.untriedCount).toBe(20);
+    expect(addressGroup('10.1.2.3:80')).toBe('10.1.2');
+    expect(addressGroup('127.0.0.5:80')).toBeUndefined();
+    expect(addressGroup('[::1]:80')).toBeUndefined();
+    expect(addressGroup('[2001:db8:1:2::5]:80')).toBe('2001:db8:1');
+    expect(addressGroup('node-3:3000')).toBe('node-3');
+  });
+
+  it('a full tried table evicts a failing peer first, then the youngest good one, never the long-lived', () => {
+    const b = book({ maxPeers: 3 });
+    for (let i = 1; i <= 3; i++) {
+      clock += 1000;
+      b.markContact({ nodeId: id(i), hostname: `10.0.1.${i}:3000` });
+    }
+    b.recordFailure(id(1));
     clock += 1;
-    b.learn({ nodeId: id(31), hostname: '10.0.1.31:3000', lastSeen: clock - 1000 });
+    b.markContact({ nodeId: id(4), hostname: '10.0.1.4:3000' });
+    expect(b.get(id(1))).toBeUndefined();
+    clock += 1;
+    b.markContact({ nodeId: id(5), hostname: '10.0.1.5:3000' });
+    expect(
+      b
+        .tried()
+        .map((e) => e.nodeId)
+        .sort(),
+    ).toEqual([id(2), id(3), id(5)]);
+    // Hearsay never displaces a tried peer.
+    b.learn({ nodeId: id(6), hostname: '10.0.1.6:3000', lastSeen: clock }, SRC);
+    expect(b.size).toBe(3);
+  });
+
+  it('samples distinct shared peers, at most n, newest first', () => {
+    const b = book();
+    for (let i = 1; i <= 20; i++) {
+      clock += 1;
+      b.markContact({ nodeId: id(i), hostname: `10.0.1.${i}:3000` });
+    }
+    for (let i = 0; i < 3; i++) b.recordFailure(id(5));
+    b.learn({ nodeId: id(31), hostname: '10.0.2.31:3000', lastSeen: clock }, SRC);
     const s = b.sample(8, (n) => n === id(1));
     expect(s).toHaveLength(8);
     expect(new Set(s.map((p) => p.nodeId)).size).toBe(8);
-    // Never the excluded one, a failing one, or stale hearsay; fresh hearsay and the newest entries first.
-    expect(s.some((p) => [id(1), id(5), id(30)].includes(p.nodeId))).toBe(false);
-    expect(s[0]?.nodeId).toBe(id(31));
-    expect(b.sample(100)).toHaveLength(20);
+    // Never the excluded one, a failing one, or an untried address; the newest tried first.
+    expect(s.some((p) => [id(1), id(5), id(31)].includes(p.nodeId))).toBe(false);
+    expect(s[0]?.nodeId).toBe(id(20));
+    expect(b.sample(100)).toHaveLength(19);
     expect(pick([1, 2, 3], 10, Math.random).sort()).toEqual([1, 2, 3]);
   });
 
-  it('persists atomically (debounced) and reloads', async () => {
+  it('persists tried peers atomically (debounced) and reloads them not live until they answer', async () => {
     const b = book({ dataDir: dir });
     b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
-    b.learn({ nodeId: id(2), hostname: '10.0.0.3:3000', lastSeen: clock - 10 });
+    b.learn({ nodeId: id(2), hostname: '10.0.0.3:3000', lastSeen: clock - 10 }, SRC);
     await b.flush();
     const saved = JSON.parse(await readFile(join(dir, 'peers.json'), 'utf8')) as { peers: unknown[] };
-    expect(saved.peers).toHaveLength(2);
+    expect(saved.peers).toHaveLength(1); // untried addresses are not kept across restarts
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 
     const again = book({ dataDir: dir });
-    expect(await again.load()).toBe(2);
-    expect(again.get(id(1))?.hostname).toBe('10.0.0.2:3000');
-    expect(again.get(id(2))?.lastSeen).toBe(clock - 10);
+    expect(await again.load()).toBe(1);
+    expect(again.get(id(1))).toMatchObject({ hostname: '10.0.0.2:3000', tried: true, lastSuccess: 0 });
+    expect(again.state(again.get(id(1))!)).toBe('stale');
+    expect(again.duePing(3000)).toHaveLength(1);
+    expect(again.get(id(2))).toBeUndefined();
+  });
+
+  it('reads a peers.json of the earlier format as untried addresses', async () => {
+    await writeFile(
+      join(dir, 'peers.json'),
+      JSON.stringify({ version: 1, peers: [{ nodeId: id(1), hostname: '10.0.0.2:3000', lastSeen: clock }] }),
+    );
+    const b = book({ dataDir: dir });
+    expect(await b.load()).toBe(1);
+    expect(b.get(id(1))?.tried).toBe(false);
   });
 
   it('ignores a corrupt or invalid peers.json without crashing', async () => {
@@ -223,7 +332,7 @@ describe('peer book', () => {
       await writeFile(join(dir, 'peers.json'), junk);
       const b = book({ dataDir: dir });
       expect(await b.load()).toBe(0);
-      expect(b.size).toBe(0);
+      expect(b.entries()).toHaveLength(0);
     }
     // A file listing the node itself does not make it its own peer.
     await writeFile(
@@ -231,8 +340,8 @@ describe('peer book', () => {
       JSON.stringify({
         version: 1,
         peers: [
-          { ...SELF, lastSeen: clock },
-          { nodeId: id(1), hostname: 'a:1', lastSeen: 1 },
+          { ...SELF, lastSeen: clock, tried: true },
+          { nodeId: id(1), hostname: 'a:1', lastSeen: 1, tried: true },
         ],
       }),
     );
@@ -258,8 +367,10 @@ describe('ban score', () => {
     ])
       expect(misbehaviourPoints('tx', code)).toBe(0);
     // ...but a block is judged against its own parent, the same everywhere.
-    expect(misbehaviourPoints('block', 'bad-txns-inputs-missingorspent')).toBe(100);
-    expect(misbehaviourPoints('block', 'bad-txns-nonfinal')).toBe(100);
+    // Faults only full validation finds: half a ban (a peer may have forwarded it early in good faith).
+    expect(misbehaviourPoints('block', 'bad-txns-inputs-missingorspent')).toBe(50);
+    expect(misbehaviourPoints('block', 'bad-txns-nonfinal')).toBe(50);
+    expect(misbehaviourPoints('block', 'bad-blk-merkle')).toBe(100);
     expect(misbehaviourPoints('block', 'bad-blk-time-too-new')).toBe(0);
     for (let i = 0; i < 9; i++) expect(bans.misbehaving('a', 10)).toBe(false);
     expect(bans.isBanned('a')).toBe(false);

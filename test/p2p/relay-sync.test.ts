@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeBlock } from '../../src/core/primitives/block.js';
 import { toHex } from '../../src/core/primitives/bytes.js';
+import { blockSubsidy } from '../../src/core/consensus/coinbase.js';
 import { NETWORKS } from '../../src/core/consensus/params.js';
 import { workForBits } from '../../src/core/consensus/pow.js';
 import { signP2pkhInput } from '../../src/core/script/sighash.js';
@@ -191,11 +192,50 @@ describe('relay', () => {
     expect(await counter(b!, 'messagesSent', 'block')).toBe(0);
     expect(a!.served.get('/block') ?? 0).toBe(0);
 
+    // The block's maker pushes it to every live peer (one hop in a small cluster); each peer forwards
+    // it to at most `relayFanout` others, never back to the peer it came from.
     const nodes = await cluster(7, { p2p: { relayFanout: 3 } });
-    const before = await counter(nodes[0]!, 'messagesSent', 'block');
+    const before = await Promise.all(nodes.map((n) => counter(n, 'messagesSent', 'block')));
     const [next] = await mine(nodes[0]!);
     await waitFor('everywhere', () => nodes.every((n) => n.chain.tip.hash === next!.hash));
-    expect((await counter(nodes[0]!, 'messagesSent', 'block')) - before).toBe(3);
+    const sent = await Promise.all(
+      nodes.map(async (n, i) => (await counter(n, 'messagesSent', 'block')) - before[i]!),
+    );
+    expect(sent[0]).toBe(6);
+    for (const forwarded of sent.slice(1)) expect(forwarded).toBeLessThanOrEqual(3);
+  });
+
+  it('a block is forwarded before its validation ends; its source gets that once: a second invalid block is not forwarded and bans it', async () => {
+    const [a, b, c] = await cluster(3);
+    const subsidy = (h: number) => blockSubsidy(h, NETWORKS.regtest);
+    const height = a!.chain.tip.height + 1;
+    // Header, proof of work and merkle root hold; only full validation finds the coinbase pays too much.
+    const greedy = builder.block(a!.chain.tip, { coinbaseValue: subsidy(height) + 1n });
+    const servedByC = c!.served.get('/block') ?? 0;
+    const res = await post(a!, '/block', { block: toHex(encodeBlock(greedy)) }, b!);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('bad-blk-cb-amount');
+    await waitFor(
+      'c got it from a before a found it invalid',
+      () => (c!.served.get('/block') ?? 0) > servedByC,
+    );
+    // Half a ban each: b for sending it, a (at c) for forwarding it in good faith.
+    expect(a!.p2p.peers().find((p) => p.nodeId === b!.nodeId)).toMatchObject({ banScore: 50, state: 'live' });
+    await waitFor('c charged a', () => c!.p2p.peers().find((p) => p.nodeId === a!.nodeId)?.banScore === 50);
+    expect(c!.p2p.peers().find((p) => p.nodeId === a!.nodeId)?.state).toBe('live');
+
+    const sentBefore = await counter(a!, 'messagesSent', 'block');
+    const again = builder.block(a!.chain.tip, { coinbaseValue: subsidy(height) + 2n });
+    const second = await post(a!, '/block', { block: toHex(encodeBlock(again)) }, b!);
+    expect(second.status).toBe(400);
+    expect(await counter(a!, 'messagesSent', 'block')).toBe(sentBefore); // not forwarded this time
+    expect(a!.p2p.peers().find((p) => p.nodeId === b!.nodeId)).toMatchObject({
+      state: 'banned',
+      banScore: 100,
+    });
+    // A good block still goes everywhere.
+    const [good] = await mine(c!);
+    await waitFor('a has the good block', () => a!.chain.tip.hash === good!.hash);
   });
 
   it('a transaction accepted on one node reaches every mempool; resubmission is recognised', async () => {
@@ -231,7 +271,12 @@ describe('relay', () => {
   });
 
   it('a peer one block ahead is not charged for transactions final only at its height', async () => {
-    const [a, b] = await cluster(2, { p2p: { gossipIntervalMs: 600_000 } });
+    // No gossip and no pings (a ping's answer carries the peer's chain work): b learns of a's
+    // extra block only from what a relays. Without pings, liveness rests on the relays alone: a long
+    // live window keeps a slow run from timing b out of a's live set.
+    const [a, b] = await cluster(2, {
+      p2p: { gossipIntervalMs: 600_000, tuning: { pingQuietMs: 600_000, liveWindowMs: 600_000 } },
+    });
     const prefix = await mine(a!, NETWORKS.regtest.coinbaseMaturity + 1);
     await waitFor('b followed', () => b!.chain.tip.hash === prefix.at(-1)!.hash);
     // a moves one block ahead without telling b.
@@ -394,7 +439,12 @@ describe('sync', () => {
   });
 
   it('claimed chain work starts no sync: only the claimant answering our own request does', async () => {
-    const [a, b] = await cluster(2, { p2p: { gossipIntervalMs: 600_000 } });
+    // No gossip and no pings (a ping's answer carries the peer's chain work): b learns of a's
+    // extra block only from what a relays. Without pings, liveness rests on the relays alone: a long
+    // live window keeps a slow run from timing b out of a's live set.
+    const [a, b] = await cluster(2, {
+      p2p: { gossipIntervalMs: 600_000, tuning: { pingQuietMs: 600_000, liveWindowMs: 600_000 } },
+    });
     const network = a!.params.genesisHash;
     const claim = { network, height: 1000, chainWork: MUCH };
     // From an address where nobody answers: nothing to download, however much work it claims.
@@ -470,7 +520,12 @@ describe('sync', () => {
 
   it('an orphan block from a peer triggers a locator download from that peer', async () => {
     // Gossip is slowed so that the orphan is the only news of the longer chain.
-    const [a, b] = await cluster(2, { p2p: { gossipIntervalMs: 600_000 } });
+    // No gossip and no pings (a ping's answer carries the peer's chain work): b learns of a's
+    // extra block only from what a relays. Without pings, liveness rests on the relays alone: a long
+    // live window keeps a slow run from timing b out of a's live set.
+    const [a, b] = await cluster(2, {
+      p2p: { gossipIntervalMs: 600_000, tuning: { pingQuietMs: 600_000, liveWindowMs: 600_000 } },
+    });
     const hidden = builder.chain(b!.chain.tip, 5);
     for (const blk of hidden) await b!.chain.processBlock(blk);
     const [announced] = await mine(b!);

@@ -134,7 +134,8 @@ export class ClusterView {
   private async collect(): Promise<Observation[]> {
     const peers = this.node.p2p
       .peers()
-      .filter((p) => p.state !== 'banned')
+      // Only tried peers: asking untried addresses would let anyone who advertises fakes make page views dial them.
+      .filter((p) => p.state !== 'banned' && p.table === 'tried')
       .sort((a, b) => b.lastSeen - a.lastSeen)
       .slice(0, this.opts.maxPeers);
     const seen: Observation[] = new Array(peers.length);

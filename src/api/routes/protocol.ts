@@ -67,12 +67,17 @@ export function protocolHandlers(node: ProtocolNode) {
 
   const advertise: ProtocolHandler = (call) => {
     const from = sender(call);
-    return ok(node.p2p.handleAdvertisement(advertisementBody.parse(call.body), from));
+    return ok(node.p2p.handleAdvertisement(advertisementBody.parse(call.body), from, call.remoteAddress));
   };
 
   const knownNodes: ProtocolHandler = (call) => {
     sender(call);
     return ok(node.p2p.knownNodes());
+  };
+
+  const ping: ProtocolHandler = (call) => {
+    sender(call);
+    return ok(node.p2p.pingReply());
   };
 
   const postBlock: ProtocolHandler = async (call) => {
@@ -105,7 +110,7 @@ export function protocolHandlers(node: ProtocolNode) {
     return ok({ blocks: blocks.map(toHex), more });
   };
 
-  return { advertise, knownNodes, postBlock, postTransactions, syncBlocks };
+  return { advertise, knownNodes, ping, postBlock, postTransactions, syncBlocks };
 }
 
 export type ProtocolHandlers = ReturnType<typeof protocolHandlers>;
@@ -126,6 +131,7 @@ export function protocolRoutes(node: ProtocolNode, handlers = protocolHandlers(n
   const router = Router();
   router.post('/new_node_advertisement', viaExpress(handlers.advertise));
   router.get('/known_node_request', viaExpress(handlers.knownNodes));
+  router.get('/ping', viaExpress(handlers.ping));
   router.post('/block', viaExpress(handlers.postBlock));
   router.post('/transactions', viaExpress(handlers.postTransactions));
   router.post('/sync/blocks', viaExpress(handlers.syncBlocks));

@@ -1,0 +1,137 @@
+import type { Logger, Metrics } from '../obs/index.js';
+import type { BanList } from './ban.js';
+import { PeerRequestError, type PeerClient } from './peer-client.js';
+import { pick, type PeerBook, type PeerEntry } from './peer-book.js';
+import { decodeChainWork, type AdvertisementReply } from './wire.js';
+
+export interface ProberTuning {
+  /** How often the prober looks for work. */
+  probeTickMs: number;
+  /** A tried peer with no successful request for this long is pinged. */
+  pingQuietMs: number;
+  maxPingsInFlight: number;
+  /** Feelers (probes of untried addresses) at once; one starts per tick at most. */
+  maxFeelersInFlight: number;
+}
+
+export const DEFAULT_PROBER_TUNING: ProberTuning = {
+  probeTickMs: 100,
+  pingQuietMs: 3_000,
+  maxPingsInFlight: 16,
+  maxFeelersInFlight: 4,
+};
+
+/**
+ * The two kinds of outgoing probe, both on one clock so that nothing a peer
+ * sends can make this node dial faster:
+ *
+ * - feelers (Bitcoin Core's name): an untried address gets a handshake; if the
+ *   answer is on our network it becomes tried. At most one feeler starts per
+ *   tick and `maxFeelersInFlight` run at once, whatever the untried table holds.
+ *   Addresses passed on by tried peers go first, so a flood of anonymous
+ *   advertisements cannot push real peers to the back of the queue.
+ * - pings: a tried peer with no successful request for `pingQuietMs` gets a
+ *   GET /ping; its failures take it out of the live set, its answers bring it
+ *   back (a paused or restarted node is re-admitted on its first answer).
+ */
+export class Prober {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly pinging = new Set<string>();
+  private feelers = 0;
+  private readonly tuning: ProberTuning;
+
+  constructor(
+    private readonly opts: {
+      book: PeerBook;
+      bans: BanList;
+      client: PeerClient;
+      metrics: Metrics;
+      logger: Logger;
+      random: () => number;
+      /** The advertisement handshake (it records the outcome in the book). */
+      handshake: (host: string) => Promise<AdvertisementReply | undefined>;
+      /** A peer answered a ping with its chain work (sync decides whether it matters). */
+      onPeerChain: (peer: { nodeId: string; hostname: string }, chainWork: bigint) => void;
+      tuning?: Partial<ProberTuning>;
+    },
+  ) {
+    this.tuning = { ...DEFAULT_PROBER_TUNING, ...opts.tuning };
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), this.tuning.probeTickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  tick(): void {
+    const { book, bans } = this.opts;
+    for (const peer of book.duePing(this.tuning.pingQuietMs)) {
+      if (this.pinging.size >= this.tuning.maxPingsInFlight) break;
+      if (this.pinging.has(peer.nodeId) || bans.isBanned(peer.nodeId)) continue;
+      void this.ping(peer);
+    }
+    if (this.feelers < this.tuning.maxFeelersInFlight) {
+      const target = this.nextFeeler();
+      if (target) void this.feel(target);
+    }
+  }
+
+  private nextFeeler(): PeerEntry | undefined {
+    const { book, bans } = this.opts;
+    const candidates = book.probeable().filter((e) => !bans.isBanned(e.nodeId));
+    const vouched = candidates.filter((e) => {
+      if (e.source === 'seed' || e.source === 'persisted') return true;
+      return e.source.startsWith('peer:') && book.get(e.source.slice(5))?.tried === true;
+    });
+    return pick(vouched.length > 0 ? vouched : candidates, 1, this.opts.random)[0];
+  }
+
+  private async feel(target: PeerEntry): Promise<void> {
+    this.feelers++;
+    try {
+      const reply = await this.opts.handshake(target.hostname);
+      this.opts.metrics.peerProbes.inc({ kind: 'feeler', result: reply ? 'ok' : 'failed' });
+    } catch (err) {
+      this.opts.logger.warn('feeler failed', { hostname: target.hostname, error: String(err) });
+    } finally {
+      this.feelers--;
+    }
+  }
+
+  private async ping(peer: PeerEntry): Promise<void> {
+    const { book, client, metrics } = this.opts;
+    const { nodeId, hostname } = peer;
+    this.pinging.add(nodeId);
+    try {
+      const reply = await client.ping(hostname);
+      metrics.peerProbes.inc({ kind: 'ping', result: 'ok' });
+      const chain = {
+        height: reply.height,
+        chainWork: decodeChainWork(reply.chainWork),
+        tipHash: reply.tipHash,
+      };
+      // Another node answers at this address now: it takes the address (a handshake on our network).
+      const answered = { nodeId: reply.nodeId, hostname };
+      if (reply.nodeId !== nodeId) this.opts.logger.info('address answered by another node id', { hostname });
+      if (book.get(nodeId)?.hostname !== hostname && reply.nodeId === nodeId) return; // re-addressed meanwhile
+      const wasLive = book.get(reply.nodeId) !== undefined && book.state(book.get(reply.nodeId)!) === 'live';
+      book.markContact(answered, chain);
+      if (!wasLive) this.opts.logger.info('peer answers again', { peer: reply.nodeId, hostname });
+      this.opts.onPeerChain(answered, chain.chainWork);
+    } catch (err) {
+      metrics.peerProbes.inc({ kind: 'ping', result: 'failed' });
+      const e = err instanceof PeerRequestError ? err : undefined;
+      if (e?.reason === 'wrong-network') book.remove(nodeId, 'wrong network');
+      // Only liveness counts: a refusal (ban, an older node without /ping) says the peer is up.
+      else if (e?.isLiveness === true && book.get(nodeId)?.hostname === hostname)
+        book.recordFailure(nodeId, e.reason);
+    } finally {
+      this.pinging.delete(nodeId);
+    }
+  }
+}
