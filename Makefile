@@ -27,6 +27,10 @@ test: build browser
 	npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json; \
 	  status=$$?; node scripts/test-summary.mjs .tmp/vitest.json; exit $$status
 
+# The fast loop: pure unit folders, no build, no processes, no Docker (vitest.unit.config.ts).
+test-unit: node_modules
+	npx vitest run --config vitest.unit.config.ts
+
 lint: node_modules
 	npx tsc --noEmit -p tsconfig.json
 	npx eslint .

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import {
   createRequestListener,
+  NODE_ERROR_CODES,
   NodeError,
   type ApiPort,
   type NodeInfo,
@@ -13,13 +14,21 @@ import {
   hash160,
   p2pkhScript,
   publicKeyOf,
+  REJECT_CODES,
   ValidationError,
   type Block,
   type NetworkParams,
 } from '../core/index.js';
 import { Mempool } from '../mempool/index.js';
 import { createTemplate, Miner, TipMovingError, type BlockTemplate } from '../miner/index.js';
-import { createLogger, type Logger, createMetrics, type Metrics } from '../obs/index.js';
+import {
+  BLOCK_SOURCES,
+  createLogger,
+  createMetrics,
+  TX_SOURCES,
+  type Logger,
+  type Metrics,
+} from '../obs/index.js';
 import { P2P } from '../p2p/index.js';
 import { BlockLog } from './block-log.js';
 import { BlockSightings } from './block-sightings.js';
@@ -77,6 +86,7 @@ export class ChainmeshNode implements ApiPort {
       opts.logger ??
       createLogger({ nodeId: identity.nodeId, level: config.logLevel, format: config.logFormat });
     const metrics = opts.metrics ?? createMetrics();
+    zeroKnownLabels(metrics);
     metrics.nodeInfo.set({ version: VERSION, network: params.genesisHash }, 1);
 
     const chain = await Chain.open({ dataDir: config.dataDir, params }).catch((err: unknown) => {
@@ -378,4 +388,20 @@ function hashOf(entry: unknown): string | undefined {
 
 function heightOf(entry: unknown): number | undefined {
   return typeof entry === 'object' && entry !== null && 'height' in entry ? Number(entry.height) : undefined;
+}
+
+/**
+ * Every labelled counter starts at 0 for each label value it can take, so
+ * rates and alerts work before the first event (Prometheus instrumentation
+ * guidelines: avoid missing metrics).
+ */
+function zeroKnownLabels(metrics: Metrics): void {
+  for (const source of BLOCK_SOURCES) metrics.blocksAccepted.inc({ source }, 0);
+  for (const source of TX_SOURCES) metrics.txAccepted.inc({ source }, 0);
+  for (const reason of REJECT_CODES) {
+    metrics.blocksRejected.inc({ reason }, 0);
+    metrics.txRejected.inc({ reason }, 0);
+  }
+  for (const code of new Set<string>([...REJECT_CODES, ...NODE_ERROR_CODES]))
+    metrics.apiErrors.inc({ code }, 0);
 }

@@ -43,8 +43,10 @@ export interface Metrics {
   readonly minerBlocksMined: Counter;
 }
 
-export type BlockSource = 'local' | 'peer' | 'sync' | 'api';
-export type TxSource = 'api' | 'peer' | 'reorg';
+export const BLOCK_SOURCES = ['local', 'peer', 'sync', 'api'] as const;
+export type BlockSource = (typeof BLOCK_SOURCES)[number];
+export const TX_SOURCES = ['api', 'peer', 'reorg'] as const;
+export type TxSource = (typeof TX_SOURCES)[number];
 export type PeerRequestKind = 'advertise' | 'known_nodes' | 'ping' | 'block' | 'tx' | 'sync';
 /** feeler: an untried address probed for promotion; verify: a dial-back of an advertised address; ping: liveness of a tried peer. */
 export type PeerProbeKind = 'feeler' | 'verify' | 'ping';
@@ -53,7 +55,9 @@ export type PeerFailureReason = 'timeout' | 'network' | 'http' | 'bad-response' 
 /** One registry per node, so several in-process nodes (tests) never share counters. */
 export function createMetrics(opts: { collectDefault?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (opts.collectDefault !== false) collectDefaultMetrics({ register: registry, prefix: 'chainmesh_' });
+  // Process and runtime metrics keep their standard names (process_*, nodejs_*), so the
+  // standard Node.js and process dashboards and alerts work on a node unchanged.
+  if (opts.collectDefault !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const gauge = <L extends string = never>(name: string, help: string, labelNames: L[] = []) =>
     new Gauge<L>({ name, help, labelNames, registers });

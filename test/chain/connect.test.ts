@@ -1,6 +1,5 @@
-import { rm } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Chain, checkConsistency } from '../../src/chain/index.js';
+import { describe, expect, it } from 'vitest';
+import { checkConsistency } from '../../src/chain/index.js';
 import { txHash, txid } from '../../src/core/primitives/tx.js';
 import { NETWORKS } from '../../src/core/consensus/params.js';
 import { toDisplayHex } from '../../src/core/primitives/bytes.js';
@@ -10,34 +9,16 @@ import {
   outputInput,
   payTo,
   spendTx,
-  tempDataDir,
   testKey,
   type TestBlock,
 } from '../helpers/chain-builder.js';
+import { balance, chainsClosedAfterEach } from '../helpers/chains.js';
 
 const params = NETWORKS.regtest;
-const dirs: string[] = [];
-const chains: Chain[] = [];
-
-async function openChain(dir?: string): Promise<{ chain: Chain; dir: string }> {
-  const d = dir ?? (await tempDataDir());
-  if (!dir) dirs.push(d);
-  const chain = await Chain.open({ dataDir: d, params });
-  chains.push(chain);
-  return { chain, dir: d };
-}
-
-afterEach(async () => {
-  for (const c of chains.splice(0)) await c.close();
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const { openChain, reopen } = chainsClosedAfterEach(params);
 
 const alice = testKey(1);
 const bob = testKey(2);
-
-function balance(chain: Chain, script: Uint8Array): bigint {
-  return chain.getCoinsByScript(script).reduce((sum, c) => sum + c.coin.value, 0n);
-}
 
 describe('chain: connect and disconnect', () => {
   it('starts at genesis and connects a chain of blocks', async () => {
@@ -132,10 +113,7 @@ describe('chain: connect and disconnect', () => {
     expect((await chain.processBlock(side)).status).toBe('side-chain');
     const utxoBefore = [...chain.utxoEntries()].sort();
     const tipBefore = chain.tip;
-    await chain.close();
-    chains.pop();
-
-    const { chain: again } = await openChain(dir);
+    const again = await reopen(chain, dir);
     expect(again.tip.hash).toBe(tipBefore.hash);
     expect(again.tip.chainWork).toBe(tipBefore.chainWork);
     expect(again.height).toBe(13);

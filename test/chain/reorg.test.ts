@@ -1,8 +1,6 @@
-import { rm } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Chain, checkConsistency } from '../../src/chain/index.js';
 import { blockHashOf } from '../../src/core/primitives/block.js';
-import { isValidationError } from '../../src/core/errors.js';
 import { NETWORKS } from '../../src/core/consensus/params.js';
 import { txHash, txid } from '../../src/core/primitives/tx.js';
 import type { Block } from '../../src/core/primitives/types.js';
@@ -11,49 +9,18 @@ import {
   coinbaseInput,
   payTo,
   spendTx,
-  tempDataDir,
   testKey,
   type TestBlock,
 } from '../helpers/chain-builder.js';
+import { rejectCode } from '../helpers/errors.js';
+import { balance, chainsClosedAfterEach } from '../helpers/chains.js';
 
 const params = NETWORKS.regtest;
-const dirs: string[] = [];
-const chains: Chain[] = [];
-
-async function openChain(dir?: string, orphanLimit?: number): Promise<{ chain: Chain; dir: string }> {
-  const d = dir ?? (await tempDataDir());
-  if (!dir) dirs.push(d);
-  const chain = await Chain.open({ dataDir: d, params, ...(orphanLimit ? { orphanLimit } : {}) });
-  chains.push(chain);
-  return { chain, dir: d };
-}
-
-async function reopen(chain: Chain, dir: string): Promise<Chain> {
-  await chain.close();
-  chains.splice(chains.indexOf(chain), 1);
-  return (await openChain(dir)).chain;
-}
-
-afterEach(async () => {
-  for (const c of chains.splice(0)) await c.close();
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const { openChain, reopen } = chainsClosedAfterEach(params);
 
 const alice = testKey(1);
 const bob = testKey(2);
 const hashes = (blocks: readonly Block[]): string[] => blocks.map((b) => blockHashOf(b.header));
-const balance = (chain: Chain, script: Uint8Array): bigint =>
-  chain.getCoinsByScript(script).reduce((sum, c) => sum + c.coin.value, 0n);
-
-async function rejectCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isValidationError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected a ValidationError');
-}
 
 /** Genesis + `mature` blocks paying alice, so later blocks can spend block 1's coinbase. */
 async function matureChain(chain: Chain, b: ChainBuilder): Promise<TestBlock[]> {
@@ -290,10 +257,7 @@ describe('chain: low-work side branches', () => {
   it('a held branch crossing retarget heights is checked against its own ancestors', async () => {
     // Retarget every 4 blocks; 800 s spacing spans the target timespan, keeping the easiest bits.
     const retargeting = { ...params, noRetarget: false, retargetInterval: 4 };
-    const d = await tempDataDir();
-    dirs.push(d);
-    const chain = await Chain.open({ dataDir: d, params: retargeting });
-    chains.push(chain);
+    const { chain } = await openChain(undefined, { params: retargeting });
     const b = new ChainBuilder(retargeting, 800);
     const main = b.chain(b.genesis, 9);
     for (const blk of main) expect((await chain.processBlock(blk)).status).toBe('connected');
@@ -357,7 +321,7 @@ describe('chain: orphans', () => {
   });
 
   it('reports the missing ancestor and bounds the pool, evicting the oldest', async () => {
-    const { chain } = await openChain(undefined, 3);
+    const { chain } = await openChain(undefined, { orphanLimit: 3 });
     const b = new ChainBuilder(params);
     const blocks = b.chain(b.genesis, 6);
     expect((await chain.processBlock(blocks[2] as TestBlock)).missingParent).toBe(blocks[1]?.hash);

@@ -95,7 +95,7 @@ function readmeMetrics(): string[] {
 
 /** The exposition without prom-client's default process/Node.js families (named by prom-client, not by us). */
 function ownMetricFamilies(text: string): string {
-  const isDefault = (line: string) => /^(# (HELP|TYPE) )?chainmesh_(process|nodejs)_/.test(line);
+  const isDefault = (line: string) => /^(# (HELP|TYPE) )?(process|nodejs)_/.test(line);
   return (
     text
       .split('\n')
@@ -210,8 +210,7 @@ describe('dashboards against a real Prometheus scraping real nodes', () => {
     const all = promtool(['check', 'metrics'], text);
     expect(all.code, all.output).not.toBe(1);
     const findings = all.output.split('\n').filter((l) => l.trim() !== '');
-    for (const line of findings)
-      expect(line).toMatch(/^chainmesh_nodejs_active_\w+_total non-counter metrics/);
+    for (const line of findings) expect(line).toMatch(/^nodejs_active_\w+_total non-counter metrics/);
   });
 
   it('every panel query of every dashboard returns data', async () => {

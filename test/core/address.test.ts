@@ -13,6 +13,7 @@ import { ValidationError } from '../../src/core/errors.js';
 import { NETWORKS } from '../../src/core/consensus/params.js';
 import { p2pkhScript } from '../../src/core/script/script.js';
 import { loadVectors } from '../helpers/vectors.js';
+import { codeOf } from '../helpers/errors.js';
 
 interface Entry {
   address: string;
@@ -20,16 +21,6 @@ interface Entry {
   version: number;
 }
 const v = loadVectors<{ p2pkh: Entry[]; p2sh: Entry[] }>('addresses.json');
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ValidationError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 describe('addresses: Bitcoin Core base58 vectors', () => {
   it.each(v.p2pkh.map((e) => [e.address, e] as const))('%s', (_a, e) => {

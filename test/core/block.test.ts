@@ -15,6 +15,7 @@ import { computeMerkleRoot } from '../../src/core/primitives/merkle.js';
 import { txHash, txid } from '../../src/core/primitives/tx.js';
 import { loadVectors } from '../helpers/vectors.js';
 import { rebuildBlock } from '../helpers/chain-builder.js';
+import { codeOf } from '../helpers/errors.js';
 
 interface FullBlock {
   name: string;
@@ -40,16 +41,6 @@ interface BlockVectors {
   realTxSource: { hex: string };
 }
 const v = loadVectors<BlockVectors>('blocks.json');
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ValidationError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 describe('blocks: real Bitcoin data', () => {
   it.each(v.fullBlocks.map((b) => [b.name, b] as const))('%s', (_name, b) => {

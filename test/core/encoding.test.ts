@@ -9,18 +9,8 @@ import {
   toHex,
 } from '../../src/core/primitives/bytes.js';
 import { ByteReader, ByteWriter } from '../../src/core/primitives/encoding.js';
-import { ValidationError } from '../../src/core/errors.js';
 import { hash160, sha256, sha256d } from '../../src/core/crypto/hash.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ValidationError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
+import { codeOf } from '../helpers/errors.js';
 
 describe('bytes', () => {
   it('round-trips hex and display hex', () => {

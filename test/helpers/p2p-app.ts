@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
+import { afterEach } from 'vitest';
 import { errorHandler } from '../../src/api/errors.js';
 import { namesNetwork } from '../../src/api/app.js';
 import { protocolRoutes } from '../../src/api/routes/protocol.js';
@@ -146,6 +147,45 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<TestNod
       mempool.close();
       await chain.close();
       if (!keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The nodes and stand-in peers one test file starts: after each test they are
+ * stopped, their servers closed and their data removed.
+ */
+export function nodesStoppedAfterEach() {
+  const running: TestNode[] = [];
+  const rawServers: Server[] = [];
+  const leftovers: string[] = [];
+
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((n) => n.stop()));
+    await Promise.all(leftovers.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+    for (const s of rawServers.splice(0)) {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
+  });
+
+  return {
+    async node(opts: TestNodeOptions = {}): Promise<TestNode> {
+      const n = await startTestNode(opts);
+      running.push(n);
+      return n;
+    },
+    /** Stops `n` keeping its data dir, to start it again from there; the dir goes after the test. */
+    async stopKeeping(n: TestNode): Promise<void> {
+      running.splice(running.indexOf(n), 1);
+      await n.stop({ keepData: true });
+      leftovers.push(n.dataDir);
+    },
+    /** Listens with a raw HTTP server standing in for a peer; its `host:port`. */
+    async serveRaw(server: Server): Promise<string> {
+      rawServers.push(server);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      return `127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
   };
 }

@@ -19,6 +19,7 @@ import {
   type SpendInput,
   type TestBlock,
 } from '../helpers/chain-builder.js';
+import { rejectCode } from '../helpers/errors.js';
 
 const params = NETWORKS.regtest;
 const [alice, bob, carol] = [testKey(0), testKey(1), testKey(2)];
@@ -66,16 +67,6 @@ function pay(input: SpendInput & { value: bigint }, fee = FEE, to = bob): Transa
 
 function coin(f: Fixture, height: number): SpendInput & { value: bigint } {
   return coinbaseInput(f.blocks[height - 1] as TestBlock, alice);
-}
-
-async function rejectCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ValidationError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('mempool admission', () => {

@@ -1,43 +1,18 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/core/consensus/params.js';
 import { PeerError } from '../../src/p2p/index.js';
 import { createLogger } from '../../src/obs/logger.js';
 import { resolveSeeds } from '../../src/p2p/discovery.js';
 import { MAX_SAMPLE } from '../../src/p2p/wire.js';
 import { ChainBuilder } from '../helpers/chain-builder.js';
-import { everyoneKnowsEveryone, startTestNode, waitFor, type TestNode } from '../helpers/p2p-app.js';
+import { everyoneKnowsEveryone, nodesStoppedAfterEach, waitFor, type TestNode } from '../helpers/p2p-app.js';
 
 const builder = new ChainBuilder(NETWORKS.regtest);
 const logger = createLogger({ nodeId: 'test', level: 'error', format: 'json', silent: true });
-const running: TestNode[] = [];
-const rawServers: Server[] = [];
-
-const leftovers: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((n) => n.stop()));
-  await Promise.all(leftovers.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-  for (const s of rawServers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-});
-
-async function node(opts: Parameters<typeof startTestNode>[0] = {}): Promise<TestNode> {
-  const n = await startTestNode(opts);
-  running.push(n);
-  return n;
-}
-
-async function stopKeeping(n: TestNode): Promise<void> {
-  running.splice(running.indexOf(n), 1);
-  await n.stop({ keepData: true });
-  leftovers.push(n.dataDir);
-}
+const { node, stopKeeping, serveRaw } = nodesStoppedAfterEach();
 
 async function counter(
   n: TestNode,
@@ -72,9 +47,7 @@ async function rawPeer(kind: 'garbage' | 'silent'): Promise<string> {
   const server = createServer((_req, res) => {
     if (kind === 'garbage') res.end('%%% not json at all');
   });
-  rawServers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return serveRaw(server);
 }
 
 describe('discovery', () => {

@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createServer } from 'node:http';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeBlock } from '../../src/core/primitives/block.js';
 import { toHex } from '../../src/core/primitives/bytes.js';
 import { blockSubsidy } from '../../src/core/consensus/coinbase.js';
@@ -20,25 +19,16 @@ import {
   testKey,
   type TestBlock,
 } from '../helpers/chain-builder.js';
-import { everyoneKnowsEveryone, startTestNode, waitFor, type TestNode } from '../helpers/p2p-app.js';
+import {
+  everyoneKnowsEveryone,
+  nodesStoppedAfterEach,
+  startTestNode,
+  waitFor,
+  type TestNode,
+} from '../helpers/p2p-app.js';
 
 const builder = new ChainBuilder(NETWORKS.regtest);
-const running: TestNode[] = [];
-const rawServers: Server[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((n) => n.stop()));
-  for (const s of rawServers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((r) => s.close(r));
-  }
-});
-
-async function node(opts: Parameters<typeof startTestNode>[0] = {}): Promise<TestNode> {
-  const n = await startTestNode(opts);
-  running.push(n);
-  return n;
-}
+const { node, stopKeeping, serveRaw } = nodesStoppedAfterEach();
 
 async function cluster(size: number, opts: Parameters<typeof startTestNode>[0] = {}): Promise<TestNode[]> {
   const seed = await node(opts);
@@ -129,16 +119,12 @@ async function fakePeer(opts: {
       }
     });
   });
-  rawServers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return serveRaw(server);
 }
 
 async function silentPeer(): Promise<string> {
   const server = createServer(() => undefined);
-  rawServers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return serveRaw(server);
 }
 
 function post(n: TestNode, path: string, body: unknown, as: TestNode) {
@@ -559,8 +545,7 @@ describe('sync', () => {
 
     // Reconnect: one right-side node restarts knowing a left-side seed too.
     const [rSeed, rNode] = right as [TestNode, TestNode];
-    running.splice(running.indexOf(rNode), 1);
-    await rNode.stop({ keepData: true });
+    await stopKeeping(rNode);
     const back = await node({
       seeds: [left[0]!.hostname, rSeed.hostname],
       dataDir: rNode.dataDir,
