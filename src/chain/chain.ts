@@ -128,6 +128,11 @@ export class Chain extends EventEmitter<ChainEvents> {
     return this.state.utxo.size;
   }
 
+  /** Total value of the UTXO set in base units (O(1): maintained on connect, disconnect and load). */
+  get utxoValue(): bigint {
+    return this.state.utxo.totalValue;
+  }
+
   get orphanCount(): number {
     return this.state.orphans.size;
   }

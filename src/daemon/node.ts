@@ -313,6 +313,8 @@ export class ChainmeshNode implements ApiPort {
       knownPeers: this.p2p.knownCount,
       mempool: this.mempool.count,
       mempoolBytes: this.mempool.bytes,
+      utxoCount: this.chain.utxoCount,
+      utxoValue: this.chain.utxoValue.toString(),
       syncing: this.p2p.syncing,
       mining: this.config.minerEnabled,
       hashesPerSecond: Math.round(this.miner.hashesPerSecond),
