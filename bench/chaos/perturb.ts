@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import type { ChaosCluster, Member } from './cluster.js';
+import type { Rng } from './rng.js';
+import type { ScheduledPerturbation } from './schedule.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface Applied {
+  kind: string;
+  target: string;
+  startedAt: number;
+  /** When the fault was lifted: convergence is timed from here. */
+  healedAt: number;
+  detail: string;
+}
+
+/**
+ * Applies one scheduled perturbation and returns once it is lifted (the node
+ * restarted, the pause ended, the partition healed). Targets drawn as numbers
+ * pick among the members live at that moment, so a schedule never names a
+ * node that is not there.
+ */
+export async function applyPerturbation(
+  cluster: ChaosCluster,
+  p: ScheduledPerturbation,
+  rng: Rng,
+  hooks: { addNode: () => Promise<Member> },
+): Promise<Applied | undefined> {
+  const startedAt = Date.now();
+  const nonSeed = cluster.live().filter((m) => m !== cluster.seed);
+  const pickTarget = (candidates: Member[]): Member | undefined => {
+    if (typeof p.target === 'string') return cluster.byName(p.target);
+    return candidates[Math.floor(p.target * candidates.length)];
+  };
+  const done = (target: string, detail: string): Applied => ({
+    kind: p.kind,
+    target,
+    startedAt,
+    healedAt: Date.now(),
+    detail,
+  });
+  const ms = p.duration * 1000;
+
+  switch (p.kind) {
+    case 'kill': {
+      const m = pickTarget(nonSeed);
+      if (!m) return undefined;
+      await cluster.kill(m);
+      await cluster.restart(m);
+      return done(m.name, 'SIGKILL, restart on the same data dir');
+    }
+    case 'kill-while-writing': {
+      const m = pickTarget(nonSeed);
+      if (!m) return undefined;
+      // A burst of blocks being mined and written, and the kill lands in the middle of it.
+      void cluster.generate(m, 5);
+      await sleep(rng.int(5, 80));
+      await cluster.kill(m);
+      await cluster.restart(m);
+      return done(m.name, 'SIGKILL during a 5-block generate, restart on the same data dir');
+    }
+    case 'pause': {
+      const m = pickTarget(nonSeed);
+      if (!m) return undefined;
+      cluster.pause(m);
+      await sleep(ms);
+      cluster.resume(m);
+      return done(m.name, `SIGSTOP for ${p.duration} s, then SIGCONT`);
+    }
+    case 'partition': {
+      const live = cluster.live();
+      if (live.length < 2) return undefined;
+      const order = rng.sample(live, live.length);
+      const cut = rng.int(1, live.length - 1);
+      const groupA = order.slice(0, cut);
+      cluster.partition(groupA);
+      await sleep(ms);
+      cluster.heal();
+      return done(
+        `${groupA.map((m) => m.name).join(',')} | ${order
+          .slice(cut)
+          .map((m) => m.name)
+          .join(',')}`,
+        `partition for ${p.duration} s`,
+      );
+    }
+    case 'seed-outage': {
+      const seed = cluster.seed;
+      await cluster.kill(seed);
+      await sleep(ms);
+      await cluster.restart(seed);
+      return done(seed.name, `seed down for ${p.duration} s`);
+    }
+    case 'new-address': {
+      const m = pickTarget(nonSeed);
+      if (!m) return undefined;
+      await cluster.kill(m, 'SIGTERM');
+      const old = m.proxy.address;
+      await cluster.moveAddress(m);
+      await cluster.restart(m);
+      return done(m.name, `restarted at ${m.proxy.address} (was ${old})`);
+    }
+    case 'join-empty': {
+      const m = pickTarget(nonSeed);
+      if (!m) return undefined;
+      await cluster.kill(m, 'SIGTERM');
+      await cluster.wipeDataDir(m);
+      await cluster.restart(m);
+      return done(m.name, 'data dir wiped, joined again from nothing');
+    }
+    case 'join': {
+      const m = await hooks.addNode();
+      return done(m.name, 'a new node joined with an empty data dir');
+    }
+    case 'leave': {
+      // Keep at least the seed and two nodes, so there is still a network to check.
+      if (nonSeed.length <= 2) return undefined;
+      const m = pickTarget(nonSeed);
+      if (!m) return undefined;
+      await cluster.kill(m, 'SIGTERM');
+      m.state = 'gone';
+      return done(m.name, 'left the network for good');
+    }
+    case 'cpu-hog': {
+      const hogs = startCpuHog(2 * availableParallelism(), ms);
+      try {
+        await sleep(ms);
+      } finally {
+        await stopCpuHog(hogs);
+      }
+      return done('machine', `${hogs.length} busy processes for ${p.duration} s`);
+    }
+  }
+}
+
+/** Busy loops beside the cluster: starved nodes must fall behind and catch up, not be declared dead. */
+function startCpuHog(count: number, ms: number): ChildProcess[] {
+  // Each loop ends by itself a little after the fault, even if the harness dies before it can kill it.
+  const program = `const end = Date.now() + ${ms + 5000}; while (Date.now() < end) {}`;
+  return Array.from({ length: count }, () => spawn(process.execPath, ['-e', program], { stdio: 'ignore' }));
+}
+
+async function stopCpuHog(hogs: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    hogs.map(
+      (h) =>
+        new Promise<void>((resolve) => {
+          if (h.exitCode !== null || h.signalCode !== null) return resolve();
+          h.once('exit', () => resolve());
+          h.kill('SIGKILL');
+        }),
+    ),
+  );
+}
