@@ -12,8 +12,10 @@ import {
   cleanup,
   info,
   request,
+  restartNode,
   startNode,
   stopAll,
+  stopNode,
   tempDir,
   waitFor,
   type NodeProcess,
@@ -38,15 +40,11 @@ describe.skipIf(!canMountSmallDisk())('a full disk (needs root to mount a small 
     cleanup(dir);
   });
 
-  it('is reported on /readyz and in one log line, and the node catches up when space returns', async () => {
+  it('is reported on /readyz and in one log line, and the node recovers with its store intact', async () => {
     mountSmallDisk(disk, 4);
     const a = await startNode({ name: 'a', dataDir: join(dir, 'a') });
     nodes.push(a);
-    const full = await startNode({
-      name: 'full',
-      dataDir: join(disk, 'data'),
-      seeds: [`127.0.0.1:${a.port}`],
-    });
+    let full = await startNode({ name: 'full', dataDir: join(disk, 'data'), seeds: [`127.0.0.1:${a.port}`] });
     nodes.push(full);
     await admin(a, '/admin/generate', { count: 5 });
     await waitFor('the node follows', async () => (await info(full)).height === 5, { timeoutMs: 30_000 });
@@ -91,5 +89,18 @@ describe.skipIf(!canMountSmallDisk())('a full disk (needs root to mount a small 
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     expect(countLines(full, 'store writable again')).toBe(1);
+
+    // The store survived: after a SIGKILL the node opens it and holds the same chain and coins.
+    const before = await info(full);
+    await stopNode(full, 'SIGKILL');
+    full = await restartNode(full);
+    nodes.push(full);
+    const after = await info(full);
+    expect({ height: after.height, tip: after.tipHash }).toEqual({
+      height: before.height,
+      tip: before.tipHash,
+    });
+    expect(after.utxoValue).toBe(before.utxoValue);
+    expect(full.exitCode).toBeNull();
   });
 });
