@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ADMIN_TOKEN,
@@ -10,6 +10,7 @@ import {
   waitFor,
   type NodeProcess,
 } from '../../test/helpers/processes.js';
+import { mountSmallDisk, unmountSmallDisk } from '../../test/helpers/small-disk.js';
 import { NodeProxy } from './proxy.js';
 
 /** Lines no node may ever write: a crash the process survived by luck is still a defect. */
@@ -64,6 +65,8 @@ export class ChaosCluster {
   private spare: number[] = [];
   private readonly startedAt = Date.now();
   private sampler: NodeJS.Timeout | undefined;
+  /** Size-limited filesystems mounted for disk-full faults, unmounted at the end. */
+  private readonly disks: string[] = [];
 
   constructor(
     readonly root: string,
@@ -241,6 +244,22 @@ export class ChaosCluster {
     await mkdir(member.dataDir, { recursive: true });
   }
 
+  /**
+   * Moves a stopped member's data dir onto a small tmpfs of its own (once), so
+   * that filling it gives the node a real ENOSPC. Returns the mount point.
+   */
+  async moveToSmallDisk(member: Member, sizeMb: number): Promise<string> {
+    const disk = join(this.root, 'disks', member.name);
+    if (!this.disks.includes(disk)) {
+      mountSmallDisk(disk, sizeMb);
+      this.disks.push(disk);
+      const target = join(disk, 'data');
+      await cp(member.dataDir, target, { recursive: true });
+      member.dataDir = target;
+    }
+    return disk;
+  }
+
   /** Splits the live members into two groups that cannot reach each other through their proxies. */
   partition(groupA: readonly Member[]): void {
     for (const m of this.members) m.group = groupA.includes(m) ? 'a' : 'b';
@@ -305,5 +324,6 @@ export class ChaosCluster {
         await new Promise<void>((resolve) => m.log.end(() => resolve()));
       }),
     );
+    for (const disk of this.disks) unmountSmallDisk(disk);
   }
 }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { canMountSmallDisk, fillDisk, freeDisk } from '../../test/helpers/small-disk.js';
 import type { ChaosCluster, Member } from './cluster.js';
 import type { Rng } from './rng.js';
 import type { ScheduledPerturbation } from './schedule.js';
@@ -25,7 +26,7 @@ export async function applyPerturbation(
   cluster: ChaosCluster,
   p: ScheduledPerturbation,
   rng: Rng,
-  hooks: { addNode: () => Promise<Member> },
+  hooks: { addNode: () => Promise<Member>; violation: (kind: string, detail: string) => void },
 ): Promise<Applied | undefined> {
   const startedAt = Date.now();
   const nonSeed = cluster.live().filter((m) => m !== cluster.seed);
@@ -122,6 +123,28 @@ export async function applyPerturbation(
       m.state = 'gone';
       return done(m.name, 'left the network for good');
     }
+    case 'disk-full': {
+      if (!canMountSmallDisk()) return undefined;
+      const m = pickTarget(nonSeed);
+      if (!m?.proc) return undefined;
+      await cluster.kill(m, 'SIGTERM');
+      const disk = await cluster.moveToSmallDisk(m, 32);
+      await cluster.restart(m);
+      fillDisk(disk);
+      // Blocks keep coming from the other nodes; the first one it cannot store must make it not ready.
+      const reported = await waitUntil(async () => (await readiness(m))?.checks?.store === false, 60_000);
+      if (!reported)
+        hooks.violation(
+          'disk-full-not-reported',
+          `${m.name}: /readyz did not report the full disk within 60 s`,
+        );
+      await sleep(ms);
+      freeDisk(disk);
+      return done(
+        m.name,
+        `data dir on a full 32 MB tmpfs for ${p.duration} s${reported ? ', reported not ready' : ''}`,
+      );
+    }
     case 'cpu-hog': {
       const hogs = startCpuHog(2 * availableParallelism(), ms);
       try {
@@ -152,4 +175,22 @@ async function stopCpuHog(hogs: ChildProcess[]): Promise<void> {
         }),
     ),
   );
+}
+
+async function readiness(m: Member): Promise<{ checks?: { store?: boolean } } | undefined> {
+  try {
+    const res = await fetch(`${m.proc?.url}/readyz`, { signal: AbortSignal.timeout(3000) });
+    return (await res.json()) as { checks?: { store?: boolean } };
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await condition()) return true;
+    await sleep(500);
+  }
+  return false;
 }

@@ -174,6 +174,7 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
       try {
         result = await applyPerturbation(cluster, p, perturbRng, {
           addNode: () => cluster.addMember(`node-${nextName++}`),
+          violation,
         });
       } catch (err) {
         violation('perturbation-failed', `${p.kind}: ${err instanceof Error ? err.message : String(err)}`);

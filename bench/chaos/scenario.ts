@@ -15,6 +15,7 @@ export const PERTURBATION_KINDS = [
   'join',
   'leave',
   'cpu-hog',
+  'disk-full',
 ] as const;
 export type PerturbationKind = (typeof PERTURBATION_KINDS)[number];
 
