@@ -187,7 +187,7 @@ export class PaymentLoad {
     const amount = this.amount();
     const coins = await this.coinsOf(from, node, amount + 2n * FEE_PER_INPUT);
     if (!coins) return;
-    const built = payment(from, coins, to.address, amount, FEE_PER_INPUT * BigInt(coins.length));
+    const built = payment(from, coins, to.address, amount);
     // Reserved before sending: a timeout may still have reached the node.
     for (const input of built.inputs) this.reserved.add(input);
     const result = await this.submit(node, built.hex);
@@ -202,9 +202,8 @@ export class PaymentLoad {
     const coins = await this.coinsOf(from, nodeA, COIN / 100n);
     const first = coins?.[0];
     if (!first) return;
-    const fee = FEE_PER_INPUT;
-    const txA = payment(from, [first], to.address, first.value / 2n, fee);
-    const txB = payment(from, [first], other.address, first.value / 3n, fee);
+    const txA = payment(from, [first], to.address, first.value / 2n);
+    const txB = payment(from, [first], other.address, first.value / 3n);
     this.reserved.add(outpoint(first));
     this.conflictTxids.add(txA.txid);
     this.conflictTxids.add(txB.txid);
@@ -226,7 +225,7 @@ export class PaymentLoad {
         ? badSignature(from, one, to.address, 1000n, FEE_PER_INPUT)
         : kind === 'overspend'
           ? overspend(from, one, to.address)
-          : payment(from, one, to.address, 1000n, FEE_PER_INPUT);
+          : payment(from, one, to.address, 1000n);
     this.stats.invalidTried[kind]++;
     const headers: Record<string, string> =
       kind === 'wrong-network' ? { 'x-chainmesh-network': OTHER_NETWORK_ID } : {};

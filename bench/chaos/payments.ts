@@ -1,8 +1,8 @@
 /**
- * Keys and payments for the chaos load, built with the consensus core only.
- * This is the one module to swap for src/wallet/ (key store, coin selection,
- * signing) once that layer lands: the load asks it for keys, a signed payment
- * from chosen coins, and the deliberately broken variants.
+ * Keys and payments for the chaos load. Valid payments come from the wallet
+ * layer (src/wallet: coin selection, change, fee by size, signing), as a
+ * user's would; the deliberately broken variants are built here with the
+ * consensus core, since no wallet would make them.
  */
 import {
   addressToScript,
@@ -21,6 +21,7 @@ import {
   type NetworkParams,
   type Transaction,
 } from '../../src/core/index.js';
+import { buildPayment } from '../../src/wallet/index.js';
 
 export const params: NetworkParams = getNetwork('regtest');
 /** Another network's id: what a peer of the wrong network sends in its headers. */
@@ -88,20 +89,13 @@ function built(tx: Transaction, coins: readonly Coin[]): BuiltTx {
   return { txid: txid(tx), hex: toHex(encodeTx(tx)), inputs: coins.map(outpoint) };
 }
 
-/** A valid payment of `amount` to `to`, the rest (less `fee`) back to the sender. */
-export function payment(
-  from: Wallet,
-  coins: readonly Coin[],
-  to: string,
-  amount: bigint,
-  fee: bigint,
-): BuiltTx {
-  const total = coins.reduce((s, c) => s + c.value, 0n);
-  const change = total - amount - fee;
-  if (amount <= 0n || change < 0n) throw new Error(`coins of ${total} cannot pay ${amount} + fee ${fee}`);
-  const outputs = [{ to, value: amount }];
-  if (change > 0n) outputs.push({ to: from.address, value: change });
-  return built(sign(unsigned(coins, outputs), from), coins);
+/** Base units per byte: above the nodes' relay minimum (1 per byte). */
+const FEE_RATE = 2n;
+
+/** A valid payment of `amount` to `to` from some of `coins` (the wallet selects), change back to the sender. */
+export function payment(from: Wallet, coins: readonly Coin[], to: string, amount: bigint): BuiltTx {
+  const p = buildPayment({ params, privateKey: from.privateKey, coins, to, amount, feeRate: FEE_RATE });
+  return { txid: p.txid, hex: p.hex, inputs: p.inputs.map(outpoint) };
 }
 
 /** A signed payment whose signature is then corrupted: every node must refuse it. */
