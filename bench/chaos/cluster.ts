@@ -93,6 +93,11 @@ export class ChaosCluster {
     return this.members.find((m) => m.name === name);
   }
 
+  /** A port from the run's reserved block, for a helper such as the hostile peer. */
+  reservePort(): number {
+    return this.takePort();
+  }
+
   private takePort(): number {
     const port = this.spare.shift();
     if (port === undefined) throw new Error('the chaos harness ran out of reserved ports');

@@ -1,11 +1,30 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { ATTACK_KINDS, HostilePeer } from '../../test/helpers/hostile-peer.js';
 import { canMountSmallDisk, fillDisk, freeDisk } from '../../test/helpers/small-disk.js';
 import type { ChaosCluster, Member } from './cluster.js';
 import type { Rng } from './rng.js';
 import type { ScheduledPerturbation } from './schedule.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What the hostile peer sent, by kind, and how the peer books coped. */
+export interface HostileStats {
+  attacks: Record<string, { sent: number; refused: number; accepted: number }>;
+  /** Fake addresses still in some node's peer book 30 s after a flood (the mesh issue's bound). */
+  fakePeersAfter30s: number[];
+}
+
+/** Invalid blocks: the node must refuse them (4xx) or drop the connection (0). */
+const MUST_REFUSE = new Set([
+  'bad-pow',
+  'bad-merkle-root',
+  'inflation',
+  'double-spend',
+  'oversized-body',
+  'garbage-json',
+  'wrong-network',
+]);
 
 export interface Applied {
   kind: string;
@@ -26,7 +45,11 @@ export async function applyPerturbation(
   cluster: ChaosCluster,
   p: ScheduledPerturbation,
   rng: Rng,
-  hooks: { addNode: () => Promise<Member>; violation: (kind: string, detail: string) => void },
+  hooks: {
+    addNode: () => Promise<Member>;
+    violation: (kind: string, detail: string) => void;
+    hostile: HostileStats;
+  },
 ): Promise<Applied | undefined> {
   const startedAt = Date.now();
   const nonSeed = cluster.live().filter((m) => m !== cluster.seed);
@@ -145,6 +168,39 @@ export async function applyPerturbation(
         `data dir on a full 32 MB tmpfs for ${p.duration} s${reported ? ', reported not ready' : ''}`,
       );
     }
+    case 'hostile-peer': {
+      const peer = new HostilePeer(cluster.reservePort());
+      await peer.start();
+      const end = Date.now() + ms;
+      try {
+        while (Date.now() < end) {
+          for (const kind of ATTACK_KINDS) {
+            const target = rng.pick(cluster.live());
+            if (!target?.proc) continue;
+            const result = await peer.attack(target.proc.url, kind);
+            const row = (hooks.hostile.attacks[kind] ??= { sent: 0, refused: 0, accepted: 0 });
+            for (const status of result.statuses) {
+              row.sent++;
+              if (status === 0 || status >= 400) row.refused++;
+              else row.accepted++;
+              if (MUST_REFUSE.has(kind) && status >= 200 && status < 300)
+                hooks.violation('hostile-accepted', `${target.name} answered ${status} to a ${kind} request`);
+            }
+          }
+        }
+        // Dead and fake peers must leave the peer books soon after failing to answer.
+        await sleep(30_000);
+        let lingering = 0;
+        for (const m of cluster.live()) lingering += await countFake(m, peer.fakeAddresses);
+        hooks.hostile.fakePeersAfter30s.push(lingering);
+      } finally {
+        await peer.stop();
+      }
+      return done(
+        'network',
+        `hostile peer for ${p.duration} s (${ATTACK_KINDS.length} attack kinds), then 30 s for peer books`,
+      );
+    }
     case 'cpu-hog': {
       const hogs = startCpuHog(2 * availableParallelism(), ms);
       try {
@@ -193,4 +249,15 @@ async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number): 
     await sleep(500);
   }
   return false;
+}
+
+async function countFake(m: Member, fakes: readonly string[]): Promise<number> {
+  try {
+    const res = await fetch(`${m.proc?.url}/known_node_request`, { signal: AbortSignal.timeout(3000) });
+    const peers = (await res.json()) as Array<{ hostname: string }>;
+    const set = new Set(fakes);
+    return peers.filter((p) => set.has(p.hostname)).length;
+  } catch {
+    return 0;
+  }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { percentile } from '../helpers-cluster.js';
 import type { Member } from './cluster.js';
 import type { LoadStats, PaymentLoad } from './load.js';
-import type { Applied } from './perturb.js';
+import type { Applied, HostileStats } from './perturb.js';
 import type { Convergence, Violation } from './run.js';
 import type { Scenario } from './scenario.js';
 import type { ScheduledPerturbation } from './schedule.js';
@@ -44,6 +44,7 @@ export interface RunReport {
   };
   conflictPairs: number;
   badInputs: Record<string, { tried: number; refused: number }>;
+  hostile: HostileStats;
   violations: Violation[];
   nodes: Array<{
     name: string;
@@ -70,6 +71,7 @@ export function buildReport(input: {
   violations: Violation[];
   members: Member[];
   heightReachedAt: Map<number, number>;
+  hostile: HostileStats;
   finalHeight: number | null;
 }): RunReport {
   const { load, convergences } = input;
@@ -167,6 +169,7 @@ export function buildReport(input: {
     payments,
     conflictPairs: stats.conflictPairs,
     badInputs,
+    hostile: input.hostile,
     violations: input.violations,
     nodes,
     assertions,
@@ -201,6 +204,15 @@ export function markdown(reports: readonly RunReport[]): string {
     );
     out.push('', '| bad input | tried | refused |', '|---|---:|---:|');
     for (const [k, v] of Object.entries(r.badInputs)) out.push(`| ${k} | ${v.tried} | ${v.refused} |`);
+    if (Object.keys(r.hostile.attacks).length > 0) {
+      out.push('', '| hostile peer sent | requests | refused | answered 2xx |', '|---|---:|---:|---:|');
+      for (const [k, v] of Object.entries(r.hostile.attacks))
+        out.push(`| ${k} | ${v.sent} | ${v.refused} | ${v.accepted} |`);
+      out.push(
+        '',
+        `Fake addresses left in peer books 30 s after each flood: ${r.hostile.fakePeersAfter30s.join(', ')}`,
+      );
+    }
     out.push('', '| node | restarts | peak RSS | RSS first → last | peak fds |', '|---|---:|---:|---:|---:|');
     for (const n of r.nodes)
       out.push(

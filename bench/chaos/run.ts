@@ -3,7 +3,7 @@ import { freePortBlock } from '../../test/helpers/processes.js';
 import { ChaosCluster, type Member } from './cluster.js';
 import { DEEP_CONFIRMATIONS, PaymentLoad, txState } from './load.js';
 import { makeWallets, params, sinkAddress } from './payments.js';
-import { applyPerturbation, type Applied } from './perturb.js';
+import { applyPerturbation, type Applied, type HostileStats } from './perturb.js';
 import { buildReport, type RunReport } from './report.js';
 import { Rng } from './rng.js';
 import type { Scenario } from './scenario.js';
@@ -78,6 +78,7 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
   process.once('exit', killAll);
 
   const applied: Applied[] = [];
+  const hostile: HostileStats = { attacks: {}, fakePeersAfter30s: [] };
   const convergences: Convergence[] = [];
   const issuance = new Issuance();
   const loadRng = new Rng(seed, 2);
@@ -175,6 +176,7 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
         result = await applyPerturbation(cluster, p, perturbRng, {
           addNode: () => cluster.addMember(`node-${nextName++}`),
           violation,
+          hostile,
         });
       } catch (err) {
         violation('perturbation-failed', `${p.kind}: ${err instanceof Error ? err.message : String(err)}`);
@@ -231,6 +233,7 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
       violations,
       members: cluster.members,
       heightReachedAt,
+      hostile,
       finalHeight: finalInfo?.height ?? null,
     });
   } finally {

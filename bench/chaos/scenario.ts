@@ -16,6 +16,7 @@ export const PERTURBATION_KINDS = [
   'leave',
   'cpu-hog',
   'disk-full',
+  'hostile-peer',
 ] as const;
 export type PerturbationKind = (typeof PERTURBATION_KINDS)[number];
 

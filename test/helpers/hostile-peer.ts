@@ -10,8 +10,17 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { decodeBlock, encodeBlock, fromHex, getNetwork, toHex, type Block } from '../../src/core/index.js';
-import { ChainBuilder, coinbaseInput, payTo, spendTx, testKey, type ParentRef } from './chain-builder.js';
+import {
+  decodeBlock,
+  encodeBlock,
+  fromHex,
+  getNetwork,
+  toHex,
+  txHash,
+  type Block,
+  type Transaction,
+} from '../../src/core/index.js';
+import { ChainBuilder, payTo, testKey, type ParentRef } from './chain-builder.js';
 
 const regtest = getNetwork('regtest');
 const OTHER_NETWORK = getNetwork('demo').genesisHash;
@@ -170,11 +179,20 @@ export class HostilePeer {
         break;
       case 'double-spend': {
         if (!tip) break;
-        // One coin spent twice in one block: the tip's own coinbase, which is not even mature.
-        const coin = coinbaseInput({ ...tip.block, height: tip.parent.height } as never, testKey(0));
-        const a = spendTx([coin], [payTo(testKey(1), 1000n)]);
-        const b = spendTx([coin], [payTo(testKey(2), 1000n)]);
-        statuses.push(await this.sendBlock(nodeUrl, this.builder.block(tip.parent, { txs: [a, b], tag })));
+        // One coin (the tip's coinbase output) spent by two transactions in one block.
+        const coinbase = tip.block.txs[0];
+        if (!coinbase) break;
+        const spend = (to: number): Transaction => ({
+          version: 1,
+          inputs: [
+            { prevTxid: txHash(coinbase), prevVout: 0, scriptSig: new Uint8Array(0), sequence: 0xffffffff },
+          ],
+          outputs: [payTo(testKey(to), 1000n)],
+          locktime: 0,
+        });
+        statuses.push(
+          await this.sendBlock(nodeUrl, this.builder.block(tip.parent, { txs: [spend(1), spend(2)], tag })),
+        );
         break;
       }
       case 'orphan-chain': {
