@@ -1,5 +1,5 @@
 # chainmesh — every entry point a developer or CI needs.
-.PHONY: all install build browser test test-unit lint format bench ab cluster clean
+.PHONY: all install build browser test test-unit lint format bench ab cluster clean chaos chaos-ci soak
 
 NPM ?= npm
 # make bench BENCH=core runs only bench/*core*.bench.ts
@@ -51,6 +51,20 @@ NODES ?= 5
 BASE_PORT ?=
 cluster: build
 	node dist/cli/main.js cluster --nodes $(NODES)$(if $(BASE_PORT), --base-port $(BASE_PORT))
+
+# Chaos and soak (README "Chaos and soak"): real node processes under payments and seeded faults.
+# make chaos SCENARIO=split-brain SEED=7 replays one run; CHAOS_ARGS passes other flags (--intensity, --nodes).
+SCENARIO ?=
+SEED ?=
+CHAOS_ARGS ?=
+chaos: build
+	npx tsx bench/chaos/main.ts $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(SEED),--seed $(SEED)) $(CHAOS_ARGS)
+
+chaos-ci: build
+	npx tsx bench/chaos/main.ts --scenario ci --out .tmp/chaos/ci
+
+soak: build
+	npx tsx bench/chaos/main.ts --scenario soak $(if $(SEED),--seed $(SEED)) $(CHAOS_ARGS)
 
 clean:
 	rm -rf dist

@@ -30,7 +30,9 @@ function requestMetrics(node: ApiPort): RequestHandler {
 function reportError(node: ApiPort): (error: ApiError, cause: unknown) => void {
   return (error, cause) => {
     node.metrics.apiErrors.inc({ code: error.code });
-    if (error.status >= 500) node.logger.error('request failed', { code: error.code, err: String(cause) });
+    // A store that cannot write is logged once by the node when it starts and stops, not per request.
+    if (error.status >= 500 && error.code !== 'store-unavailable')
+      node.logger.error('request failed', { code: error.code, err: String(cause) });
   };
 }
 

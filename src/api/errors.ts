@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
-import { ValidationError } from '../core/index.js';
+import { CodedError, ValidationError } from '../core/index.js';
 import { PeerError } from '../p2p/index.js';
 import { NodeError, type NodeErrorCode } from './node-error.js';
 
@@ -17,6 +17,7 @@ const NODE_STATUS: Record<NodeErrorCode, number> = {
   'admin-disabled': 403,
   'payload-too-large': 413,
   'not-ready': 503,
+  'store-unavailable': 503,
   'unsupported-network': 400,
   'peer-wrong-network': 409,
   'peer-self': 409,
@@ -36,6 +37,10 @@ export function statusForReject(code: string): number {
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ValidationError) {
     return { status: statusForReject(err.code), code: err.code, message: err.message };
+  }
+  // The chain's StoreWriteError, known by its code: the api does not import the chain layer.
+  if (err instanceof CodedError && err.code === 'store-unavailable') {
+    return { status: 503, code: err.code, message: 'the node cannot write to its store (disk full?)' };
   }
   // PeerError's codes are a subset of NodeError's, so this table covers both (the compiler checks it).
   if (err instanceof NodeError || err instanceof PeerError)

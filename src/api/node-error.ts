@@ -12,6 +12,7 @@ export const NODE_ERROR_CODES = [
   'admin-disabled',
   'payload-too-large',
   'not-ready',
+  'store-unavailable',
   'unsupported-network',
   'peer-wrong-network',
   'peer-self',

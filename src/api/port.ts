@@ -20,6 +20,10 @@ export interface NodeInfo {
   knownPeers: number;
   mempool: number;
   mempoolBytes: number;
+  /** Coins in the UTXO set of the best chain. */
+  utxoCount: number;
+  /** Their total value in base units, as a decimal string: with the height it shows whether money is conserved. */
+  utxoValue: string;
   syncing: boolean;
   mining: boolean;
   hashesPerSecond: number;

@@ -84,6 +84,10 @@ export class Chain extends EventEmitter<ChainEvents> {
     this.queries = new ChainQueries(this.state);
     this.best = new BestChain(this.state, this.headers, this.queries, scripts, this.verifiedScripts);
     this.processor = new BlockProcessor(this.state, this.headers, this.best, now);
+    store.watchHealth((failure) => {
+      if (failure) this.emit('storeFailed', { error: failure });
+      else this.emit('storeRecovered');
+    });
   }
 
   static async open(opts: ChainOptions): Promise<Chain> {
@@ -126,6 +130,16 @@ export class Chain extends EventEmitter<ChainEvents> {
   /** Number of coins in the UTXO set. */
   get utxoCount(): number {
     return this.state.utxo.size;
+  }
+
+  /** Total value of the UTXO set in base units (O(1): maintained on connect, disconnect and load). */
+  get utxoValue(): bigint {
+    return this.state.utxo.totalValue;
+  }
+
+  /** Whether the last store write succeeded: false while the disk refuses writes. */
+  get storeWritable(): boolean {
+    return this.store.writable;
   }
 
   get orphanCount(): number {

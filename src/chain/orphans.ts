@@ -48,6 +48,11 @@ export class OrphanPool {
     this.pool.add({ hash, parent, block, bytes });
   }
 
+  /** Forgets one orphan (its own descendants stay, waiting for it like any missing parent). */
+  delete(hash: string): void {
+    this.pool.delete(hash);
+  }
+
   /** Removes and returns the orphans waiting for `parent`. */
   takeChildren(parent: string): Orphan[] {
     const children = this.pool.children(parent);

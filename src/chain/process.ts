@@ -37,6 +37,14 @@ export class BlockProcessor {
     const hash = blockHashOf(block.header);
     const known = index.get(hash);
     const held = lowWork.get(hash);
+    const prevHash = toDisplayHex(block.header.prevHash);
+    if (orphans.has(hash) && (index.has(prevHash) || lowWork.has(prevHash))) {
+      // Its parent is known now, but arrived by a path that did not release it (a store write failed
+      // between filing the parent and connecting it): process it as new instead of answering
+      // 'duplicate' to every peer that sends it, which left the node stuck behind (chaos harness).
+      orphans.delete(hash);
+      return this.process(block);
+    }
     if (known || held || orphans.has(hash)) {
       if (known && isFailed(known)) {
         const code = known.reason ?? 'bad-blk-prev-invalid';

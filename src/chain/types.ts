@@ -1,5 +1,6 @@
 import type { Block, NetworkParams, RejectCode } from '../core/index.js';
 import type { BlockIndexEntry } from './block-index.js';
+import type { StoreWriteError } from './store.js';
 
 export interface ChainOptions {
   /** Node data directory; the chain keeps its LevelDB under `<dataDir>/chain`. */
@@ -41,4 +42,8 @@ export interface ChainEvents {
   tip: [BlockIndexEntry];
   reorg: [{ depth: number; oldTip: BlockIndexEntry; newTip: BlockIndexEntry }];
   rejected: [{ hash: string; code: RejectCode }];
+  /** A store write failed after the last one succeeded (e.g. the disk is full): blocks are not accepted. */
+  storeFailed: [{ error: StoreWriteError }];
+  /** A write succeeded again after storeFailed. */
+  storeRecovered: [];
 }

@@ -22,9 +22,16 @@ function scriptKey(scriptPubKey: Uint8Array): string {
 export class UtxoSet {
   private readonly coins = new Map<string, Coin>();
   private readonly byScript = new Map<string, Set<string>>();
+  /** Sum of every coin's value, kept in step by set/delete so that reading it is O(1). */
+  private valueSum = 0n;
 
   get size(): number {
     return this.coins.size;
+  }
+
+  /** Total value of the unspent coins, in base units. */
+  get totalValue(): bigint {
+    return this.valueSum;
   }
 
   get(key: string): Coin | undefined {
@@ -37,8 +44,12 @@ export class UtxoSet {
 
   set(key: string, coin: Coin): void {
     const previous = this.coins.get(key);
-    if (previous) this.unindex(key, previous);
+    if (previous) {
+      this.unindex(key, previous);
+      this.valueSum -= previous.value;
+    }
     this.coins.set(key, coin);
+    this.valueSum += coin.value;
     const sk = scriptKey(coin.scriptPubKey);
     let set = this.byScript.get(sk);
     if (!set) {
@@ -52,6 +63,7 @@ export class UtxoSet {
     const coin = this.coins.get(key);
     if (!coin) return;
     this.coins.delete(key);
+    this.valueSum -= coin.value;
     this.unindex(key, coin);
   }
 

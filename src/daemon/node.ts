@@ -178,6 +178,12 @@ export class ChainmeshNode implements ApiPort {
         newHeight: heightOf(newTip),
       });
     });
+    chain.on('storeFailed', ({ error }) => {
+      logger.error('store write failed: not accepting blocks until a write succeeds (is the disk full?)', {
+        error: error.message,
+      });
+    });
+    chain.on('storeRecovered', () => logger.info('store writable again: accepting blocks'));
     chain.on('rejected', ({ hash, code }: { hash: string; code: string }) => {
       metrics.blocksRejected.inc({ reason: code });
       logger.info('block rejected', { hash, code });
@@ -323,6 +329,8 @@ export class ChainmeshNode implements ApiPort {
       knownPeers: this.p2p.knownCount,
       mempool: this.mempool.count,
       mempoolBytes: this.mempool.bytes,
+      utxoCount: this.chain.utxoCount,
+      utxoValue: this.chain.utxoValue.toString(),
       syncing: this.p2p.syncing,
       mining: this.config.minerEnabled,
       hashesPerSecond: Math.round(this.miner.hashesPerSecond),
@@ -333,7 +341,7 @@ export class ChainmeshNode implements ApiPort {
     const best = this.p2p.bestPeerHeight();
     const height = this.chain.height;
     const checks = {
-      store: this.stopping === undefined,
+      store: this.stopping === undefined && this.chain.storeWritable,
       joined: this.config.seedHosts.length === 0 || this.p2p.joined,
       caughtUp: !this.p2p.syncing && (best === undefined || best - height <= READY_LAG_BLOCKS),
     };

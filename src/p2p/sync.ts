@@ -63,7 +63,11 @@ export class Sync {
   private start(): void {
     this.again = false;
     this.running = this.run()
-      .catch((err: unknown) => void this.opts.logger.error('sync failed', { error: String(err) }))
+      .catch((err: unknown) => {
+        // A store that cannot write (disk full) is reported once by the node, not on every sync attempt.
+        const storeDown = (err as { code?: unknown } | null)?.code === 'store-unavailable';
+        this.opts.logger[storeDown ? 'debug' : 'error']('sync failed', { error: String(err) });
+      })
       .finally(() => {
         this.running = undefined;
         this.opts.metrics.syncing.set(0);

@@ -1,0 +1,75 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadScenario, parseAssertion, validateScenario } from '../../bench/chaos/scenario.js';
+import { buildSchedule } from '../../bench/chaos/schedule.js';
+
+const SCENARIOS = join(import.meta.dirname, '..', '..', 'scenarios');
+
+describe('chaos scenarios', () => {
+  it('every shipped scenario file is valid', () => {
+    const files = readdirSync(SCENARIOS).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    for (const f of files) expect(loadScenario(join(SCENARIOS, f)).name).toBe(f.replace(/\.yaml$/, ''));
+  });
+
+  it('names each bad field in one error, one line per problem', () => {
+    const doc = {
+      name: 'Bad Name',
+      nodes: 0,
+      load: { paymentsPerSecond: -1, typo: 1 },
+      perturbations: { kinds: ['kill', 'meteor'] },
+      assertions: ['the moon is out'],
+    };
+    let message = '';
+    try {
+      validateScenario(doc, 'bad.yaml');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^bad\.yaml: invalid scenario/);
+    expect(message).toMatch(/name: lower-case letters/);
+    expect(message).toMatch(/nodes: /);
+    expect(message).toMatch(/load\.paymentsPerSecond: /);
+    expect(message).toMatch(/load: .*typo/);
+    expect(message).toMatch(/perturbations\.kinds\.1: /);
+  });
+
+  it('refuses an assertion it cannot check, listing the forms it knows', () => {
+    expect(() => validateScenario({ name: 'x', assertions: ['no bugs please'] }, 'x.yaml')).toThrow(
+      /assertions\.0: "no bugs please" is not one of: every node at height/,
+    );
+    expect(() =>
+      validateScenario(
+        { name: 'x', duration: 30, perturbations: { at: [{ at: 40, kind: 'kill' }] } },
+        'x.yaml',
+      ),
+    ).toThrow(/perturbations\.at\.0\.at: 40 s is after the scenario's duration/);
+  });
+
+  it('parses the assertion forms a scenario author writes', () => {
+    expect(parseAssertion('every node at height ≥ 20 within 60 s')).toMatchObject({
+      kind: 'height-within',
+      height: 20,
+      withinSec: 60,
+    });
+    expect(parseAssertion('0 lost payments')).toMatchObject({ kind: 'lost-payments', max: 0 });
+    expect(parseAssertion('convergence p99 <= 10 s')).toMatchObject({
+      kind: 'convergence',
+      percentile: 99,
+      maxSec: 10,
+    });
+    expect(parseAssertion('peak RSS <= 300 MB')).toMatchObject({ kind: 'peak-rss', maxMb: 300 });
+  });
+
+  it('replays: the same seed gives the same schedule, another seed a different one', () => {
+    const s = loadScenario(join(SCENARIOS, 'kill-storm.yaml'));
+    const a = buildSchedule(s, 42, 1);
+    expect(a.length).toBeGreaterThan(3);
+    expect(buildSchedule(s, 42, 1)).toEqual(a);
+    expect(buildSchedule(s, 43, 1)).not.toEqual(a);
+    // Intensity scales the rate.
+    expect(buildSchedule(s, 42, 2).length).toBeGreaterThan(a.length);
+    for (const p of a) expect(p.at).toBeLessThan(s.duration);
+  });
+});
