@@ -6,6 +6,7 @@ import { HEADER_NETWORK } from '../p2p/index.js';
 import { errorHandler, type ApiError } from './errors.js';
 import { explorerRoutes } from './explorer/index.js';
 import { withFastLane } from './fast-lane.js';
+import { addressRoutes } from './routes/address.js';
 import { adminRoutes } from './routes/admin.js';
 import { chainRoutes } from './routes/chain.js';
 import { nodeRoutes } from './routes/node.js';
@@ -58,6 +59,7 @@ export function createApp(node: ApiPort, handlers: ProtocolHandlers): Express {
   app.use(protocolRoutes(node, handlers));
   app.use(chainRoutes(node));
   app.use(explorerRoutes(node));
+  app.use(addressRoutes(node));
   app.use(adminRoutes(node));
   app.use((req, _res, next) => next(new NodeError('not-found', `no route ${req.method} ${req.path}`)));
   app.use(errorHandler(reportError(node)));

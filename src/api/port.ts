@@ -48,12 +48,13 @@ export type ApiChain = Pick<
   | 'getRawBlock'
   | 'findTx'
   | 'getCoinsByScript'
+  | 'getAddressTxs'
 >;
 
 /** What the routes read of the mempool. */
 export type ApiMempool = Pick<
   Mempool,
-  'count' | 'bytes' | 'get' | 'entries' | 'isSpent' | 'pendingForScript'
+  'count' | 'bytes' | 'get' | 'entries' | 'isSpent' | 'pendingForScript' | 'activityForScript'
 >;
 
 /** What the protocol and peer routes call on the peer layer. */

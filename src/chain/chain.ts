@@ -12,6 +12,7 @@ import {
   type NetworkParams,
   type Transaction,
 } from '../core/index.js';
+import { addressEntriesOf, type AddressTxEntry } from './address-index.js';
 import { BlockIndex, fromStored, isFailed, toStored, type BlockIndexEntry } from './block-index.js';
 import type { ChainState } from './chain-state.js';
 import { BestChain } from './connect.js';
@@ -24,6 +25,7 @@ import { SerialQueue } from './queue.js';
 import { VerifiedScripts } from './script-cache.js';
 import { ScriptChecker, type ScriptJob } from './script-check.js';
 import { ChainStore, StoreBatch } from './store.js';
+import { decodeUndo } from './undo.js';
 import type { ChainEvents, ChainOptions, ProcessBlockResult } from './types.js';
 import { UtxoSet, outpointKey } from './utxo-set.js';
 
@@ -165,9 +167,32 @@ export class Chain extends EventEmitter<ChainEvents> {
     if (!tip) throw new Error('chain store is corrupt: tip not in block index');
     index.setActive(tip);
     for (const e of index.all()) index.addCandidate(e);
+    if (!(await store.hasAddressIndex())) await this.buildAddressIndex();
     await store.forEachCoin(({ txid, vout, coin }) => utxo.set(outpointKey(txid, vout), coin));
     // A crash between the steps of a reorg leaves a valid but not best tip: finish the job.
     await this.best.activate();
+  }
+
+  /**
+   * Builds the address index of a store written before it existed, from the
+   * best chain's blocks and undo data, then marks it complete. Rows are
+   * idempotent puts, so a crash part-way only means building again.
+   */
+  private async buildAddressIndex(): Promise<void> {
+    const { index, store } = this.state;
+    let batch = new StoreBatch();
+    for (let height = 1; height <= index.tip.height; height++) {
+      const hash = index.atHeight(height)?.hash as string;
+      const block = await this.getBlock(hash);
+      const undo = await store.getUndo(fromDisplayHex(hash));
+      if (!block || !undo) throw new Error(`chain store is corrupt: block or undo data missing for ${hash}`);
+      for (const e of addressEntriesOf(block, height, decodeUndo(undo))) batch.putAddressTx(e);
+      if (batch.ops.length >= 10_000) {
+        await store.write(batch);
+        batch = new StoreBatch();
+      }
+    }
+    await store.write(batch.putAddressIndexMark());
   }
 
   private async initGenesis(): Promise<void> {
@@ -190,7 +215,8 @@ export class Chain extends EventEmitter<ChainEvents> {
       .putIndex(toStored(entry))
       .putTip(hashBytes)
       .putNetwork(hashBytes)
-      .putFormat();
+      .putFormat()
+      .putAddressIndexMark();
     await this.store.write(batch);
   }
 
@@ -247,6 +273,11 @@ export class Chain extends EventEmitter<ChainEvents> {
 
   findTx(txid: string): Promise<{ tx: Transaction; blockHash: string; height: number } | undefined> {
     return this.queries.findTx(txid);
+  }
+
+  /** Best-chain transactions of a P2PKH key hash, newest first (the store's address index). */
+  getAddressTxs(hash160: Uint8Array, limit: number, offset: number): Promise<AddressTxEntry[]> {
+    return this.queries.getAddressTxs(hash160, limit, offset);
   }
 
   /**

@@ -23,6 +23,7 @@ import type { VerifiedScripts } from './script-cache.js';
 import type { ScriptChecker, ScriptJob } from './script-check.js';
 import { StoreBatch } from './store.js';
 import type { ReorgSummary } from './types.js';
+import { addressEntriesOf } from './address-index.js';
 import { decodeUndo, encodeUndo } from './undo.js';
 import { isUnspendable, outpointKey } from './utxo-set.js';
 
@@ -185,6 +186,7 @@ export class BestChain {
       else batch.delCoin(c.txid, c.vout);
     }
     txs.forEach((tx, position) => batch.putTx(txHash(tx), hashBytes, position));
+    for (const row of addressEntriesOf(block, height, spent)) batch.putAddressTx(row);
     try {
       await store.write(batch);
     } catch (err) {
@@ -235,6 +237,7 @@ export class BestChain {
       batch.delTx(id);
     }
     if (u !== 0) throw new Error(`undo data of ${entry.hash} does not match the block`);
+    for (const row of addressEntriesOf(block, entry.height, undo)) batch.delAddressTx(row);
     for (const c of changes.values()) {
       if (c.coin) batch.putCoin(c.txid, c.vout, c.coin);
       else batch.delCoin(c.txid, c.vout);

@@ -6,3 +6,4 @@ export { StoreWriteError } from './store.js';
 export { startWorker } from './worker-thread.js';
 export type { ScriptJob } from './script-check.js';
 export { outpointKey } from './utxo-set.js';
+export type { AddressTxEntry } from './address-index.js';

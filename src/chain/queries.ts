@@ -7,6 +7,7 @@ import {
   type Coin,
   type Transaction,
 } from '../core/index.js';
+import type { AddressTxEntry } from './address-index.js';
 import type { BlockIndexEntry } from './block-index.js';
 import type { ChainState } from './chain-state.js';
 
@@ -91,6 +92,14 @@ export class ChainQueries {
   /** Every coin of the UTXO set, keyed `<internal-order txid hex>:<vout>` (consistency checks, tools). */
   utxoEntries(): IterableIterator<[string, Coin]> {
     return this.state.utxo.entries();
+  }
+
+  /**
+   * Best-chain transactions paying to or spending from a P2PKH key hash,
+   * newest first (height, then position in the block), `offset` rows skipped.
+   */
+  getAddressTxs(hash160: Uint8Array, limit: number, offset: number): Promise<AddressTxEntry[]> {
+    return this.state.store.getAddressTxs(hash160, limit, offset);
   }
 
   async findTx(txid: string): Promise<{ tx: Transaction; blockHash: string; height: number } | undefined> {

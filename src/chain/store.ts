@@ -10,6 +10,7 @@ import {
   decodeHeader,
   encodeHeader,
 } from '../core/index.js';
+import type { AddressTxEntry } from './address-index.js';
 
 /*
  * Key layout. One byte of prefix, then fixed-width binary: hashes and txids in
@@ -21,7 +22,12 @@ import {
  *   r <hash32>            undo data of a connected block
  *   u <txid32> <vout BE>  coin: value(u64) height(u32) flags(u8) scriptPubKey(rest)
  *   t <txid32>            tx location on the best chain: block hash32, tx position(u32)
- *   m <name>              metadata: 'tip' -> hash32, 'net' -> genesis hash32, 'format' -> u32
+ *   a <hash160> <height BE> <position BE>
+ *                         address index: best-chain tx paying to or spending from a P2PKH
+ *                         key hash: txid32 received(u64) sent(u64); big-endian height and
+ *                         position so an address's rows sort oldest to newest
+ *   m <name>              metadata: 'tip' -> hash32, 'net' -> genesis hash32, 'format' -> u32,
+ *                         'addr' -> u32 ADDRESS_INDEX_VERSION once the address index is complete
  *
  * Reject codes are stored as their text, not as a position in REJECT_CODES,
  * so adding or reordering codes never changes what stored entries mean.
@@ -35,6 +41,13 @@ const P_UNDO = 0x72;
 const P_COIN = 0x75;
 const P_TX = 0x74;
 const P_META = 0x6d;
+const P_ADDRESS = 0x61;
+/**
+ * The address index was added to format 2 without changing the format: a
+ * store without the 'addr' mark gets the index built from its blocks and undo
+ * data at open (Chain.load), then the mark.
+ */
+export const ADDRESS_INDEX_VERSION = 1;
 
 export type BlockStatus = 'header-valid' | 'valid' | 'invalid' | 'failed-child';
 const STATUS_CODES: readonly BlockStatus[] = ['header-valid', 'valid', 'invalid', 'failed-child'];
@@ -70,6 +83,16 @@ function coinKey(txid: Uint8Array, vout: number): Uint8Array {
   k[0] = P_COIN;
   k.set(txid, 1);
   new DataView(k.buffer).setUint32(33, vout, false);
+  return k;
+}
+
+function addressKey(hash160: Uint8Array, height: number, position: number): Uint8Array {
+  const k = new Uint8Array(1 + 20 + 8);
+  k[0] = P_ADDRESS;
+  k.set(hash160, 1);
+  const view = new DataView(k.buffer);
+  view.setUint32(21, height, false);
+  view.setUint32(25, position, false);
   return k;
 }
 
@@ -181,6 +204,22 @@ export class StoreBatch {
 
   delTx(txid: Uint8Array): this {
     return this.del(key(P_TX, txid));
+  }
+
+  putAddressTx(e: AddressTxEntry): this {
+    const w = new ByteWriter(48);
+    w.bytes(e.txid).u64(e.received).u64(e.sent);
+    return this.put(addressKey(e.hash160, e.height, e.position), w.finish().slice());
+  }
+
+  delAddressTx(e: AddressTxEntry): this {
+    return this.del(addressKey(e.hash160, e.height, e.position));
+  }
+
+  putAddressIndexMark(): this {
+    const v = new Uint8Array(4);
+    new DataView(v.buffer).setUint32(0, ADDRESS_INDEX_VERSION, true);
+    return this.put(metaKey('addr'), v);
   }
 
   putTip(hash: Uint8Array): this {
@@ -316,6 +355,45 @@ export class ChainStore {
 
   async getNetwork(): Promise<Uint8Array | undefined> {
     return own(await this.db.get(metaKey('net')));
+  }
+
+  async hasAddressIndex(): Promise<boolean> {
+    const v = await this.db.get(metaKey('addr'));
+    return (
+      v?.length === 4 && new DataView(v.buffer, v.byteOffset, 4).getUint32(0, true) === ADDRESS_INDEX_VERSION
+    );
+  }
+
+  /**
+   * Address index rows of one key hash, newest first: skips `offset` rows and
+   * returns at most `limit`, reading no more than offset + limit rows.
+   */
+  async getAddressTxs(hash160: Uint8Array, limit: number, offset: number): Promise<AddressTxEntry[]> {
+    const gte = addressKey(hash160, 0, 0);
+    const lt = addressKey(hash160, 0xffffffff, 0xffffffff);
+    const out: AddressTxEntry[] = [];
+    let skipped = 0;
+    const it = this.db.iterator({ gte, lte: lt, reverse: true, limit: offset + limit });
+    try {
+      for (let batch = await it.nextv(256); batch.length > 0; batch = await it.nextv(256)) {
+        for (const [k, v] of batch) {
+          if (skipped++ < offset) continue;
+          const view = new DataView(k.buffer, k.byteOffset, k.byteLength);
+          const r = new ByteReader(v);
+          out.push({
+            hash160: own(k.subarray(1, 21)) as Uint8Array,
+            height: view.getUint32(21, false),
+            position: view.getUint32(25, false),
+            txid: own(r.bytes(32)) as Uint8Array,
+            received: r.u64(),
+            sent: r.u64(),
+          });
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    return out;
   }
 
   /** Calls `fn` for every index entry (start-up: entries come in large batches, not one await each). */

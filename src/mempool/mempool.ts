@@ -221,6 +221,28 @@ export class Mempool extends EventEmitter<MempoolEvents> {
   }
 
   /**
+   * Pool transactions paying to or spending from one scriptPubKey, with what
+   * each moved for it (`received`: its outputs to the script, `sent`: the
+   * script's coins it spends, confirmed or from pool parents), newest first.
+   */
+  activityForScript(
+    scriptPubKey: Uint8Array,
+  ): Array<{ txid: string; time: number; received: bigint; sent: bigint }> {
+    const key = toHex(scriptPubKey);
+    const rows: Array<{ txid: string; time: number; seq: number; received: bigint; sent: bigint }> = [];
+    for (const id of this.byScript.get(key) ?? []) {
+      const e = this.pool.get(id) as Entry;
+      let received = 0n;
+      let sent = 0n;
+      for (const o of e.tx.outputs) if (toHex(o.scriptPubKey) === key) received += o.value;
+      for (const coin of e.spent) if (toHex(coin.scriptPubKey) === key) sent += coin.value;
+      rows.push({ txid: id, time: e.time, seq: e.seq, received, sent });
+    }
+    rows.sort((a, b) => b.seq - a.seq);
+    return rows.map(({ txid, time, received, sent }) => ({ txid, time, received, sent }));
+  }
+
+  /**
    * Verifies signatures over the chain's worker pool ahead of admission, so
    * admitting each transaction afterwards skips that work and this thread
    * spends its time on requests instead. Calls made in the same turn of the

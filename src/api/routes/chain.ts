@@ -99,21 +99,5 @@ export function chainRoutes(node: Pick<ApiPort, 'params' | 'chain' | 'mempool'>)
     res.json({ address: req.params.address, height: chain.height, utxos });
   });
 
-  router.get('/address/:address/balance', (req, res) => {
-    const script = addressToScript(address.parse(req.params.address), params);
-    let confirmed = 0n;
-    let immature = 0n;
-    for (const { coin } of chain.getCoinsByScript(script)) {
-      if (coin.coinbase && chain.height + 1 - coin.height < params.coinbaseMaturity) immature += coin.value;
-      else confirmed += coin.value;
-    }
-    res.json({
-      address: req.params.address,
-      height: chain.height,
-      confirmed: confirmed.toString(),
-      immature: immature.toString(),
-    });
-  });
-
   return router;
 }
