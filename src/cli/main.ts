@@ -7,7 +7,7 @@ import { runCluster } from './cluster.js';
 import { DEFAULT_SEED_PORT, defaultNodeUrl, seedPort } from './http.js';
 import { EXIT_CONFIG, runNode } from './run-node.js';
 import { collectStatus, renderStatus } from './status.js';
-import { newKey, send } from './wallet.js';
+import { registerWalletCommands } from './wallet.js';
 
 function int(min: number, max: number) {
   return (value: string): number => {
@@ -16,12 +16,6 @@ function int(min: number, max: number) {
       throw new InvalidArgumentError(`expected an integer ${min}-${max}`);
     return n;
   };
-}
-
-function amount(value: string): bigint {
-  if (!/^\d+$/.test(value))
-    throw new InvalidArgumentError('expected an integer number of base units (no decimals)');
-  return BigInt(value);
 }
 
 function url(value: string): string {
@@ -132,26 +126,7 @@ program
     process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
   });
 
-const wallet = program.command('wallet').description('keys and payments');
-wallet
-  .command('new')
-  .description('create a private key and print it with its address')
-  .option('--network <name>', 'demo or regtest', network, 'demo')
-  .action((o: { network: string }) => {
-    process.stdout.write(`${JSON.stringify(newKey(o.network), null, 2)}\n`);
-  });
-wallet
-  .command('send')
-  .description('pay an address from the coins of a private key, through a node')
-  .requiredOption('--key <hex>', 'private key (hex)')
-  .requiredOption('--to <address>', 'recipient address')
-  .requiredOption('--amount <units>', 'amount in base units', amount)
-  .option('--fee <units>', 'fee in base units', amount, 1000n)
-  .option('-u, --url <url>', 'node URL', url, 'http://127.0.0.1:3000')
-  .action(async (o: { key: string; to: string; amount: bigint; fee: bigint; url: string }) => {
-    const result = await send({ url: o.url, privateKey: o.key, to: o.to, amount: o.amount, fee: o.fee });
-    process.stdout.write(`${JSON.stringify({ txid: result.txid }, null, 2)}\n`);
-  });
+registerWalletCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`chainmesh: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -6,3 +6,4 @@ export * from './demo-wallets.js';
 export * from './errors.js';
 export * from './keystore.js';
 export * from './payment.js';
+export * from './node-client.js';

@@ -3,8 +3,8 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPayment } from '../../src/cli/wallet.js';
-import { encodeAddress, encodeTx, getNetwork, hash160, publicKeyOf, toHex } from '../../src/core/index.js';
+import { encodeAddress, getNetwork, hash160, publicKeyOf } from '../../src/core/index.js';
+import { buildPayment } from '../../src/wallet/index.js';
 import {
   admin,
   cleanup,
@@ -16,6 +16,7 @@ import {
   tempDir,
   type NodeProcess,
 } from '../helpers/processes.js';
+import { spendable } from '../helpers/wallet.js';
 
 const params = getNetwork('regtest');
 const key = Uint8Array.from(Buffer.from('22'.repeat(32), 'hex'));
@@ -160,11 +161,14 @@ describe('fast lane for transactions and blocks', () => {
     const { body: utxos } = await request(`${node.url}/utxo/${address}`);
     const payment = (amount: bigint) =>
       JSON.stringify({
-        tx: toHex(
-          encodeTx(
-            buildPayment({ params, privateKey: key, utxos: utxos.utxos, to: address, amount, fee: 5000n }),
-          ),
-        ),
+        tx: buildPayment({
+          params,
+          privateKey: key,
+          coins: spendable(utxos.utxos),
+          to: address,
+          amount,
+          feeRate: 20n,
+        }).hex,
       });
     const first = payment(1000n);
     const accepted = await post(node, '/transactions', first, 'length');

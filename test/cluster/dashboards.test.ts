@@ -11,8 +11,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML, { parseAllDocuments } from 'yaml';
-import { buildPayment, newKey } from '../../src/cli/wallet.js';
-import { encodeTx, fromHex, getNetwork, toHex } from '../../src/core/index.js';
+import { fromHex, getNetwork, privateKeyFromSeed, toHex } from '../../src/core/index.js';
+import { addressOfKey, buildPayment } from '../../src/wallet/index.js';
 import {
   ensurePrometheus,
   labelValues,
@@ -35,6 +35,7 @@ import {
   waitFor,
   type NodeProcess,
 } from '../helpers/processes.js';
+import { spendable, type UtxoView } from '../helpers/wallet.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DASHBOARDS = join(ROOT, 'monitoring', 'grafana', 'dashboards');
@@ -156,7 +157,8 @@ describe('dashboards against a real Prometheus scraping real nodes', () => {
   let victim: NodeProcess;
   /** The node every event is aimed at; the node dashboard is checked for it. */
   let focus: NodeProcess;
-  const wallet = newKey('regtest');
+  const walletKey = privateKeyFromSeed(new TextEncoder().encode('dashboards test wallet'));
+  const wallet = { privateKey: walletKey, address: addressOfKey(walletKey, params) };
 
   beforeAll(async () => {
     ensurePrometheus();
@@ -322,14 +324,16 @@ describe('dashboards against a real Prometheus scraping real nodes', () => {
    */
   async function driveActivity(round: number): Promise<void> {
     await gen(miner, 1);
-    const { utxos } = (await request(`${focus.url}/utxo/${wallet.address}`)).body as {
-      utxos: Array<{ txid: string; vout: number; value: string; mature: boolean; spentInMempool: boolean }>;
-    };
-    const priv = fromHex(wallet.privateKey);
+    const { utxos } = (await request(`${focus.url}/utxo/${wallet.address}`)).body as { utxos: UtxoView[] };
     const pay = (amount: bigint) =>
-      toHex(
-        encodeTx(buildPayment({ params, privateKey: priv, utxos, to: wallet.address, amount, fee: 1000n })),
-      );
+      buildPayment({
+        params,
+        privateKey: wallet.privateKey,
+        coins: spendable(utxos),
+        to: wallet.address,
+        amount,
+        feeRate: 4n,
+      }).hex;
     const payment = await request(`${focus.url}/transactions`, { body: { tx: pay(10_000n) } });
     expect(payment.status, JSON.stringify(payment.body)).toBe(200);
     // The same coin again: refused as a double spend.

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPayment } from '../../src/cli/wallet.js';
-import { encodeAddress, encodeTx, getNetwork, hash160, publicKeyOf, toHex } from '../../src/core/index.js';
+import { encodeAddress, getNetwork, hash160, publicKeyOf } from '../../src/core/index.js';
+import { buildPayment } from '../../src/wallet/index.js';
 import {
   admin,
   cleanup,
@@ -14,6 +14,7 @@ import {
   waitFor,
   type NodeProcess,
 } from '../helpers/processes.js';
+import { spendable } from '../helpers/wallet.js';
 
 const params = getNetwork('regtest');
 const key = Uint8Array.from(Buffer.from('11'.repeat(32), 'hex'));
@@ -72,15 +73,15 @@ describe('a network split and its healing', () => {
 
     // Group A confirms a payment in a block of its own; group B mines a longer branch without it.
     const { body: utxoBody } = await request(`${groupA[1]!.url}/utxo/${address}`);
-    const tx = buildPayment({
+    const { hex } = buildPayment({
       params,
       privateKey: key,
-      utxos: utxoBody.utxos,
+      coins: spendable(utxoBody.utxos),
       to: address,
       amount: 1000n,
-      fee: 5000n,
+      feeRate: 20n,
     });
-    const submitted = await request(`${groupA[1]!.url}/transactions`, { body: { tx: toHex(encodeTx(tx)) } });
+    const submitted = await request(`${groupA[1]!.url}/transactions`, { body: { tx: hex } });
     expect(submitted.status).toBe(200);
     const txid = submitted.body.txid as string;
     await waitFor('tx in group A mempools', async () =>
