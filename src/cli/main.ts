@@ -8,6 +8,7 @@ import { DEFAULT_SEED_PORT, defaultNodeUrl, seedPort } from './http.js';
 import { EXIT_CONFIG, runNode } from './run-node.js';
 import { collectStatus, renderStatus } from './status.js';
 import { registerWalletCommands } from './wallet.js';
+import { DEMO_MINER_WALLET, demoWallet } from '../wallet/index.js';
 
 function int(min: number, max: number) {
   return (value: string): number => {
@@ -85,7 +86,10 @@ program
   .option('--no-mine', 'do not mine (use POST /admin/generate on regtest)')
   .option('--intensity <percent>', 'mining intensity per node, percent of one core', int(1, 100), 10)
   .option('--admin-token <token>', 'admin token for every node (default: random)')
-  .option('--miner-address <address>', "address every miner pays (default: each node's own key)")
+  .option(
+    '--miner-address <address>',
+    `address every miner pays (default on demo: the public demo wallet ${DEMO_MINER_WALLET}; on regtest: each node's own key)`,
+  )
   .option('--duration <seconds>', 'stop after this many seconds', int(1, 86_400))
   .action(
     (o: {
@@ -107,7 +111,12 @@ program
         mine: o.mine,
         intensity: o.intensity,
         adminToken: o.adminToken ?? randomBytes(12).toString('hex'),
-        minerAddress: o.minerAddress === undefined ? undefined : minerAddress(o.minerAddress, o.network),
+        minerAddress:
+          o.minerAddress !== undefined
+            ? minerAddress(o.minerAddress, o.network)
+            : o.network === 'demo'
+              ? demoWallet(DEMO_MINER_WALLET).address
+              : undefined,
         durationSec: o.duration,
       }),
   );

@@ -109,6 +109,10 @@ describe('address routes (real node over HTTP)', () => {
       }),
     ]);
     expect(typeof confirmed.txs[0]?.blockHash).toBe('string');
+    // The block view says when this node first had the block (it mined it just now).
+    const block = await request(`${node.url}/block/${String(confirmed.txs[0]?.blockHash)}`);
+    expect(block.body.firstSeen).toBeGreaterThan(Date.now() - 120_000);
+    expect(block.body.firstSeen).toBeLessThanOrEqual(Date.now());
     expect(await balance(payee)).toMatchObject({
       confirmed: '150000000',
       unconfirmed: '0',

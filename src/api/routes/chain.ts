@@ -18,7 +18,7 @@ const address = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{25,40}$/, 'a Base58Check
 const DEFAULT_PAGE = 20;
 
 /** Read-only views of the chain, mempool and UTXO set. */
-export function chainRoutes(node: Pick<ApiPort, 'params' | 'chain' | 'mempool'>): Router {
+export function chainRoutes(node: Pick<ApiPort, 'params' | 'chain' | 'mempool' | 'blockFirstSeen'>): Router {
   const router = Router();
   const { chain, params } = node;
 
@@ -52,6 +52,8 @@ export function chainRoutes(node: Pick<ApiPort, 'params' | 'chain' | 'mempool'>)
     res.json({
       ...blockView(block, params, entry.height),
       confirmations: onBestChain ? chain.height - entry.height + 1 : 0,
+      // When this node first had the block (received or mined), unix ms: how it spread over the cluster.
+      firstSeen: node.blockFirstSeen(blockHash) ?? null,
     });
   });
 
