@@ -1,5 +1,5 @@
 # chainmesh — every entry point a developer or CI needs.
-.PHONY: all install build browser test test-unit lint format bench ab cluster clean chaos chaos-ci soak
+.PHONY: all install build browser test test-unit lint format bench ab cluster demo-local clean chaos chaos-ci soak
 
 NPM ?= npm
 # make bench BENCH=core runs only bench/*core*.bench.ts
@@ -66,11 +66,17 @@ chaos-ci: build
 soak: build
 	npx tsx bench/chaos/main.ts --scenario soak $(if $(SEED),--seed $(SEED)) $(CHAOS_ARGS)
 
+# make demo-local: starts a demo cluster as local processes (seed on DEMO_PORT, NODES nodes on the
+# following ports), pays between the public demo wallets through different nodes, reports, stops it.
+DEMO_PORT ?= 4100
+demo-local: build
+	node dist/cli/main.js demo --local --base-port $(DEMO_PORT) --nodes $(NODES)
+
 clean:
 	rm -rf dist
 
 # ---- deployment (docs/DEPLOYMENT.md) ----
-.PHONY: up up-monitoring down logs e2e bench-docker k8s-image k8s-apply
+.PHONY: up up-monitoring down logs demo e2e bench-docker k8s-image k8s-apply
 
 # `docker compose` when the plugin exists, else docker-compose 1.29; the same file serves both.
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
@@ -84,6 +90,13 @@ up:
 
 up-monitoring:
 	$(COMPOSE) --profile monitoring up -d --build --scale node=$${NODES:-5}
+
+# make demo: the compose cluster (NODES nodes), then `chainmesh demo` in a container on its network
+# (every node is reachable there), then `down` (volumes are kept, as with make down).
+demo:
+	$(COMPOSE) up -d --build --scale node=$(NODES)
+	$(COMPOSE) run --rm --no-deps -T node demo --seed http://seed:3000 --nodes $(NODES); \
+	  status=$$?; $(COMPOSE) --profile monitoring down; exit $$status
 
 down:
 	$(COMPOSE) --profile monitoring down

@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { addressToScript, getNetwork, ValidationError } from '../core/index.js';
 import { VERSION } from '../daemon/index.js';
 import { runCluster } from './cluster.js';
+import { runDemo } from './demo.js';
 import { DEFAULT_SEED_PORT, defaultNodeUrl, seedPort } from './http.js';
 import { EXIT_CONFIG, runNode } from './run-node.js';
 import { collectStatus, renderStatus } from './status.js';
@@ -136,6 +137,46 @@ program
   });
 
 registerWalletCommands(program);
+
+program
+  .command('demo')
+  .description(
+    'move coins between the public demo wallets through different nodes of a demo cluster and report (make demo)',
+  )
+  .option('--local', 'start a local cluster (chainmesh cluster) first and stop it at the end')
+  .option('--seed <url>', 'seed of a running demo cluster (default: the seed on this host)', url)
+  .option(
+    '-p, --base-port <port>',
+    'with --local: the seed port; nodes use the following ports',
+    int(1, 65000),
+    4100,
+  )
+  .option('-n, --nodes <n>', 'nodes besides the seed', int(1, 64), 5)
+  .option('--confirmations <n>', 'confirmations every payment must reach on every node', int(1, 20), 2)
+  .option('--timeout <seconds>', 'give up after this long, cluster start included', int(30, 3600), 300)
+  .action(
+    async (o: {
+      local?: boolean;
+      seed?: string;
+      basePort: number;
+      nodes: number;
+      confirmations: number;
+      timeout: number;
+    }) => {
+      const code = await runDemo({
+        local: o.local === true,
+        seedUrl: o.local
+          ? `http://127.0.0.1:${o.basePort}`
+          : (o.seed ?? fromEnv(() => defaultNodeUrl(process.env))),
+        nodes: o.nodes,
+        confirmations: o.confirmations,
+        timeoutSec: o.timeout,
+        grafanaPort: Number(process.env.GRAFANA_PORT ?? 3001),
+        prometheusPort: Number(process.env.PROMETHEUS_PORT ?? 9090),
+      });
+      process.exit(code);
+    },
+  );
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`chainmesh: ${err instanceof Error ? err.message : String(err)}\n`);
