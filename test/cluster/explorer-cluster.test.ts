@@ -16,15 +16,31 @@ import {
 } from '../helpers/processes.js';
 
 /**
- * A peer that answers /info with what the test wants it to claim (another
- * network, a tip on a branch of its own, another node's id) and 404 to
- * everything else, as a misconfigured or lying node would.
+ * A peer that passes the handshake on this network (so the peer book tries it,
+ * as it would a real node), then answers /info with what the test wants it to
+ * claim (another network, a tip on a branch of its own, another node's id) and
+ * 404 to everything else, as a misconfigured or lying node would.
  */
 async function claimingPeer(
+  handshake: { nodeId: string; network: string },
   claim: (port: number) => object | string,
 ): Promise<{ server: Server; port: number }> {
   const port = await freePort();
   const server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/new_node_advertisement') {
+      req.resume();
+      const reply = {
+        accepted: true,
+        ...handshake,
+        height: 0,
+        tipHash: '00'.repeat(32),
+        chainWork: '0',
+        peers: [],
+      };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(reply));
+      return;
+    }
     if (req.method === 'GET' && req.url === '/info') {
       const body = claim(port);
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -101,19 +117,19 @@ describe('explorer cluster view', () => {
   it('flags nodes on another network, on another branch or answering with another identity', async () => {
     const seed = nodes[0]!;
     const tip = await info(seed);
-    const otherNetwork = await claimingPeer(() => ({
+    const otherNetwork = await claimingPeer({ nodeId: '11'.repeat(16), network }, () => ({
       nodeId: '11'.repeat(16),
       network: 'ee'.repeat(32),
       height: tip.height,
       tipHash: tip.tipHash,
     }));
-    const otherBranch = await claimingPeer(() => ({
+    const otherBranch = await claimingPeer({ nodeId: '22'.repeat(16), network }, () => ({
       nodeId: '22'.repeat(16),
       network,
       height: 1,
       tipHash: 'aa'.repeat(32),
     }));
-    const otherNode = await claimingPeer(() => ({
+    const otherNode = await claimingPeer({ nodeId: '33'.repeat(16), network }, () => ({
       nodeId: '44'.repeat(16),
       network,
       height: tip.height,
@@ -153,8 +169,11 @@ describe('explorer cluster view', () => {
 
   it('a peer answering garbage or a 5 MB body is shown as such, and the node keeps serving', async () => {
     const seed = nodes[0]!;
-    const garbage = await claimingPeer(() => '<html>not json</html>');
-    const huge = await claimingPeer(() => `{"nodeId":"${' '.repeat(5_000_000)}"}`);
+    const garbage = await claimingPeer({ nodeId: '55'.repeat(16), network }, () => '<html>not json</html>');
+    const huge = await claimingPeer(
+      { nodeId: '66'.repeat(16), network },
+      () => `{"nodeId":"${' '.repeat(5_000_000)}"}`,
+    );
     liars.push(garbage.server, huge.server);
     expect((await advertisePeer(seed, `127.0.0.1:${garbage.port}`, '55'.repeat(16))).status).toBe(200);
     expect((await advertisePeer(seed, `127.0.0.1:${huge.port}`, '66'.repeat(16))).status).toBe(200);
