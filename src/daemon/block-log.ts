@@ -13,6 +13,8 @@ export interface BlockLogOptions {
   intervalMs?: number;
   /** Reported in summaries, so a catch-up reads as one. */
   syncing?: () => boolean;
+  /** The best height a peer reported; with it, summaries carry blocks/s and an ETA to reach it. */
+  targetHeight?: () => number | undefined;
   now?: () => number;
 }
 
@@ -47,6 +49,8 @@ export class BlockLog implements BlockLogPort {
   private recent: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private pending: Summary | undefined;
+  /** When the pending summary started counting: the pace is its blocks over the time since. */
+  private pendingSince = 0;
 
   constructor(
     private readonly logger: Logger,
@@ -76,7 +80,7 @@ export class BlockLog implements BlockLogPort {
       this.timer.unref();
     }
     this.logger.debug('block connected', fields);
-    const p = (this.pending ??= { count: 0, txs: 0 });
+    const p = this.pendingSummary();
     p.count++;
     p.txs += block.txs;
     p.fromHeight ??= block.height;
@@ -94,9 +98,17 @@ export class BlockLog implements BlockLogPort {
       return;
     }
     this.logger.debug('block accepted', block);
-    const p = (this.pending ??= { count: 0, txs: 0 });
+    const p = this.pendingSummary();
     const bySource = (p.accepted ??= {});
     bySource[block.source] = (bySource[block.source] ?? 0) + 1;
+  }
+
+  private pendingSummary(): Summary {
+    if (!this.pending) {
+      this.pending = { count: 0, txs: 0 };
+      this.pendingSince = this.now();
+    }
+    return this.pending;
   }
 
   private tick(): void {
@@ -108,7 +120,26 @@ export class BlockLog implements BlockLogPort {
     const p = this.pending;
     if (!p) return;
     this.pending = undefined;
-    this.logger.info('blocks connected', { ...p, syncing: this.opts.syncing?.() ?? false });
+    this.logger.info('blocks connected', {
+      ...p,
+      syncing: this.opts.syncing?.() ?? false,
+      ...(this.opts.targetHeight && this.progress(p)),
+    });
+  }
+
+  /** A catch-up's pace and, while a peer is ahead, the time left at that pace. */
+  private progress(p: Summary): { blocksPerSecond: number; targetHeight?: number; etaSeconds?: number } {
+    const seconds = Math.max(this.now() - this.pendingSince, this.intervalMs) / 1000;
+    const blocksPerSecond = Math.round((p.count / seconds) * 10) / 10;
+    const target = this.opts.targetHeight?.();
+    if (target === undefined || p.toHeight === undefined || target <= p.toHeight || blocksPerSecond === 0) {
+      return { blocksPerSecond };
+    }
+    return {
+      blocksPerSecond,
+      targetHeight: target,
+      etaSeconds: Math.ceil((target - p.toHeight) / blocksPerSecond),
+    };
   }
 
   /** An interval without blocks: back to one info line per block. */

@@ -97,7 +97,10 @@ export class ChainmeshNode implements ApiPort {
     await sightings.load();
     // Tip changes and accepted blocks at info so one block can be followed across nodes; one limiter for
     // both, so a burst (sync, bulk generate) is summarised as a whole.
-    const blockLog = new BlockLog(logger, { syncing: (): boolean => p2p.syncing });
+    const blockLog = new BlockLog(logger, {
+      syncing: (): boolean => p2p.syncing,
+      targetHeight: (): number | undefined => p2p.bestPeerHeight(),
+    });
     const p2p = new P2P(
       {
         self: { nodeId: identity.nodeId, hostname: config.advertiseAddr, network: params.genesisHash },

@@ -282,6 +282,37 @@ describe('BlockLog', () => {
     expect(accepted('info')).toHaveLength(2);
   });
 
+  it('with a target height, a catch-up summary gives its pace and the time left to reach the best peer', () => {
+    vi.useFakeTimers();
+    const written: Array<{ message: string; fields: Record<string, unknown> }> = [];
+    const logger = {
+      info: (message: string, fields: Record<string, unknown>) => written.push({ message, fields }),
+      debug: () => undefined,
+    } as unknown as Logger;
+    let target: number | undefined = 5_000;
+    const log = new BlockLog(logger, {
+      syncing: () => true,
+      targetHeight: () => target,
+      now: () => Date.now(),
+    });
+    for (let height = 1; height <= 505; height++) log.connected({ hash: 'ab'.repeat(32), height, txs: 1 });
+    vi.advanceTimersByTime(1000);
+    // 500 blocks summarised in one second: 4,495 left at 500 blocks/s.
+    expect(written.at(-1)?.fields).toMatchObject({
+      count: 500,
+      toHeight: 505,
+      blocksPerSecond: 500,
+      targetHeight: 5_000,
+      etaSeconds: 9,
+    });
+    target = undefined; // no peer ahead any more: the pace, no ETA
+    for (let height = 506; height <= 605; height++) log.connected({ hash: 'ab'.repeat(32), height, txs: 1 });
+    vi.advanceTimersByTime(1000);
+    expect(written.at(-1)?.fields).toMatchObject({ count: 100, blocksPerSecond: 100 });
+    expect(written.at(-1)?.fields).not.toHaveProperty('etaSeconds');
+    log.close();
+  });
+
   it('close() logs what is pending', () => {
     const { written, log, connect } = setup();
     connect(8);
