@@ -1,10 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { getNetwork, isNetworkName, type NetworkName } from '../core/index.js';
+import { defaultNodeUrl } from './http.js';
 import {
   buildPayment,
   createWallet,
   DEFAULT_FEE_RATE,
-  defaultNodeUrl,
   defaultWalletDir,
   demoWallets,
   formatAmount,
@@ -68,12 +68,16 @@ function networkName(value: string): NetworkName {
 /** The options every wallet command takes. */
 function withCommon(cmd: Command): Command {
   return cmd
-    .option('--node <url>', `node URL (default: $CHAINMESH_NODE, else ${defaultNodeUrl({})})`, nodeUrl)
+    .option(
+      '--node <url>',
+      'node URL (default: $CHAINMESH_NODE, else the seed on this host: http://127.0.0.1:$SEED_PORT, 3000)',
+      nodeUrl,
+    )
     .option('--json', 'machine-readable output (amounts as strings of base units)');
 }
 
 function client(o: Common): NodeClient {
-  return new NodeClient(o.node ?? defaultNodeUrl());
+  return new NodeClient(o.node ?? (process.env.CHAINMESH_NODE?.trim() || defaultNodeUrl(process.env)));
 }
 
 function print(o: Common, json: unknown, human: string): void {

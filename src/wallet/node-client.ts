@@ -2,11 +2,6 @@ import { z } from 'zod';
 import type { SpendableCoin } from './coin-selection.js';
 import { WalletError } from './errors.js';
 
-/** `$CHAINMESH_NODE`, else the compose seed's port on this machine. */
-export function defaultNodeUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CHAINMESH_NODE?.trim() || 'http://127.0.0.1:3000';
-}
-
 const units = z.string().regex(/^-?\d{1,20}$/, 'a string of base units');
 const txid = z.string().regex(/^[0-9a-f]{64}$/);
 

@@ -28,7 +28,7 @@ async function sandbox(dir: string): Promise<RunOptions> {
       SEED_PORT: String(await freePortBlock(8)),
       TMPDIR: dir,
     },
-    timeoutMs: 120_000,
+    timeoutMs: 240_000,
   };
 }
 
