@@ -92,11 +92,12 @@ up-monitoring:
 	$(COMPOSE) --profile monitoring up -d --build --scale node=$${NODES:-5}
 
 # make demo: the compose cluster (NODES nodes), then `chainmesh demo` in a container on its network
-# (every node is reachable there), then `down` (volumes are kept, as with make down).
+# (every node is reachable there). The cluster keeps running so that its explorers can be looked at
+# (the seed's on the host at http://localhost:$SEED_PORT/); `make down` stops it.
 demo:
 	$(COMPOSE) up -d --build --scale node=$(NODES)
-	$(COMPOSE) run --rm --no-deps -T node demo --seed http://seed:3000 --nodes $(NODES); \
-	  status=$$?; $(COMPOSE) --profile monitoring down; exit $$status
+	$(COMPOSE) run --rm --no-deps -T node demo --seed http://seed:3000 --nodes $(NODES)
+	@echo "the cluster keeps running: the seed's explorer is http://localhost:$${SEED_PORT:-3000}/ on this host; make down stops it"
 
 down:
 	$(COMPOSE) --profile monitoring down
