@@ -129,11 +129,15 @@ describe('explorer pages', () => {
     expect(byHeight.body).toContain(hash);
   });
 
-  it('shows an address with its balance and coins', async () => {
+  it('shows an address with its balance, its transactions and its coins', async () => {
     const page = await get(`${node.url}/explorer/address/${testAddress(3)}`);
     expect(page.status).toBe(200);
     expect(page.body).toContain(testAddress(3));
     expect(page.body).toMatch(/id="balance">[0-9.]+ CMC</);
+    // Its confirmed transactions from the address index: at least the coinbase that funded it.
+    expect(page.body).toMatch(
+      /<table id="history">[\s\S]*href="\/explorer\/tx\/[0-9a-f]{64}"[\s\S]*\+[0-9.]+ CMC/,
+    );
   });
 
   it('search leads to a block, a transaction and an address', async () => {

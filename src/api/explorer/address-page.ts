@@ -1,4 +1,4 @@
-import { addressToScript } from '../../core/index.js';
+import { addressToScript, p2pkhHash, toDisplayHex } from '../../core/index.js';
 import { html, type Html } from './escape.js';
 import { formatCoins, shortHash } from './format.js';
 import { layout, section, type PageContext } from './layout.js';
@@ -6,15 +6,30 @@ import type { ExplorerNode } from './port.js';
 
 /** Unspent outputs listed on an address page; the rest are counted and summed. */
 const COINS_SHOWN = 200;
+/** Confirmed transactions listed on an address page, newest first (the rest: GET /address/:address/history). */
+const HISTORY_SHOWN = 50;
 
 /**
  * An address: its confirmed balance (spendable and immature coinbase), what
- * the mempool is about to add or spend, and its unspent outputs. `address` is
- * already checked to be one of this network.
+ * the mempool is about to add or spend, its latest confirmed transactions
+ * (from the address index) and its unspent outputs. `address` is already
+ * checked to be one of this network.
  */
-export function addressPage(node: ExplorerNode, ctx: PageContext, address: string): Html {
+export async function addressPage(node: ExplorerNode, ctx: PageContext, address: string): Promise<Html> {
   const { chain, mempool, params } = node;
   const script = addressToScript(address, params);
+  // One row more than shown says whether there are more.
+  const history = await chain.getAddressTxs(p2pkhHash(script) as Uint8Array, HISTORY_SHOWN + 1, 0);
+  const historyRows = history.slice(0, HISTORY_SHOWN).map((row) => {
+    const txid = toDisplayHex(row.txid);
+    const net = row.received - row.sent;
+    return html`<tr>
+      <td><a class="mono" href="/explorer/tx/${txid}">${shortHash(txid)}</a></td>
+      <td class="num"><a href="/explorer/block/${row.height}">${row.height}</a></td>
+      <td class="num">${chain.height - row.height + 1}</td>
+      <td class="num ${net >= 0n ? 'ok' : 'warn'}">${net >= 0n ? '+' : '-'}${formatCoins(net >= 0n ? net : -net)}</td>
+    </tr>`;
+  });
   const coins = chain.getCoinsByScript(script).sort((a, b) => b.coin.height - a.coin.height);
   const immature = (height: number, coinbase: boolean) =>
     coinbase && chain.height + 1 - height < params.coinbaseMaturity;
@@ -79,6 +94,33 @@ export function addressPage(node: ExplorerNode, ctx: PageContext, address: strin
               ${pendingRows}
             </tbody>
           </table>`,
+    )}
+    ${section(
+      'Transactions',
+      historyRows.length === 0
+        ? html`<p class="muted">No confirmed transaction on this node's chain.</p>`
+        : html`<div class="scroll">
+              <table id="history">
+                <thead>
+                  <tr>
+                    <th>Transaction</th>
+                    <th class="num">Height</th>
+                    <th class="num">Confirmations</th>
+                    <th class="num">In / out</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${historyRows}
+                </tbody>
+              </table>
+            </div>
+            ${
+              history.length > HISTORY_SHOWN
+                ? html`<p class="muted">
+                    The latest ${HISTORY_SHOWN}; all of them: <a href="/address/${address}/history">/address/${address}/history</a>.
+                  </p>`
+                : ''
+            }`,
     )}
     ${section(
       `Unspent outputs (${coins.length})`,

@@ -145,7 +145,7 @@ export function explorerRoutes(
     else problem(res, 404, 'No such transaction', `No transaction ${id} in this node's chain or mempool.`);
   });
 
-  router.get('/explorer/address/:address', explorerHeaders, (req, res) => {
+  router.get('/explorer/address/:address', explorerHeaders, async (req, res) => {
     const address = String(req.params.address);
     if (!BASE58.test(address)) {
       problem(res, 400, 'Not an address', 'An address is 25 to 40 Base58 characters.');
@@ -163,7 +163,7 @@ export function explorerRoutes(
       );
       return;
     }
-    sendPage(res, 200, addressPage(node, context(), address));
+    sendPage(res, 200, await addressPage(node, context(), address));
   });
 
   router.use('/explorer', explorerHeaders, (req, res) => {
