@@ -11,6 +11,8 @@ export interface BlockLogOptions {
   /** Per-block info lines allowed within one interval before the log switches to summaries. */
   maxPerInterval?: number;
   intervalMs?: number;
+  /** During a long burst, a summary at most this often (default: every interval). */
+  summaryEveryMs?: number;
   /** Reported in summaries, so a catch-up reads as one. */
   syncing?: () => boolean;
   /** The best height a peer reported; with it, summaries carry blocks/s and an ETA to reach it. */
@@ -45,6 +47,9 @@ interface Summary {
 export class BlockLog implements BlockLogPort {
   private readonly max: number;
   private readonly intervalMs: number;
+  private readonly summaryEveryMs: number;
+  /** A block connected or accepted since the last tick: the burst goes on. */
+  private activeSinceTick = false;
   private readonly now: () => number;
   private recent: number[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -58,6 +63,7 @@ export class BlockLog implements BlockLogPort {
   ) {
     this.max = opts.maxPerInterval ?? 5;
     this.intervalMs = opts.intervalMs ?? 1000;
+    this.summaryEveryMs = opts.summaryEveryMs ?? this.intervalMs;
     this.now = opts.now ?? Date.now;
   }
 
@@ -104,6 +110,7 @@ export class BlockLog implements BlockLogPort {
   }
 
   private pendingSummary(): Summary {
+    this.activeSinceTick = true;
     if (!this.pending) {
       this.pending = { count: 0, txs: 0 };
       this.pendingSince = this.now();
@@ -111,9 +118,16 @@ export class BlockLog implements BlockLogPort {
     return this.pending;
   }
 
+  /** A quiet interval ends the burst (its pending summary first); a long burst gets a summary every `summaryEveryMs`. */
   private tick(): void {
-    if (this.pending) this.flush();
-    else this.quiet();
+    const active = this.activeSinceTick;
+    this.activeSinceTick = false;
+    if (!active) {
+      this.flush();
+      this.quiet();
+    } else if (this.pending && this.now() - this.pendingSince >= this.summaryEveryMs) {
+      this.flush();
+    }
   }
 
   private flush(): void {

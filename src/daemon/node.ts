@@ -98,6 +98,7 @@ export class ChainmeshNode implements ApiPort {
     // Tip changes and accepted blocks at info so one block can be followed across nodes; one limiter for
     // both, so a burst (sync, bulk generate) is summarised as a whole.
     const blockLog = new BlockLog(logger, {
+      summaryEveryMs: 5000,
       syncing: (): boolean => p2p.syncing,
       targetHeight: (): number | undefined => p2p.bestPeerHeight(),
     });

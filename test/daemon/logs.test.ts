@@ -313,6 +313,29 @@ describe('BlockLog', () => {
     log.close();
   });
 
+  it('with summaryEveryMs, a long burst gets one summary every few seconds, and the rest when it goes quiet', () => {
+    vi.useFakeTimers();
+    const written: Array<{ message: string; fields: Record<string, unknown> }> = [];
+    const logger = {
+      info: (message: string, fields: Record<string, unknown>) => written.push({ message, fields }),
+      debug: () => undefined,
+    } as unknown as Logger;
+    const log = new BlockLog(logger, { summaryEveryMs: 5000, now: () => Date.now() });
+    let height = 0;
+    // 12 s of 10 blocks every 100 ms: far above 5 per second.
+    for (let step = 0; step < 120; step++) {
+      for (let i = 0; i < 10; i++) log.connected({ hash: 'ab'.repeat(32), height: ++height, txs: 1 });
+      vi.advanceTimersByTime(100);
+    }
+    const summaries = () => written.filter((w) => w.message === 'blocks connected');
+    expect(summaries()).toHaveLength(2); // at 5 s and 10 s
+    vi.advanceTimersByTime(2000); // a quiet second ends the burst with what is pending
+    expect(summaries()).toHaveLength(3);
+    expect(summaries().reduce((n, w) => n + Number(w.fields.count), 0)).toBe(1200 - 5);
+    expect(summaries().at(-1)?.fields).toMatchObject({ toHeight: 1200 });
+    expect(log.summarising).toBe(false);
+  });
+
   it('close() logs what is pending', () => {
     const { written, log, connect } = setup();
     connect(8);
