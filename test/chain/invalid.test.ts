@@ -1,19 +1,18 @@
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Chain, checkConsistency } from '../../src/chain/index.js';
+import { checkConsistency, type Chain } from '../../src/chain/index.js';
 import { isValidationError } from '../../src/core/errors.js';
 import { NETWORKS } from '../../src/core/consensus/params.js';
 import type { Coin, Transaction } from '../../src/core/primitives/types.js';
 import {
-  ChainBuilder,
   coinbaseInput,
   payTo,
   spendTx,
-  tempDataDir,
   testKey,
   type BlockOptions,
+  type ChainBuilder,
   type TestBlock,
 } from '../helpers/chain-builder.js';
+import { openFundedChain, type FundedChain } from '../helpers/funded-chain.js';
 
 const params = NETWORKS.regtest;
 const COIN = 100_000_000n;
@@ -21,28 +20,21 @@ const alice = testKey(1);
 const bob = testKey(2);
 const NOW_MS = (params.genesis.header.time + 100_000) * 1000;
 
-let dir: string;
+let funded: FundedChain;
 let chain: Chain;
-const b = new ChainBuilder(params);
-let blocks: TestBlock[];
+let b: ChainBuilder;
+let blocks: readonly TestBlock[];
 let tip: TestBlock;
 const rejected: string[] = [];
 
 beforeAll(async () => {
-  dir = await tempDataDir();
-  chain = await Chain.open({ dataDir: dir, params, now: () => NOW_MS });
+  // Block 1 pays alice; blocks 2..11 (paying bob) make it mature for a block at height 12.
+  funded = await openFundedChain();
+  ({ chain, builder: b, blocks, tip } = funded);
   chain.on('rejected', (e) => rejected.push(e.code));
-  // Block 1 pays alice; blocks 2..11 make it mature for a block at height 12.
-  blocks = [b.block(b.genesis, { payTo: alice.script })];
-  blocks.push(...b.chain(blocks[0] as TestBlock, params.coinbaseMaturity, { payTo: bob.script }));
-  for (const blk of blocks) await chain.processBlock(blk);
-  tip = blocks.at(-1) as TestBlock;
 });
 
-afterAll(async () => {
-  await chain.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => funded.close());
 
 function snapshot(): { tip: string; coins: Array<[string, Coin]> } {
   return { tip: chain.tip.hash, coins: [...chain.utxoEntries()].sort(([x], [y]) => (x < y ? -1 : 1)) };

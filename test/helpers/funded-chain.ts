@@ -10,6 +10,8 @@ export interface FundedChain {
   readonly builder: ChainBuilder;
   /** Block 1, whose coinbase pays `testKey(1)` and is mature for the next block. */
   readonly funding: TestBlock;
+  /** Every block after genesis, `funding` first: block i is at height i + 1. */
+  readonly blocks: readonly TestBlock[];
   readonly tip: TestBlock;
   close(): Promise<void>;
 }
@@ -30,6 +32,7 @@ export async function openFundedChain(): Promise<FundedChain> {
     mempool,
     builder,
     funding,
+    blocks: [funding, ...rest],
     tip: rest.at(-1) as TestBlock,
     async close() {
       await chain.close();
