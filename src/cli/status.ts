@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NETWORKS } from '../core/index.js';
-import { describeFetchFailure, NodeRequestError, nodeJson } from './http.js';
+import { describeFetchFailure } from '../wallet/index.js';
+import { NodeRequestError, nodeJson } from './http.js';
 
 /** The fields of a node's `GET /info` that status reads; anything else answering there is not a chainmesh node. */
 const infoSchema = z.object({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SpendableCoin } from './coin-selection.js';
 import { WalletError } from './errors.js';
+import { describeFetchFailure } from './fetch-failure.js';
 
 const units = z.string().regex(/^-?\d{1,20}$/, 'a string of base units');
 const txid = z.string().regex(/^[0-9a-f]{64}$/);
@@ -109,7 +110,7 @@ export class NodeClient {
     } catch (err) {
       throw new WalletError(
         'node-unreachable',
-        `cannot reach the node at ${this.url}: ${reasonOf(err, this.timeoutMs)}`,
+        `cannot reach the node at ${this.url}: ${describeFetchFailure(err, this.timeoutMs).reason}`,
       );
     }
     let text: string;
@@ -118,7 +119,7 @@ export class NodeClient {
     } catch (err) {
       throw new WalletError(
         'node-unreachable',
-        `the node at ${this.url} broke off its answer to ${what}: ${reasonOf(err, this.timeoutMs)}`,
+        `the node at ${this.url} broke off its answer to ${what}: ${describeFetchFailure(err, this.timeoutMs).reason}`,
       );
     }
     let json: unknown;
@@ -215,28 +216,6 @@ export class NodeClient {
       throw err;
     }
   }
-}
-
-/** Why a fetch failed, in words: the system error (ECONNREFUSED, ENOTFOUND …) rather than "fetch failed". */
-function reasonOf(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
-    return `no answer within ${timeoutMs / 1000} s`;
-  }
-  const cause = err instanceof Error ? (err.cause as (Error & { code?: string }) | undefined) : undefined;
-  const code =
-    cause?.code ??
-    (cause && 'errors' in cause ? (cause.errors as Array<{ code?: string }>)[0]?.code : undefined);
-  const words: Record<string, string> = {
-    ECONNREFUSED: 'connection refused (is the node running, and on this port?)',
-    ENOTFOUND: 'unknown host name',
-    EAI_AGAIN: 'host name lookup failed (DNS)',
-    ECONNRESET: 'connection reset',
-    EHOSTUNREACH: 'host unreachable',
-    ETIMEDOUT: 'connection timed out',
-  };
-  if (code && words[code]) return `${words[code]} [${code}]`;
-  if (cause?.message) return cause.message;
-  return err instanceof Error ? err.message : String(err);
 }
 
 function printable(text: string): string {
