@@ -4,12 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getNetwork } from '../core/index.js';
+import { formatAmount, getNetwork } from '../core/index.js';
 import {
   buildPayment,
   DEFAULT_FEE_RATE,
   demoWallet,
-  formatAmount,
   NodeClient,
   parseCoins,
   WalletError,

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { getNetwork, isNetworkName, type NetworkName } from '../core/index.js';
+import { formatAmount, formatCoins, getNetwork, isNetworkName, type NetworkName } from '../core/index.js';
 import { defaultNodeUrl } from './http.js';
 import {
   buildPayment,
@@ -7,8 +7,6 @@ import {
   DEFAULT_FEE_RATE,
   defaultWalletDir,
   demoWallets,
-  formatAmount,
-  formatCoins,
   listWalletNames,
   loadWallet,
   MAX_FEE_RATE,

@@ -1,9 +1,5 @@
-import { COIN, MAX_MONEY } from '../core/index.js';
+import { COIN, DECIMALS, formatCoins, MAX_MONEY, UNIT } from '../core/index.js';
 import { WalletError } from './errors.js';
-
-/** Coins are shown with this unit; 1 CMC = 10^8 base units (COIN), as 1 BTC = 10^8 satoshis. */
-export const UNIT = 'CMC';
-export const DECIMALS = 8;
 
 const COIN_TEXT = /^(\d+)(?:\.(\d+))?$/;
 
@@ -58,18 +54,4 @@ function tooLarge(what: string, text: string): WalletError {
     'bad-amount',
     `${what} "${text}" is more than all the coins there will ever be (${formatCoins(MAX_MONEY)} ${UNIT})`,
   );
-}
-
-/** Base units as coins with exact decimals, trailing zeros trimmed: 1250000000n -> "12.5", -1n -> "-0.00000001". */
-export function formatCoins(units: bigint): string {
-  const negative = units < 0n;
-  const abs = negative ? -units : units;
-  const whole = abs / COIN;
-  const fraction = (abs % COIN).toString().padStart(DECIMALS, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
-}
-
-/** Base units for people: "12.5 CMC". */
-export function formatAmount(units: bigint): string {
-  return `${formatCoins(units)} ${UNIT}`;
 }

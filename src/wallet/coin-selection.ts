@@ -1,5 +1,4 @@
-import { MAX_TX_BYTES, P2PKH_SCRIPT_BYTES, varintSize } from '../core/index.js';
-import { formatAmount } from './amount.js';
+import { formatAmount, MAX_TX_BYTES, P2PKH_SCRIPT_BYTES, varintSize } from '../core/index.js';
 import { WalletError } from './errors.js';
 
 /*

@@ -3,7 +3,7 @@ import { bitsToTarget, isNullData, parseOps } from '../../core/index.js';
 /** How pages write numbers for people: coins with exact decimals, times in UTC, ages and delays. */
 
 /** Base units as coins with exact decimals (1 CMC = 10^8 base units), as the wallet writes them: `12.5 CMC`. */
-export { formatAmount as formatCoins } from '../../wallet/index.js';
+export { formatAmount as formatCoins } from '../../core/index.js';
 
 /** A unix time in seconds as `2026-12-04 15:43:02 UTC`. */
 export function formatTime(unixSec: number): string {

@@ -1,5 +1,6 @@
-/** The rules: network parameters and genesis, proof of work, coinbase and subsidy, addresses, block and transaction validation. */
+/** The rules: network parameters and genesis, amounts in coins, proof of work, coinbase and subsidy, addresses, block and transaction validation. */
 export * from './address.js';
+export * from './amount.js';
 export * from './coinbase.js';
 export * from './params.js';
 export * from './pow.js';
