@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import type { Logger, Metrics } from '../obs/index.js';
 import type { BanList } from './ban.js';
 import { wallClock, type Clock, type ClockTimer } from './clock.js';
-import { PeerRequestError, type PeerClient } from './peer-client.js';
+import { PeerRequestError } from './peer-client.js';
+import type { PeerTransport } from './transport.js';
 import { pick, type PeerBook } from './peer-book.js';
 import { decodeChainWork, type AdvertisementBody, type AdvertisementReply } from './wire.js';
 
@@ -59,7 +60,7 @@ export class Discovery {
       seeds: string[];
       book: PeerBook;
       bans: BanList;
-      client: PeerClient;
+      client: PeerTransport;
       logger: Logger;
       metrics: Metrics;
       gossipIntervalMs: number;

@@ -19,6 +19,7 @@ import { wallClock, type Clock, type ClockTimer } from './clock.js';
 import type { AcceptedBlock, BlockLogPort, ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
 import { Discovery, GOSSIP_SAMPLE, type DiscoveryTuning } from './discovery.js';
 import { PeerClient } from './peer-client.js';
+import type { PeerTransport } from './transport.js';
 import { PeerBook, pick, toInfo, type PeerBookTuning, type PeerState, type PeerTable } from './peer-book.js';
 import { Prober, type ProberTuning } from './prober.js';
 import { Relay, SeenCache } from './relay.js';
@@ -103,7 +104,7 @@ const SEEN_TXS = 100_000;
 export class P2P {
   private readonly book: PeerBook;
   private readonly bans: BanList;
-  private readonly client: PeerClient;
+  private readonly client: PeerTransport;
   private readonly discovery: Discovery;
   private readonly relay: Relay;
   private readonly sync: Sync;
@@ -137,6 +138,8 @@ export class P2P {
       metrics: Metrics;
       logger: Logger;
       blockLog?: BlockLogPort;
+      /** How requests reach peers: HTTP (PeerClient) unless given. */
+      transport?: PeerTransport;
     },
   ) {
     ({ chain: this.chain, mempool: this.mempool, metrics: this.metrics, logger: this.logger } = deps);
@@ -159,11 +162,13 @@ export class P2P {
       onEvicted: (table) => this.metrics.peersEvicted.inc({ table }),
       clock,
     });
-    this.client = new PeerClient({
-      self: opts.self,
-      timeoutMs: opts.requestTimeoutMs,
-      metrics: this.metrics,
-    });
+    this.client =
+      deps.transport ??
+      new PeerClient({
+        self: opts.self,
+        timeoutMs: opts.requestTimeoutMs,
+        metrics: this.metrics,
+      });
     this.relay = new Relay({
       book: this.book,
       bans: this.bans,

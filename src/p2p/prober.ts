@@ -1,7 +1,8 @@
 import type { Logger, Metrics } from '../obs/index.js';
 import type { BanList } from './ban.js';
 import { wallClock, type Clock, type ClockTimer } from './clock.js';
-import { PeerRequestError, type PeerClient } from './peer-client.js';
+import { PeerRequestError } from './peer-client.js';
+import type { PeerTransport } from './transport.js';
 import { pick, type PeerBook, type PeerEntry } from './peer-book.js';
 import { decodeChainWork, type AdvertisementReply } from './wire.js';
 
@@ -46,7 +47,7 @@ export class Prober {
     private readonly opts: {
       book: PeerBook;
       bans: BanList;
-      client: PeerClient;
+      client: PeerTransport;
       metrics: Metrics;
       logger: Logger;
       random: () => number;

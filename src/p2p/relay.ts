@@ -2,7 +2,8 @@ import { toHex } from '../core/index.js';
 import type { Logger } from '../obs/index.js';
 import type { BanList } from './ban.js';
 import { wallClock, type Clock, type ClockTimer } from './clock.js';
-import { PeerRequestError, type PeerClient } from './peer-client.js';
+import { PeerRequestError } from './peer-client.js';
+import type { PeerTransport } from './transport.js';
 import { pick, type PeerBook, type PeerEntry } from './peer-book.js';
 
 /** A bounded set of recently seen ids (insertion order = eviction order). */
@@ -53,7 +54,7 @@ export class Relay {
     private readonly opts: {
       book: PeerBook;
       bans: BanList;
-      client: PeerClient;
+      client: PeerTransport;
       fanout: number;
       random: () => number;
       logger: Logger;
