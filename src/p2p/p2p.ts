@@ -49,7 +49,8 @@ export interface P2POptions {
   self: { nodeId: string; hostname: string /* advertised host:port */; network: string /* genesis hash */ };
   /** `host:port`; a name resolving to several addresses yields several seeds. */
   seeds: string[];
-  dataDir: string;
+  /** Where peers.json lives; without one the peer book lives in memory only (a simulator's nodes). */
+  dataDir?: string;
   maxPeers: number;
   gossipIntervalMs: number;
   relayFanout: number;
