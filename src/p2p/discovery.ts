@@ -2,7 +2,9 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { Logger, Metrics } from '../obs/index.js';
 import type { BanList } from './ban.js';
-import { PeerRequestError, type PeerClient } from './peer-client.js';
+import { wallClock, type Clock, type ClockTimer } from './clock.js';
+import { PeerRequestError } from './peer-client.js';
+import type { PeerTransport } from './transport.js';
 import { pick, type PeerBook } from './peer-book.js';
 import { decodeChainWork, type AdvertisementBody, type AdvertisementReply } from './wire.js';
 
@@ -37,7 +39,7 @@ export class Discovery {
   private joinedFlag = false;
   private stopped = false;
   private joining: Promise<void> | undefined;
-  private gossipTimer: NodeJS.Timeout | undefined;
+  private gossipTimer: ClockTimer | undefined;
   private roundsInFlight = 0;
   private wake: (() => void) | undefined;
   /** Addresses that turned out to be this node (a seed list naming itself). */
@@ -48,8 +50,9 @@ export class Discovery {
   /** Seed names that do not resolve, with their DNS error: logged when a name starts failing or fails differently. */
   private readonly unresolvedSeeds = new Map<string, string>();
   private verifyTokens = VERIFY_BURST;
-  private verifyRefilledAt = Date.now();
+  private verifyRefilledAt: number;
   private readonly tuning: DiscoveryTuning;
+  private readonly clock: Clock;
 
   constructor(
     private readonly opts: {
@@ -57,7 +60,7 @@ export class Discovery {
       seeds: string[];
       book: PeerBook;
       bans: BanList;
-      client: PeerClient;
+      client: PeerTransport;
       logger: Logger;
       metrics: Metrics;
       gossipIntervalMs: number;
@@ -67,8 +70,11 @@ export class Discovery {
       /** A peer answered our advertisement with its chain work (sync decides whether it matters). */
       onPeerChain: (peer: { nodeId: string; hostname: string }, chainWork: bigint) => void;
       tuning?: Partial<DiscoveryTuning>;
+      clock?: Clock;
     },
   ) {
+    this.clock = opts.clock ?? wallClock;
+    this.verifyRefilledAt = this.clock.now();
     this.tuning = { ...DEFAULT_DISCOVERY_TUNING, ...opts.tuning };
   }
 
@@ -97,7 +103,7 @@ export class Discovery {
 
   stop(): void {
     this.stopped = true;
-    if (this.gossipTimer) clearTimeout(this.gossipTimer);
+    this.clock.clearTimeout(this.gossipTimer);
     this.wake?.();
   }
 
@@ -134,7 +140,7 @@ export class Discovery {
   private scheduleGossip(): void {
     if (this.stopped) return;
     const interval = this.opts.gossipIntervalMs * (0.8 + 0.4 * this.opts.random());
-    this.gossipTimer = setTimeout(() => {
+    this.gossipTimer = this.clock.setTimeout(() => {
       // Rounds overlap (up to a bound) so that a peer that never answers delays nothing.
       if (this.roundsInFlight < MAX_GOSSIP_IN_FLIGHT) {
         this.roundsInFlight++;
@@ -163,9 +169,9 @@ export class Discovery {
         inMs: Math.round(delay),
       });
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
+        const timer = this.clock.setTimeout(resolve, delay);
         this.wake = () => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           resolve();
         };
       });
@@ -211,7 +217,7 @@ export class Discovery {
    */
   verify(host: string): void {
     if (this.stopped || this.dialing.has(host) || this.verifying >= MAX_VERIFY_IN_FLIGHT) return;
-    const now = Date.now();
+    const now = this.clock.now();
     this.verifyTokens = Math.min(
       VERIFY_BURST,
       this.verifyTokens + ((now - this.verifyRefilledAt) / 1000) * VERIFY_PER_SECOND,

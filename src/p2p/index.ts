@@ -8,6 +8,9 @@ export {
   type PeerView,
   type TxResult,
 } from './p2p.js';
-export type { AdvertisementBody, AdvertisementReply, PeerInfo } from './wire.js';
+export type { AdvertisementBody, AdvertisementReply, PeerInfo, PingReply, SyncReply } from './wire.js';
+export type { PeerTransport } from './transport.js';
+export { PeerRequestError } from './peer-client.js';
+export { wallClock, type Clock, type ClockTimer } from './clock.js';
 export { HEADER_ADDR, HEADER_NETWORK, HEADER_NODE_ID } from './wire.js';
 export { PEER_ERROR_CODES, PeerError, type PeerErrorCode } from './errors.js';

@@ -15,9 +15,11 @@ import {
 import { PeerError } from './errors.js';
 import type { Logger, Metrics } from '../obs/index.js';
 import { BanList, misbehaviourPoints } from './ban.js';
+import { wallClock, type Clock, type ClockTimer } from './clock.js';
 import type { AcceptedBlock, BlockLogPort, ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
 import { Discovery, GOSSIP_SAMPLE, type DiscoveryTuning } from './discovery.js';
 import { PeerClient } from './peer-client.js';
+import type { PeerTransport } from './transport.js';
 import { PeerBook, pick, toInfo, type PeerBookTuning, type PeerState, type PeerTable } from './peer-book.js';
 import { Prober, type ProberTuning } from './prober.js';
 import { Relay, SeenCache } from './relay.js';
@@ -47,12 +49,16 @@ export interface P2POptions {
   self: { nodeId: string; hostname: string /* advertised host:port */; network: string /* genesis hash */ };
   /** `host:port`; a name resolving to several addresses yields several seeds. */
   seeds: string[];
-  dataDir: string;
+  /** Where peers.json lives; without one the peer book lives in memory only (a simulator's nodes). */
+  dataDir?: string;
   maxPeers: number;
   gossipIntervalMs: number;
   relayFanout: number;
   joinFanout: number;
   requestTimeoutMs: number;
+  /** Every timer and timestamp of the layer: the wall clock unless given (a simulator's virtual clock). */
+  clock?: Clock;
+  /** Time source overriding `clock.now` (tests that move time without timers). */
   now?: () => number;
   random?: () => number;
   tuning?: Partial<P2PTuning>;
@@ -99,12 +105,12 @@ const SEEN_TXS = 100_000;
 export class P2P {
   private readonly book: PeerBook;
   private readonly bans: BanList;
-  private readonly client: PeerClient;
+  private readonly client: PeerTransport;
   private readonly discovery: Discovery;
   private readonly relay: Relay;
   private readonly sync: Sync;
   private readonly prober: Prober;
-  private gaugeTimer: NodeJS.Timeout | undefined;
+  private gaugeTimer: ClockTimer | undefined;
   private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
   private readonly seenTxs = new SeenCache(SEEN_TXS);
   /** Blocks forwarded before their validation ended (not relayed a second time after it). */
@@ -116,6 +122,7 @@ export class P2P {
     { readonly result: Promise<ProcessBlockResult>; readonly source: BlockOrigin['source'] }
   >();
   private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly random: () => number;
   private readonly chain: ChainPort;
   private readonly mempool: MempoolPort;
@@ -132,11 +139,15 @@ export class P2P {
       metrics: Metrics;
       logger: Logger;
       blockLog?: BlockLogPort;
+      /** How requests reach peers: HTTP (PeerClient) unless given. */
+      transport?: PeerTransport;
     },
   ) {
     ({ chain: this.chain, mempool: this.mempool, metrics: this.metrics, logger: this.logger } = deps);
     this.blockLog = deps.blockLog ?? { accepted: (block) => this.logger.info('block accepted', block) };
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? wallClock;
+    const clock = this.clock;
+    this.now = opts.now ?? (() => clock.now());
     this.random = opts.random ?? Math.random;
     const tuning = opts.tuning ?? {};
     this.bans = new BanList({ now: this.now, ...(tuning.banMs !== undefined && { banMs: tuning.banMs }) });
@@ -150,12 +161,15 @@ export class P2P {
       tuning,
       onChange: () => this.updateGauges(),
       onEvicted: (table) => this.metrics.peersEvicted.inc({ table }),
+      clock,
     });
-    this.client = new PeerClient({
-      self: opts.self,
-      timeoutMs: opts.requestTimeoutMs,
-      metrics: this.metrics,
-    });
+    this.client =
+      deps.transport ??
+      new PeerClient({
+        self: opts.self,
+        timeoutMs: opts.requestTimeoutMs,
+        metrics: this.metrics,
+      });
     this.relay = new Relay({
       book: this.book,
       bans: this.bans,
@@ -163,6 +177,7 @@ export class P2P {
       fanout: opts.relayFanout,
       random: this.random,
       logger: this.logger,
+      clock,
     });
     this.sync = new Sync({
       chain: this.chain,
@@ -193,6 +208,7 @@ export class P2P {
       }),
       onPeerChain: (peer, work) => this.considerSync(peer, work),
       tuning,
+      clock,
     });
     this.prober = new Prober({
       book: this.book,
@@ -204,6 +220,7 @@ export class P2P {
       handshake: (host) => this.discovery.advertiseTo(host),
       onPeerChain: (peer, work) => this.considerSync(peer, work),
       tuning,
+      clock,
     });
   }
 
@@ -214,7 +231,7 @@ export class P2P {
     this.discovery.start();
     this.prober.start();
     // Liveness is a matter of time (the live window), not only of events: the gauges follow it.
-    this.gaugeTimer = setInterval(() => this.updateGauges(), 1000);
+    this.gaugeTimer = this.clock.setInterval(() => this.updateGauges(), 1000);
     this.gaugeTimer.unref();
   }
 
@@ -222,7 +239,7 @@ export class P2P {
   async stop(): Promise<void> {
     this.discovery.stop();
     this.prober.stop();
-    if (this.gaugeTimer) clearInterval(this.gaugeTimer);
+    this.clock.clearInterval(this.gaugeTimer);
     this.sync.stop();
     this.relay.stop();
     this.client.close();

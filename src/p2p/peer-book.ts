@@ -3,6 +3,7 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../obs/index.js';
+import { wallClock, type Clock, type ClockTimer } from './clock.js';
 import { hostOf, isHostPort, peerInfoSchema, type PeerInfo } from './wire.js';
 
 /**
@@ -155,10 +156,11 @@ export class PeerBook {
   private readonly byHost = new Map<string, string>();
   private readonly tombstones = new Map<string, number>();
   private readonly tuning: PeerBookTuning;
-  private saveTimer: NodeJS.Timeout | undefined;
+  private saveTimer: ClockTimer | undefined;
   private saving: Promise<void> = Promise.resolve();
   private dirty = false;
   private closed = false;
+  private readonly clock: Clock;
 
   constructor(
     private readonly opts: {
@@ -173,8 +175,11 @@ export class PeerBook {
       onChange?: () => void;
       /** An entry left a full table to make room. */
       onEvicted?: (table: PeerTable) => void;
+      /** Timers (the save debounce); `now` stays the book's time source. */
+      clock?: Clock;
     },
   ) {
+    this.clock = opts.clock ?? wallClock;
     this.tuning = { ...DEFAULT_PEER_BOOK_TUNING, ...opts.tuning };
   }
 
@@ -572,7 +577,7 @@ export class PeerBook {
     if (!this.file || this.closed) return;
     this.dirty = true;
     if (this.saveTimer) return;
-    this.saveTimer = setTimeout(() => {
+    this.saveTimer = this.clock.setTimeout(() => {
       this.saveTimer = undefined;
       void this.flush();
     }, this.tuning.saveDebounceMs);
@@ -582,7 +587,7 @@ export class PeerBook {
   /** Writes the book now if it changed (temp file, fsync, rename: never a torn file). */
   flush(): Promise<void> {
     if (this.saveTimer) {
-      clearTimeout(this.saveTimer);
+      this.clock.clearTimeout(this.saveTimer);
       this.saveTimer = undefined;
     }
     this.saving = this.saving.then(() => this.writeIfDirty());

@@ -18,6 +18,7 @@ import {
   type PingReply,
   type SyncReply,
 } from './wire.js';
+import type { PeerTransport } from './transport.js';
 
 /** A request to a peer that did not produce a usable answer. */
 export class PeerRequestError extends Error {
@@ -49,7 +50,7 @@ const SYNC_REPLY_BYTES = 40 << 20;
  * too), a response size limit, and a reply validated before use: a peer that
  * answers garbage, slowly or not at all costs one bounded failed request.
  */
-export class PeerClient {
+export class PeerClient implements PeerTransport {
   private readonly agent: Agent;
   private readonly lifetime = new AbortController();
   private readonly headers: Record<string, string>;

@@ -1,6 +1,8 @@
 import type { Logger, Metrics } from '../obs/index.js';
 import type { BanList } from './ban.js';
-import { PeerRequestError, type PeerClient } from './peer-client.js';
+import { wallClock, type Clock, type ClockTimer } from './clock.js';
+import { PeerRequestError } from './peer-client.js';
+import type { PeerTransport } from './transport.js';
 import { pick, type PeerBook, type PeerEntry } from './peer-book.js';
 import { decodeChainWork, type AdvertisementReply } from './wire.js';
 
@@ -35,16 +37,17 @@ export const DEFAULT_PROBER_TUNING: ProberTuning = {
  *   back (a paused or restarted node is re-admitted on its first answer).
  */
 export class Prober {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ClockTimer | undefined;
   private readonly pinging = new Set<string>();
   private feelers = 0;
   private readonly tuning: ProberTuning;
+  private readonly clock: Clock;
 
   constructor(
     private readonly opts: {
       book: PeerBook;
       bans: BanList;
-      client: PeerClient;
+      client: PeerTransport;
       metrics: Metrics;
       logger: Logger;
       random: () => number;
@@ -53,18 +56,20 @@ export class Prober {
       /** A peer answered a ping with its chain work (sync decides whether it matters). */
       onPeerChain: (peer: { nodeId: string; hostname: string }, chainWork: bigint) => void;
       tuning?: Partial<ProberTuning>;
+      clock?: Clock;
     },
   ) {
+    this.clock = opts.clock ?? wallClock;
     this.tuning = { ...DEFAULT_PROBER_TUNING, ...opts.tuning };
   }
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), this.tuning.probeTickMs);
+    this.timer = this.clock.setInterval(() => this.tick(), this.tuning.probeTickMs);
     this.timer.unref();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.clock.clearInterval(this.timer);
     this.timer = undefined;
   }
 

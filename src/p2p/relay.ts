@@ -1,7 +1,9 @@
 import { toHex } from '../core/index.js';
 import type { Logger } from '../obs/index.js';
 import type { BanList } from './ban.js';
-import { PeerRequestError, type PeerClient } from './peer-client.js';
+import { wallClock, type Clock, type ClockTimer } from './clock.js';
+import { PeerRequestError } from './peer-client.js';
+import type { PeerTransport } from './transport.js';
 import { pick, type PeerBook, type PeerEntry } from './peer-book.js';
 
 /** A bounded set of recently seen ids (insertion order = eviction order). */
@@ -44,19 +46,23 @@ const TX_FLUSH_MS = 20;
  */
 export class Relay {
   private readonly txQueues = new Map<string, Uint8Array[]>();
-  private txTimer: NodeJS.Timeout | undefined;
+  private txTimer: ClockTimer | undefined;
   private stopped = false;
+  private readonly clock: Clock;
 
   constructor(
     private readonly opts: {
       book: PeerBook;
       bans: BanList;
-      client: PeerClient;
+      client: PeerTransport;
       fanout: number;
       random: () => number;
       logger: Logger;
+      clock?: Clock;
     },
-  ) {}
+  ) {
+    this.clock = opts.clock ?? wallClock;
+  }
 
   /** To `fanout` random live peers (the configured relay fan-out unless given). */
   relayBlock(hash: string, blockHex: string, exceptNodeId?: string, fanout = this.opts.fanout): number {
@@ -82,12 +88,12 @@ export class Relay {
       for (const raw of room >= rawTxs.length ? rawTxs : rawTxs.slice(0, Math.max(0, room))) queue.push(raw);
     }
     // A short delay turns a burst of submissions into one request per peer.
-    this.txTimer ??= setTimeout(() => this.flushTransactions(), TX_FLUSH_MS);
+    this.txTimer ??= this.clock.setTimeout(() => this.flushTransactions(), TX_FLUSH_MS);
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.txTimer) clearTimeout(this.txTimer);
+    this.clock.clearTimeout(this.txTimer);
     this.txQueues.clear();
   }
 

@@ -2,7 +2,8 @@ import { blockHashOf, decodeBlock, fromHex, isValidationError, type Block } from
 import type { Logger, Metrics } from '../obs/index.js';
 import { misbehaviourPoints, type BanList } from './ban.js';
 import type { ChainPort, ProcessBlockResult } from './deps.js';
-import { PeerRequestError, type PeerClient } from './peer-client.js';
+import { PeerRequestError } from './peer-client.js';
+import type { PeerTransport } from './transport.js';
 import type { PeerBook } from './peer-book.js';
 import { MAX_LOCATOR, MAX_SYNC_BLOCKS } from './wire.js';
 
@@ -30,7 +31,7 @@ export class Sync {
   constructor(
     private readonly opts: {
       chain: ChainPort;
-      client: PeerClient;
+      client: PeerTransport;
       book: PeerBook;
       bans: BanList;
       metrics: Metrics;

@@ -1,0 +1,19 @@
+import type { AdvertisementBody, AdvertisementReply, PeerInfo, PingReply, SyncReply } from './wire.js';
+
+/**
+ * How the peer layer talks to other nodes: one method per request of the
+ * node-to-node protocol. PeerClient (HTTP) is the shipped implementation; a
+ * simulator passes an in-memory one (bench/sim). A request that produces no
+ * usable answer rejects with a PeerRequestError, whose reason (timeout,
+ * network, bad-response, http, wrong-network) drives the peer book.
+ */
+export interface PeerTransport {
+  advertise(host: string, body: AdvertisementBody): Promise<AdvertisementReply>;
+  knownNodes(host: string): Promise<PeerInfo[]>;
+  ping(host: string): Promise<PingReply>;
+  sendBlock(host: string, blockHex: string): Promise<void>;
+  sendTransactions(host: string, txHexes: string[]): Promise<void>;
+  syncBlocks(host: string, locator: string[], limit: number, timeoutMs: number): Promise<SyncReply>;
+  /** Aborts every request in flight. */
+  close(): void;
+}
