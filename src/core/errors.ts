@@ -49,6 +49,13 @@ export const REJECT_CODES = [
   'bad-blk-prev-invalid',
   'bad-blk-version',
   'bad-blk-genesis',
+  // compact blocks (BIP152)
+  'bad-cmpct-empty',
+  'bad-cmpct-toomany',
+  'bad-cmpct-prefilled-index',
+  'bad-blocktxn-index',
+  'bad-blocktxn-count',
+  'bad-blocktxn-hash',
   // addresses and keys
   'bad-address',
   'bad-address-checksum',

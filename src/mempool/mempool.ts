@@ -165,6 +165,22 @@ export class Mempool extends EventEmitter<MempoolEvents> {
     return this.pool.get(txid)?.tx;
   }
 
+  /**
+   * Pool transactions whose key is wanted, by key: `keyOf` derives a key from
+   * a transaction's hash (internal byte order), e.g. a compact block's short
+   * id, so one pass over the pool builds the index a block needs. A key two
+   * pool transactions share maps to null: neither can be told apart.
+   */
+  transactionsByKey<K>(keyOf: (hash: Uint8Array) => K, wanted: ReadonlySet<K>): Map<K, Transaction | null> {
+    const found = new Map<K, Transaction | null>();
+    for (const { tx } of this.pool.values()) {
+      const key = keyOf(txHash(tx));
+      if (!wanted.has(key)) continue;
+      found.set(key, found.has(key) ? null : tx);
+    }
+    return found;
+  }
+
   /** Whether a pool transaction spends this outpoint (prevTxid in internal order). */
   isSpent(prevTxid: Uint8Array, vout: number): boolean {
     return this.spends.has(outpointKey(prevTxid, vout));

@@ -8,6 +8,15 @@ import { ValidationError } from '../../src/core/errors.js';
 import { NETWORKS } from '../../src/core/consensus/params.js';
 import { txid, txSize } from '../../src/core/primitives/tx.js';
 import type { Transaction } from '../../src/core/primitives/types.js';
+import {
+  completeBlock,
+  fillFromPool,
+  matchesHeader,
+  missingIndexes,
+  shortIdKey,
+  shortTxId,
+  toCompactBlock,
+} from '../../src/core/primitives/compact-block.js';
 import { Mempool, type MempoolEvents } from '../../src/mempool/mempool.js';
 import {
   ChainBuilder,
@@ -194,6 +203,32 @@ describe('mempool admission', () => {
     // Bob's pending output is spent again in the pool: nothing pending for him any more.
     expect(f.mempool.pendingForScript(bob.script)).toEqual({ incoming: [], outgoing: [] });
     expect(f.mempool.pendingForScript(carol.script).incoming).toHaveLength(1);
+  });
+});
+
+describe('transactions by key (the index a compact block is rebuilt from)', () => {
+  it('finds pool transactions by a key of their hash, only the wanted ones, and rebuilds a compact block', async () => {
+    const f = await setup();
+    const txs = [1, 2, 3, 4].map((h) => pay(coin(f, h)));
+    for (const tx of txs) await f.mempool.accept(tx);
+    const block = f.builder.block(f.blocks[f.blocks.length - 1] as TestBlock, { txs: txs.slice(0, 3) });
+    const compact = toCompactBlock(block, 42n);
+    const key = shortIdKey(block.header, 42n);
+    const found = f.mempool.transactionsByKey((hash) => shortTxId(key, hash), new Set(compact.shortIds));
+    expect([...found.values()].map((tx) => txid(tx as Transaction)).sort()).toEqual(
+      txs.slice(0, 3).map(txid).sort(),
+    );
+    const partial = fillFromPool(compact, (keyOf, wanted) => f.mempool.transactionsByKey(keyOf, wanted))!;
+    expect(missingIndexes(partial)).toEqual([]);
+    expect(matchesHeader(completeBlock(partial, []))).toBe(true);
+  });
+
+  it('a key two pool transactions share maps to null', async () => {
+    const f = await setup();
+    const txs = [1, 2].map((h) => pay(coin(f, h)));
+    for (const tx of txs) await f.mempool.accept(tx);
+    expect([...f.mempool.transactionsByKey(() => 'same', new Set(['same']))]).toEqual([['same', null]]);
+    expect(f.mempool.transactionsByKey(() => 'same', new Set(['other'])).size).toBe(0);
   });
 });
 
