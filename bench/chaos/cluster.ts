@@ -32,10 +32,15 @@ export interface Member {
   /** Set just before the harness kills or stops the process, so its exit is not a crash. */
   expectingExit: boolean;
   restarts: number;
+  /** Never killed, restarted, wiped or removed by the random schedule (see `witnesses`). */
+  witness: boolean;
   peakRssBytes: number;
   peakFds: number;
-  /** [seconds since start, RSS MB, fds] every sample, for the soak's "flat RSS" reading. */
-  readonly samples: Array<[number, number, number]>;
+  /**
+   * [seconds since start, RSS MB, fds, process life] every sample, for the soak's "flat RSS"
+   * reading; the life is the restart count, so a restart's drop in RSS is not read as a trend.
+   */
+  readonly samples: Array<[number, number, number, number]>;
   log: WriteStream;
 }
 
@@ -111,7 +116,7 @@ export class ChaosCluster {
     return sender === undefined || sender.group === undefined || sender.group === target.group;
   }
 
-  async addMember(name: string): Promise<Member> {
+  async addMember(name: string, witness = false): Promise<Member> {
     const dataDir = join(this.root, 'data', `${name}-${this.members.length}`);
     await mkdir(dataDir, { recursive: true });
     await mkdir(join(this.root, 'logs'), { recursive: true });
@@ -126,6 +131,7 @@ export class ChaosCluster {
       group: undefined,
       expectingExit: false,
       restarts: 0,
+      witness,
       peakRssBytes: 0,
       peakFds: 0,
       samples: [],
@@ -291,7 +297,7 @@ export class ChaosCluster {
         const fds = (await readdir(`/proc/${pid}/fd`)).length;
         m.peakRssBytes = Math.max(m.peakRssBytes, rssKb * 1024);
         m.peakFds = Math.max(m.peakFds, fds);
-        m.samples.push([at, Math.round(rssKb / 1024), fds]);
+        m.samples.push([at, Math.round(rssKb / 1024), fds, m.restarts]);
       } catch {
         // the process exited between the check and the read
       }

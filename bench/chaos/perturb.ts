@@ -53,6 +53,8 @@ export async function applyPerturbation(
 ): Promise<Applied | undefined> {
   const startedAt = Date.now();
   const nonSeed = cluster.live().filter((m) => m !== cluster.seed);
+  /** Targets of the faults that end a process: never a witness. */
+  const restartable = nonSeed.filter((m) => !m.witness);
   const pickTarget = (candidates: Member[]): Member | undefined => {
     if (typeof p.target === 'string') return cluster.byName(p.target);
     return candidates[Math.floor(p.target * candidates.length)];
@@ -68,14 +70,14 @@ export async function applyPerturbation(
 
   switch (p.kind) {
     case 'kill': {
-      const m = pickTarget(nonSeed);
+      const m = pickTarget(restartable);
       if (!m) return undefined;
       await cluster.kill(m);
       await cluster.restart(m);
       return done(m.name, 'SIGKILL, restart on the same data dir');
     }
     case 'kill-while-writing': {
-      const m = pickTarget(nonSeed);
+      const m = pickTarget(restartable);
       if (!m) return undefined;
       // A burst of blocks being mined and written, and the kill lands in the middle of it.
       void cluster.generate(m, 5);
@@ -117,7 +119,7 @@ export async function applyPerturbation(
       return done(seed.name, `seed down for ${p.duration} s`);
     }
     case 'new-address': {
-      const m = pickTarget(nonSeed);
+      const m = pickTarget(restartable);
       if (!m) return undefined;
       await cluster.kill(m, 'SIGTERM');
       const old = m.proxy.address;
@@ -126,7 +128,7 @@ export async function applyPerturbation(
       return done(m.name, `restarted at ${m.proxy.address} (was ${old})`);
     }
     case 'join-empty': {
-      const m = pickTarget(nonSeed);
+      const m = pickTarget(restartable);
       if (!m) return undefined;
       await cluster.kill(m, 'SIGTERM');
       await cluster.wipeDataDir(m);
@@ -140,7 +142,7 @@ export async function applyPerturbation(
     case 'leave': {
       // Keep at least the seed and two nodes, so there is still a network to check.
       if (nonSeed.length <= 2) return undefined;
-      const m = pickTarget(nonSeed);
+      const m = pickTarget(restartable);
       if (!m) return undefined;
       await cluster.kill(m, 'SIGTERM');
       m.state = 'gone';
@@ -148,7 +150,7 @@ export async function applyPerturbation(
     }
     case 'disk-full': {
       if (!canMountSmallDisk()) return undefined;
-      const m = pickTarget(nonSeed);
+      const m = pickTarget(restartable);
       if (!m?.proc) return undefined;
       await cluster.kill(m, 'SIGTERM');
       const disk = await cluster.moveToSmallDisk(m, 32);

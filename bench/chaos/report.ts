@@ -53,10 +53,73 @@ export interface RunReport {
     peakFds: number;
     firstRssMb: number | null;
     lastRssMb: number | null;
-    samples: Array<[number, number, number]>;
+    /** RSS trend of the node's longest-lived process, when it lived long enough to judge. */
+    trend: Trend | null;
+    samples: Array<[number, number, number, number]>;
   }>;
   assertions: AssertionResult[];
   pass: boolean;
+}
+
+/** A process must live this long for its RSS trend to be judged: 10 min warm-up, then the window. */
+export const TREND_MIN_LIFE_S = 1200;
+/** The trend is read over the last 10 minutes of the process's life. */
+export const TREND_WINDOW_S = 600;
+
+export interface Trend {
+  /** Process life (restart count) the trend was read from, and how long it lived, in seconds. */
+  life: number;
+  livedSeconds: number;
+  /** Least-squares slope of RSS over the window, MB per 10 minutes. */
+  rssSlopeMbPer10Min: number;
+  /** Open fds at the start and the end of the window. */
+  fdsFrom: number;
+  fdsTo: number;
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: ReadonlyArray<readonly [number, number]>): number {
+  const n = points.length;
+  const mx = points.reduce((a, p) => a + p[0], 0) / n;
+  const my = points.reduce((a, p) => a + p[1], 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+/**
+ * The RSS trend of the longest-lived process among the samples, over the last
+ * TREND_WINDOW_S of its life; null when no process lived TREND_MIN_LIFE_S.
+ */
+export function rssTrend(samples: ReadonlyArray<readonly [number, number, number, number]>): Trend | null {
+  const lives = new Map<number, Array<readonly [number, number, number, number]>>();
+  for (const s of samples) {
+    const life = lives.get(s[3]) ?? [];
+    life.push(s);
+    lives.set(s[3], life);
+  }
+  let best: { life: number; rows: Array<readonly [number, number, number, number]> } | undefined;
+  for (const [life, rows] of lives) {
+    const lived = (rows.at(-1)?.[0] ?? 0) - (rows[0]?.[0] ?? 0);
+    const bestLived = best ? (best.rows.at(-1)?.[0] ?? 0) - (best.rows[0]?.[0] ?? 0) : -1;
+    if (lived > bestLived) best = { life, rows };
+  }
+  if (!best) return null;
+  const first = best.rows[0]?.[0] ?? 0;
+  const last = best.rows.at(-1)?.[0] ?? 0;
+  if (last - first < TREND_MIN_LIFE_S) return null;
+  const window = best.rows.filter((r) => r[0] >= last - TREND_WINDOW_S);
+  return {
+    life: best.life,
+    livedSeconds: last - first,
+    rssSlopeMbPer10Min: Math.round(slope(window.map((r) => [r[0], r[1]])) * TREND_WINDOW_S * 10) / 10,
+    fdsFrom: window[0]?.[2] ?? 0,
+    fdsTo: window.at(-1)?.[2] ?? 0,
+  };
 }
 
 export function buildReport(input: {
@@ -112,6 +175,7 @@ export function buildReport(input: {
     peakFds: m.peakFds,
     firstRssMb: m.samples[0]?.[1] ?? null,
     lastRssMb: m.samples.at(-1)?.[1] ?? null,
+    trend: rssTrend(m.samples),
     samples: m.samples,
   }));
   const allTimes = convergences
@@ -151,6 +215,19 @@ export function buildReport(input: {
       }
       case 'confirmed-payments':
         return { text: a.text, pass: payments.confirmed >= a.min, observed: String(payments.confirmed) };
+      case 'rss-slope': {
+        // Judged on every node whose process lived long enough; a run where none did proves nothing.
+        const judged = nodes.filter((n) => n.trend !== null);
+        const worst = Math.max(...judged.map((n) => n.trend?.rssSlopeMbPer10Min ?? 0));
+        return {
+          text: a.text,
+          pass: judged.length > 0 && worst <= a.maxMbPer10Min,
+          observed:
+            judged.length === 0
+              ? `no process lived ${TREND_MIN_LIFE_S / 60} min`
+              : `worst ${worst} MB per 10 min over ${judged.length} long-lived processes`,
+        };
+      }
     }
   });
   const pass = assertions.every((a) => a.pass) && input.violations.length === 0 && payments.lost === 0;
@@ -213,11 +290,18 @@ export function markdown(reports: readonly RunReport[]): string {
         `Fake addresses left in peer books 30 s after each flood: ${r.hostile.fakePeersAfter30s.join(', ')}`,
       );
     }
-    out.push('', '| node | restarts | peak RSS | RSS first → last | peak fds |', '|---|---:|---:|---:|---:|');
-    for (const n of r.nodes)
+    out.push(
+      '',
+      `| node | restarts | peak RSS | RSS first → last | peak fds | RSS slope, last ${TREND_WINDOW_S / 60} min of its longest life | fds over that window |`,
+      '|---|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const n of r.nodes) {
+      const t = n.trend;
       out.push(
-        `| ${n.name} | ${n.restarts} | ${n.peakRssMb} MB | ${n.firstRssMb ?? '—'} → ${n.lastRssMb ?? '—'} MB | ${n.peakFds} |`,
+        `| ${n.name} | ${n.restarts} | ${n.peakRssMb} MB | ${n.firstRssMb ?? '—'} → ${n.lastRssMb ?? '—'} MB | ${n.peakFds} | ${t ? `${t.rssSlopeMbPer10Min} MB / 10 min (lived ${Math.round(t.livedSeconds / 60)} min)` : '—'} | ${t ? `${t.fdsFrom} → ${t.fdsTo}` : '—'} |`,
       );
+    }
+    if (r.wallSeconds >= TREND_MIN_LIFE_S) out.push('', ...rssOverTime(r));
     out.push('', `Invariant violations: ${r.violations.length}`);
     for (const v of r.violations)
       out.push(`- at ${v.at} s, ${v.kind}: ${v.detail.replace(/\n/g, ' ').slice(0, 400)}`);
@@ -226,6 +310,32 @@ export function markdown(reports: readonly RunReport[]): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+/** RSS (MB) / fds per node every 5 minutes, for reading a long run's memory over time. */
+function rssOverTime(r: RunReport): string[] {
+  const step = 300;
+  const end = Math.max(0, ...r.nodes.map((n) => n.samples.at(-1)?.[0] ?? 0));
+  const marks: number[] = [];
+  for (let t = 0; t <= end; t += step) marks.push(t);
+  const out = [
+    'RSS MB / open fds over time (the sample nearest each mark; * = restarted since the previous mark):',
+    '',
+    `| node | ${marks.map((t) => `${t / 60} min`).join(' | ')} |`,
+    `|---|${marks.map(() => '---:').join('|')}|`,
+  ];
+  for (const n of r.nodes) {
+    let lastLife = -1;
+    const cells = marks.map((t) => {
+      const s = n.samples.find((x) => x[0] >= t);
+      if (!s || s[0] - t >= step) return '—';
+      const restarted = lastLife >= 0 && s[3] !== lastLife;
+      lastLife = s[3];
+      return `${s[1]}/${s[2]}${restarted ? '*' : ''}`;
+    });
+    out.push(`| ${n.name} | ${cells.join(' | ')} |`);
+  }
+  return out;
 }
 
 export function summary(r: RunReport): string {

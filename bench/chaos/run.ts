@@ -92,7 +92,11 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
 
   try {
     await cluster.addMember('seed');
-    await Promise.all(Array.from({ length: scenario.nodes }, (_, i) => cluster.addMember(`node-${i + 1}`)));
+    await Promise.all(
+      Array.from({ length: scenario.nodes }, (_, i) =>
+        cluster.addMember(`node-${i + 1}`, i < scenario.perturbations.witnesses),
+      ),
+    );
     cluster.startSampling(5000);
     log(`cluster up: ${cluster.members.map((m) => `${m.name}@${m.proxy.address}`).join(' ')}`);
 

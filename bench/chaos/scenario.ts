@@ -76,13 +76,19 @@ const scenarioSchema = z
         maxDuration: z.number().min(1).default(20),
         /** Perturbations at fixed times, besides the random ones. */
         at: z.array(fixedPerturbation).default([]),
+        /**
+         * The first N nodes (node-1..node-N) are never killed, restarted, wiped or removed by the
+         * random schedule (they are still paused, partitioned and starved): a soak needs processes
+         * that live the whole run for a leak to show as a slope.
+         */
+        witnesses: z.number().int().min(0).max(12).default(0),
       })
       .strict()
       .refine((p) => p.minDuration <= p.maxDuration, {
         message: 'minDuration must not exceed maxDuration',
         path: ['minDuration'],
       })
-      .default({ perMinute: 0, kinds: ['kill'], minDuration: 5, maxDuration: 20, at: [] }),
+      .default({ perMinute: 0, kinds: ['kill'], minDuration: 5, maxDuration: 20, at: [], witnesses: 0 }),
     assertions: z.array(z.string()).default(['0 lost payments', '0 invariant violations']),
   })
   .strict();
@@ -97,6 +103,7 @@ export type Assertion =
   | { text: string; kind: 'violations'; max: number }
   | { text: string; kind: 'convergence'; percentile: 50 | 99; maxSec: number }
   | { text: string; kind: 'peak-rss'; maxMb: number }
+  | { text: string; kind: 'rss-slope'; maxMbPer10Min: number }
   | { text: string; kind: 'confirmed-payments'; min: number };
 
 const ASSERTION_FORMS = [
@@ -105,6 +112,7 @@ const ASSERTION_FORMS = [
   '0 invariant violations',
   'convergence p50|p99 <= T s',
   'peak rss <= N MB',
+  'rss slope <= N MB per 10 min',
   'at least N confirmed payments',
 ];
 
@@ -120,6 +128,8 @@ export function parseAssertion(text: string): Assertion | undefined {
   if (m) return { text, kind: 'convergence', percentile: Number(m[1]) as 50 | 99, maxSec: Number(m[2]) };
   m = /^peak rss <= (\d+) ?mb$/i.exec(t);
   if (m) return { text, kind: 'peak-rss', maxMb: Number(m[1]) };
+  m = /^rss slope <= (\d+(?:\.\d+)?) ?mb per 10 ?min$/i.exec(t);
+  if (m) return { text, kind: 'rss-slope', maxMbPer10Min: Number(m[1]) };
   m = /^at least (\d+) confirmed payments?$/i.exec(t);
   if (m) return { text, kind: 'confirmed-payments', min: Number(m[1]) };
   return undefined;
@@ -143,6 +153,10 @@ export function validateScenario(doc: unknown, source: string): Scenario {
       if (p.at > parsed.data.duration)
         problems.push(`perturbations.at.${i}.at: ${p.at} s is after the scenario's duration`);
     });
+    if (parsed.data.perturbations.witnesses > parsed.data.nodes)
+      problems.push(
+        `perturbations.witnesses: ${parsed.data.perturbations.witnesses} is more than the ${parsed.data.nodes} nodes`,
+      );
     parsed.data.assertions.forEach((a, i) => {
       if (!parseAssertion(a))
         problems.push(`assertions.${i}: ${JSON.stringify(a)} is not one of: ${ASSERTION_FORMS.join('; ')}`);
