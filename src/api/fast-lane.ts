@@ -12,7 +12,8 @@ export interface FastLaneHooks {
 }
 
 /**
- * The two routes every transaction and block arrives by, served straight from
+ * The routes every transaction and block arrives by (whole, or compact and
+ * completed by getblocktxn), served straight from
  * node:http. express 5 costs each request two prototype swaps and a walk of
  * every router layer, which capped one-transaction requests well below what
  * admission itself allows. The lane runs the same handlers, schemas, error
@@ -31,6 +32,8 @@ export function withFastLane(
   const routes = new Map<string, ProtocolHandler>([
     ['/transactions', handlers.postTransactions],
     ['/block', handlers.postBlock],
+    ['/cmpctblock', handlers.postCompactBlock],
+    ['/getblocktxn', handlers.getBlockTxn],
   ]);
 
   const send = (res: ServerResponse, status: number, body: unknown): void => {

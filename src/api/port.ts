@@ -68,6 +68,8 @@ export type ApiP2P = Pick<
   | 'knownNodes'
   | 'pingReply'
   | 'receiveBlock'
+  | 'receiveCompactBlock'
+  | 'serveBlockTxn'
   | 'receiveTransactions'
   | 'serveSync'
 >;

@@ -19,6 +19,12 @@ export const listLimit = z.object({ limit: nonNegativeInt(10_000).optional() });
 
 export const blockBody = z.object({ block: hexString(MAX_BLOCK_HEX_BYTES) }).strict();
 
+/** A BIP152 compact block (HeaderAndShortIDs), hex: never larger than the block it stands for. */
+export const compactBlockBody = z.object({ cmpctblock: hexString(MAX_BLOCK_HEX_BYTES) }).strict();
+
+/** A BIP152 getblocktxn (BlockTransactionsRequest), hex: a hash and at most one index per transaction of a block. */
+export const blockTxnRequestBody = z.object({ getblocktxn: hexString(400_000) }).strict();
+
 export const transactionsBody = z.union([
   z.object({ tx: hexString(MAX_TX_BYTES) }).strict(),
   z.object({ txs: z.array(hexString(MAX_TX_BYTES)).min(1).max(MAX_TX_BATCH) }).strict(),
@@ -39,6 +45,7 @@ export const advertisementBody = z.object({
     .string()
     .regex(/^[0-9a-f]{1,64}$/)
     .optional(),
+  compactBlocks: z.boolean().optional(),
   peers: z.array(peerInfo).max(64).optional(),
 });
 

@@ -23,6 +23,8 @@ export interface NodeConfig {
   readonly logFormat: LogFormat;
   readonly gossipIntervalMs: number;
   readonly relayFanout: number;
+  /** Relay blocks compact (BIP152) to peers that take them, and take them from peers. */
+  readonly compactBlocks: boolean;
   readonly joinFanout: number;
   readonly peerTimeoutMs: number;
   readonly mempoolMaxBytes: number;
@@ -180,6 +182,7 @@ export function loadConfig(env: Env, opts: { isTTY?: boolean } = {}): NodeConfig
       3000,
     ),
     relayFanout: read(env, 'RELAY_FANOUT', integer(1, 1000), 'an integer 1-1000', 8),
+    compactBlocks: read(env, 'COMPACT_BLOCKS', boolean, 'true or false (1/0, yes/no, on/off)', true),
     joinFanout: read(env, 'JOIN_FANOUT', integer(1, 1000), 'an integer 1-1000', 8),
     peerTimeoutMs: read(env, 'PEER_TIMEOUT_MS', integer(100, 120_000), 'milliseconds, 100-120000', 3000),
     mempoolMaxBytes: read(

@@ -110,6 +110,7 @@ export class ChainmeshNode implements ApiPort {
         maxPeers: config.maxPeers,
         gossipIntervalMs: config.gossipIntervalMs,
         relayFanout: config.relayFanout,
+        compactBlocks: config.compactBlocks,
         joinFanout: config.joinFanout,
         requestTimeoutMs: config.peerTimeoutMs,
       },

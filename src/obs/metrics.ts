@@ -30,6 +30,7 @@ export interface Metrics {
   readonly peersEvicted: Counter<'table'>;
   readonly peerProbes: Counter<'kind' | 'result'>;
   readonly bytesSent: Counter<'kind'>;
+  readonly compactBlocks: Counter<'outcome'>;
   readonly peerRequestFailures: Counter<'kind' | 'reason'>;
   readonly messagesSent: Counter<'kind'>;
   readonly gossipRounds: Counter;
@@ -47,7 +48,13 @@ export const BLOCK_SOURCES = ['local', 'peer', 'sync', 'api'] as const;
 export type BlockSource = (typeof BLOCK_SOURCES)[number];
 export const TX_SOURCES = ['api', 'peer', 'reorg'] as const;
 export type TxSource = (typeof TX_SOURCES)[number];
-export type PeerRequestKind = 'advertise' | 'known_nodes' | 'ping' | 'block' | 'tx' | 'sync';
+export type PeerRequestKind =
+  'advertise' | 'known_nodes' | 'ping' | 'block' | 'tx' | 'sync' | 'cmpctblock' | 'getblocktxn';
+/** What a block costs on the wire, by message: full blocks, compact blocks, and the fetches that complete them. */
+export const BLOCK_RELAY_KINDS = ['block', 'cmpctblock', 'getblocktxn', 'blocktxn'] as const;
+/** rebuilt: from the mempool alone; missing_fetched: after fetching what it lacked; failed: not rebuilt (the full block is fetched). */
+export const COMPACT_BLOCK_OUTCOMES = ['rebuilt', 'missing_fetched', 'failed'] as const;
+export type CompactBlockOutcome = (typeof COMPACT_BLOCK_OUTCOMES)[number];
 /** feeler: an untried address probed for promotion; verify: a dial-back of an advertised address; ping: liveness of a tried peer. */
 export type PeerProbeKind = 'feeler' | 'verify' | 'ping';
 export type PeerFailureReason = 'timeout' | 'network' | 'http' | 'bad-response' | 'wrong-network';
@@ -143,9 +150,20 @@ export function createMetrics(opts: { collectDefault?: boolean } = {}): Metrics 
         (['ok', 'failed'] as const).map((result) => ({ kind, result })),
       ),
     ),
-    bytesSent: counter('chainmesh_p2p_bytes_sent_total', 'Request body bytes sent to peers, by kind', [
-      'kind',
-    ]),
+    bytesSent: zeroed(
+      counter(
+        'chainmesh_p2p_bytes_sent_total',
+        'Bytes sent to peers, by kind: request bodies, and blocktxn answers to a getblocktxn',
+        ['kind'],
+      ),
+      BLOCK_RELAY_KINDS.map((kind) => ({ kind })),
+    ),
+    compactBlocks: zeroed(
+      counter('chainmesh_p2p_compact_blocks_total', 'Compact blocks received, by how they were rebuilt', [
+        'outcome',
+      ]),
+      COMPACT_BLOCK_OUTCOMES.map((outcome) => ({ outcome })),
+    ),
     peerRequestFailures: counter('chainmesh_p2p_request_failures_total', 'Failed requests to peers', [
       'kind',
       'reason',

@@ -25,6 +25,11 @@ export interface MempoolPort {
   /** Batch signature checks over worker threads before the one-by-one admission. */
   preverify(txs: readonly Transaction[]): Promise<void>;
   has(txid: string): boolean;
+  /** Pool transactions by a key of their hash, for the keys wanted (null: two share it); compact blocks are rebuilt from it. */
+  transactionsByKey<K>(
+    keyOf: (hash: Uint8Array) => K,
+    wanted: ReadonlySet<K>,
+  ): ReadonlyMap<K, Transaction | null>;
 }
 
 /** A block this layer handed to the chain that connected or was stored on a side chain. */

@@ -69,6 +69,10 @@ export class Discovery {
       chainSummary: () => { height: number; chainWork: string };
       /** A peer answered our advertisement with its chain work (sync decides whether it matters). */
       onPeerChain: (peer: { nodeId: string; hostname: string }, chainWork: bigint) => void;
+      /** This node takes compact blocks: its advertisements say so. */
+      compactBlocks: boolean;
+      /** Whether a peer that answered our advertisement takes compact blocks. */
+      onPeerCompact: (nodeId: string, supports: boolean) => void;
       tuning?: Partial<DiscoveryTuning>;
       clock?: Clock;
     },
@@ -117,6 +121,7 @@ export class Discovery {
       network: self.network,
       height: chain.height,
       chainWork: chain.chainWork,
+      ...(this.opts.compactBlocks && { compactBlocks: true }),
       // Not the receiver itself, nor anyone banned here.
       peers: book.sample(GOSSIP_SAMPLE, (id) => id === excludeNodeId || this.opts.bans.isBanned(id)),
     };
@@ -279,6 +284,7 @@ export class Discovery {
       logger.info('peer joined', { peer: peer.nodeId, hostname: host, height: reply.height });
     book.markContact(peer, { height: reply.height, chainWork, tipHash: reply.tipHash });
     for (const p of reply.peers) book.learn(p, `peer:${peer.nodeId}`);
+    this.opts.onPeerCompact(peer.nodeId, reply.compactBlocks === true);
     this.markJoined(reply.nodeId);
     this.opts.onPeerChain(peer, chainWork);
     return reply;

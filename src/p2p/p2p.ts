@@ -2,20 +2,22 @@ import { isIP } from 'node:net';
 import {
   blockHashOf,
   checkBlock,
-  encodeBlock,
+  checkHeaderPow,
   encodeTx,
   isValidationError,
   toDisplayHex,
-  toHex,
   txid,
   workForBits,
   type Block,
+  type BlockTxnRequest,
+  type CompactBlock,
   type Transaction,
 } from '../core/index.js';
 import { PeerError } from './errors.js';
-import type { Logger, Metrics } from '../obs/index.js';
+import type { CompactBlockOutcome, Logger, Metrics } from '../obs/index.js';
 import { BanList, misbehaviourPoints } from './ban.js';
 import { wallClock, type Clock, type ClockTimer } from './clock.js';
+import { BlockPayload, CompactBlocks } from './compact.js';
 import type { AcceptedBlock, BlockLogPort, ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
 import { Discovery, GOSSIP_SAMPLE, type DiscoveryTuning } from './discovery.js';
 import { PeerClient } from './peer-client.js';
@@ -58,6 +60,8 @@ export interface P2POptions {
   requestTimeoutMs: number;
   /** Every timer and timestamp of the layer: the wall clock unless given (a simulator's virtual clock). */
   clock?: Clock;
+  /** Send blocks compact (BIP152) to peers that take them, and say this node does (default on). */
+  compactBlocks?: boolean;
   /** Time source overriding `clock.now` (tests that move time without timers). */
   now?: () => number;
   random?: () => number;
@@ -81,6 +85,8 @@ export type PeerView = PeerInfo & {
   lastSuccess: number | null;
   failures: number;
   banScore: number;
+  /** Blocks go to it compact (BIP152): it said it takes them, and this node sends them. */
+  compactBlocks: boolean;
   height?: number;
 };
 
@@ -88,6 +94,11 @@ export type PeerView = PeerInfo & {
 type BlockOrigin = Pick<AcceptedBlock, 'source' | 'peer'>;
 
 export type TxResult = { txid: string } | { error: string; message: string };
+
+/** POST /cmpctblock: what became of the block; `incomplete` when it could not be rebuilt yet (a sync follows). */
+export type CompactBlockResult =
+  | (ProcessBlockResult & { outcome?: CompactBlockOutcome })
+  | { status: 'incomplete'; hash: string; outcome: CompactBlockOutcome };
 
 const SYNC_REPLY_MAX_BYTES = 8_000_000;
 const SEEN_BLOCKS = 20_000;
@@ -110,6 +121,7 @@ export class P2P {
   private readonly relay: Relay;
   private readonly sync: Sync;
   private readonly prober: Prober;
+  private readonly compact: CompactBlocks;
   private gaugeTimer: ClockTimer | undefined;
   private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
   private readonly seenTxs = new SeenCache(SEEN_TXS);
@@ -170,10 +182,19 @@ export class P2P {
         timeoutMs: opts.requestTimeoutMs,
         metrics: this.metrics,
       });
+    this.compact = new CompactBlocks({
+      enabled: opts.compactBlocks ?? true,
+      chain: this.chain,
+      mempool: this.mempool,
+      client: this.client,
+      metrics: this.metrics,
+      logger: this.logger,
+    });
     this.relay = new Relay({
       book: this.book,
       bans: this.bans,
       client: this.client,
+      compact: this.compact,
       fanout: opts.relayFanout,
       random: this.random,
       logger: this.logger,
@@ -207,6 +228,8 @@ export class P2P {
         chainWork: encodeChainWork(this.chain.tip.chainWork),
       }),
       onPeerChain: (peer, work) => this.considerSync(peer, work),
+      compactBlocks: this.compact.enabled,
+      onPeerCompact: (nodeId, supports) => this.compact.recordSupport(nodeId, supports),
       tuning,
       clock,
     });
@@ -219,6 +242,7 @@ export class P2P {
       random: this.random,
       handshake: (host) => this.discovery.advertiseTo(host),
       onPeerChain: (peer, work) => this.considerSync(peer, work),
+      onPeerCompact: (nodeId, supports) => this.compact.recordSupport(nodeId, supports),
       tuning,
       clock,
     });
@@ -334,6 +358,8 @@ export class P2P {
       ? `peer:${sender.nodeId}`
       : `ip:${remoteIp?.replace(/^::ffff:/, '') ?? 'unknown'}`;
     for (const p of body.peers ?? []) this.book.learn(p, source);
+    // What a peer says of itself counts when it is the one saying it.
+    if (from?.nodeId === body.nodeId) this.compact.recordSupport(body.nodeId, body.compactBlocks === true);
     const known = this.book.get(body.nodeId);
     if (from?.nodeId === body.nodeId && known?.tried && known.hostname === body.hostname) {
       this.book.markContact(known);
@@ -353,6 +379,7 @@ export class P2P {
       height: tip.height,
       tipHash: tip.hash,
       chainWork: encodeChainWork(tip.chainWork),
+      ...(this.compact.enabled && { compactBlocks: true }),
       peers: this.book.sample(GOSSIP_SAMPLE, (id) => id === body.nodeId || this.bans.isBanned(id)),
     };
   }
@@ -380,12 +407,20 @@ export class P2P {
       lastSuccess: p.lastSuccess === 0 ? null : p.lastSuccess,
       failures: p.failures,
       banScore: this.bans.score(p.nodeId),
+      compactBlocks: this.compact.sendsCompactTo(p.nodeId),
       ...(p.height !== undefined && { height: p.height }),
     }));
   }
 
   /** GET /ping: who answers here, on which network, with which tip. */
-  pingReply(): { nodeId: string; network: string; height: number; tipHash: string; chainWork: string } {
+  pingReply(): {
+    nodeId: string;
+    network: string;
+    height: number;
+    tipHash: string;
+    chainWork: string;
+    compactBlocks?: true;
+  } {
     const tip = this.chain.tip;
     return {
       nodeId: this.opts.self.nodeId,
@@ -393,6 +428,7 @@ export class P2P {
       height: tip.height,
       tipHash: tip.hash,
       chainWork: encodeChainWork(tip.chainWork),
+      ...(this.compact.enabled && { compactBlocks: true as const }),
     };
   }
 
@@ -442,7 +478,7 @@ export class P2P {
     const early = from !== undefined && this.relaysEarly(block, from.nodeId);
     if (early) {
       this.relayedEarly.add(hash);
-      this.relay.relayBlock(hash, toHex(encodeBlock(block)), from.nodeId);
+      this.relay.relayBlock(new BlockPayload(hash, block), from.nodeId);
     }
     let result: ProcessBlockResult;
     try {
@@ -461,12 +497,7 @@ export class P2P {
       this.seenBlocks.add(hash);
       // A user's block (no `from`) is pushed to every live peer up to the origin fan-out, as a mined one.
       if (!this.relayedEarly.has(hash))
-        this.relay.relayBlock(
-          hash,
-          toHex(encodeBlock(block)),
-          from?.nodeId,
-          from ? undefined : ORIGIN_FANOUT,
-        );
+        this.relay.relayBlock(new BlockPayload(hash, block), from?.nodeId, from ? undefined : ORIGIN_FANOUT);
       for (const orphan of result.connectedOrphans ?? []) {
         this.relayStored(orphan, from?.nodeId).catch((err: unknown) =>
           this.logger.warn('relay of a connected orphan failed', { hash: orphan, error: String(err) }),
@@ -486,6 +517,47 @@ export class P2P {
   }
 
   /**
+   * POST /cmpctblock: a compact block (BIP152) rebuilt from the mempool, the
+   * transactions it lacks fetched from the sender (getblocktxn), then handled
+   * exactly as POST /block handles a full block (early relay, ban scores,
+   * full validation before connecting). A header without its proof of work
+   * costs the sender as an invalid block does; a short-id collision costs
+   * nothing (the whole block is fetched instead); a block that cannot be
+   * rebuilt (the sender does not answer) is left to a sync from the sender.
+   */
+  async receiveCompactBlock(c: CompactBlock, from?: PeerSender): Promise<CompactBlockResult> {
+    this.assertNotBanned(from);
+    const hash = blockHashOf(c.header);
+    if (this.seenBlocks.has(hash) || this.chain.hasBlock(hash) || this.inflightBlocks.has(hash))
+      return { status: 'duplicate', hash };
+    // Sending one says it speaks compact blocks, whatever the last handshake said.
+    if (from && this.compact.enabled) this.compact.recordSupport(from.nodeId, true);
+    const sender = from ? this.syncPeerFor(from) : undefined;
+    let rebuilt;
+    try {
+      checkHeaderPow(c.header, this.chain.params);
+      rebuilt = await this.compact.rebuild(c, sender);
+    } catch (err) {
+      if (isValidationError(err)) {
+        this.logger.info('invalid compact block from peer', { hash, code: err.code, peer: from?.nodeId });
+        this.penalize(from, 'block', err.code);
+      }
+      throw err;
+    }
+    if (!rebuilt.block) {
+      if (sender) this.sync.request(sender, 'orphan');
+      return { status: 'incomplete', hash, outcome: rebuilt.outcome };
+    }
+    return { ...(await this.receiveBlock(rebuilt.block, from)), outcome: rebuilt.outcome };
+  }
+
+  /** POST /getblocktxn: transactions of a block this node announced, for a peer rebuilding it (blocktxn hex). */
+  serveBlockTxn(req: BlockTxnRequest, from?: PeerSender): Promise<string> {
+    this.assertNotBanned(from);
+    return this.compact.serveBlockTxn(req);
+  }
+
+  /**
    * A block this node made and already connected: pushed to every live peer
    * up to ORIGIN_FANOUT, so a small cluster has it in one hop; the peers
    * forward it on to `relayFanout` others each, which covers larger ones.
@@ -493,7 +565,7 @@ export class P2P {
   announceBlock(block: Block): void {
     const hash = blockHashOf(block.header);
     this.seenBlocks.add(hash);
-    this.relay.relayBlock(hash, toHex(encodeBlock(block)), undefined, ORIGIN_FANOUT);
+    this.relay.relayBlock(new BlockPayload(hash, block), undefined, ORIGIN_FANOUT);
   }
 
   /**
@@ -675,7 +747,7 @@ export class P2P {
   private async relayStored(hash: string, exceptNodeId: string | undefined): Promise<void> {
     if (!this.seenBlocks.add(hash)) return;
     const raw = await this.chain.getRawBlock(hash);
-    if (raw) this.relay.relayBlock(hash, toHex(raw), exceptNodeId);
+    if (raw) this.relay.relayBlock(new BlockPayload(hash, raw), exceptNodeId);
   }
 
   private banned(nodeId: string, reason: string): void {

@@ -8,6 +8,8 @@ import {
   HEADER_NODE_ID,
   advertisementReplySchema,
   blockReplySchema,
+  blockTxnReplySchema,
+  compactBlockReplySchema,
   knownNodesReplySchema,
   pingReplySchema,
   syncReplySchema,
@@ -43,6 +45,8 @@ const SMALL_REPLY_BYTES = 1 << 20;
 const IDLE_SOCKET_MS = 4_000;
 // 500 blocks of hex with headroom over the ~8 MB (binary) cap of a sync reply.
 const SYNC_REPLY_BYTES = 40 << 20;
+// Every transaction of the largest block, as hex, with headroom.
+const BLOCKTXN_REPLY_BYTES = 8 << 20;
 
 /**
  * HTTP client for the node-to-node protocol. Every request carries the node's
@@ -109,6 +113,32 @@ export class PeerClient implements PeerTransport {
 
   async sendBlock(host: string, blockHex: string): Promise<void> {
     await this.request('block', host, 'POST', '/block', { block: blockHex }, blockReplySchema);
+  }
+
+  /** A compact block (BIP152 HeaderAndShortIDs, hex); the peer may call back with getblocktxn before it answers. */
+  async sendCompactBlock(host: string, compactHex: string): Promise<void> {
+    await this.request(
+      'cmpctblock',
+      host,
+      'POST',
+      '/cmpctblock',
+      { cmpctblock: compactHex },
+      compactBlockReplySchema,
+    );
+  }
+
+  /** The transactions of a block a peer announced compact (a BIP152 getblocktxn in, a blocktxn out, hex). */
+  async getBlockTxn(host: string, requestHex: string): Promise<string> {
+    const reply = await this.request(
+      'getblocktxn',
+      host,
+      'POST',
+      '/getblocktxn',
+      { getblocktxn: requestHex },
+      blockTxnReplySchema,
+      { maxBytes: BLOCKTXN_REPLY_BYTES },
+    );
+    return reply.blocktxn;
   }
 
   async sendTransactions(host: string, txHexes: string[]): Promise<void> {

@@ -55,6 +55,8 @@ export class Prober {
       handshake: (host: string) => Promise<AdvertisementReply | undefined>;
       /** A peer answered a ping with its chain work (sync decides whether it matters). */
       onPeerChain: (peer: { nodeId: string; hostname: string }, chainWork: bigint) => void;
+      /** Whether a peer that answered a ping takes compact blocks. */
+      onPeerCompact: (nodeId: string, supports: boolean) => void;
       tuning?: Partial<ProberTuning>;
       clock?: Clock;
     },
@@ -126,6 +128,7 @@ export class Prober {
       if (book.get(nodeId)?.hostname !== hostname && reply.nodeId === nodeId) return; // re-addressed meanwhile
       const wasLive = book.get(reply.nodeId) !== undefined && book.state(book.get(reply.nodeId)!) === 'live';
       book.markContact(answered, chain);
+      this.opts.onPeerCompact(reply.nodeId, reply.compactBlocks === true);
       if (!wasLive) this.opts.logger.info('peer answers again', { peer: reply.nodeId, hostname });
       this.opts.onPeerChain(answered, chain.chainWork);
     } catch (err) {

@@ -2,6 +2,7 @@ import { toHex } from '../core/index.js';
 import type { Logger } from '../obs/index.js';
 import type { BanList } from './ban.js';
 import { wallClock, type Clock, type ClockTimer } from './clock.js';
+import type { BlockPayload, CompactBlocks } from './compact.js';
 import { PeerRequestError } from './peer-client.js';
 import type { PeerTransport } from './transport.js';
 import { pick, type PeerBook, type PeerEntry } from './peer-book.js';
@@ -55,6 +56,7 @@ export class Relay {
       book: PeerBook;
       bans: BanList;
       client: PeerTransport;
+      compact: CompactBlocks;
       fanout: number;
       random: () => number;
       logger: Logger;
@@ -64,17 +66,40 @@ export class Relay {
     this.clock = opts.clock ?? wallClock;
   }
 
-  /** To `fanout` random live peers (the configured relay fan-out unless given). */
-  relayBlock(hash: string, blockHex: string, exceptNodeId?: string, fanout = this.opts.fanout): number {
+  /**
+   * To `fanout` random live peers (the configured relay fan-out unless
+   * given): compact to peers that take compact blocks, whole to the others.
+   */
+  relayBlock(payload: BlockPayload, exceptNodeId?: string, fanout = this.opts.fanout): number {
     const targets = this.targets(exceptNodeId, fanout);
     for (const peer of targets) {
-      this.opts.client.sendBlock(peer.hostname, blockHex).then(
+      this.sendBlock(peer, payload).then(
         () => this.opts.book.markAlive(peer.nodeId),
         (err: unknown) => this.failed(peer, err),
       );
     }
-    this.opts.logger.debug('block relayed', { hash, peers: targets.length });
+    this.opts.logger.debug('block relayed', { hash: payload.hash, peers: targets.length });
     return targets.length;
+  }
+
+  private async sendBlock(peer: PeerEntry, payload: BlockPayload): Promise<void> {
+    const { client, compact } = this.opts;
+    if (!compact.sendsCompactTo(peer.nodeId)) return client.sendBlock(peer.hostname, payload.fullHex());
+    // Kept first: the peer may ask for transactions before this block is stored here.
+    compact.remember(payload.hash, payload.block);
+    try {
+      await client.sendCompactBlock(peer.hostname, payload.compactHex());
+    } catch (err) {
+      // not-found: a node without the route (older than compact blocks, or a proxy in front of one).
+      if (!(
+        err instanceof PeerRequestError &&
+        err.reason === 'http' &&
+        (err.code ?? 'not-found') === 'not-found'
+      ))
+        throw err;
+      compact.recordSupport(peer.nodeId, false);
+      await client.sendBlock(peer.hostname, payload.fullHex());
+    }
   }
 
   /** Serialized transactions; they become hex only when sent, so a node with no peer never pays for it. */

@@ -12,6 +12,10 @@ export interface PeerTransport {
   knownNodes(host: string): Promise<PeerInfo[]>;
   ping(host: string): Promise<PingReply>;
   sendBlock(host: string, blockHex: string): Promise<void>;
+  /** A compact block (BIP152 HeaderAndShortIDs, hex); the peer may ask for transactions (getblocktxn) before it answers. */
+  sendCompactBlock(host: string, compactHex: string): Promise<void>;
+  /** The transactions of a block the peer announced compact: a BIP152 getblocktxn in, its blocktxn out (hex). */
+  getBlockTxn(host: string, requestHex: string): Promise<string>;
   sendTransactions(host: string, txHexes: string[]): Promise<void>;
   syncBlocks(host: string, locator: string[], limit: number, timeoutMs: number): Promise<SyncReply>;
   /** Aborts every request in flight. */

@@ -52,6 +52,8 @@ export const advertisementReplySchema = z.object({
   height: z.number().int().nonnegative(),
   tipHash: hash,
   chainWork,
+  /** The replier takes compact blocks (BIP152) at POST /cmpctblock. */
+  compactBlocks: z.boolean().optional(),
   // One bad entry must not spoil the rest of a sample (nor gossip with its sender): filtered, not refused.
   peers: z
     .array(z.unknown())
@@ -76,9 +78,16 @@ export const pingReplySchema = z.object({
   height: z.number().int().nonnegative(),
   tipHash: hash,
   chainWork,
+  compactBlocks: z.boolean().optional(),
 });
 
 export const blockReplySchema = z.object({ status: z.string(), hash });
+
+/** POST /cmpctblock: what became of the block, and how it was rebuilt. */
+export const compactBlockReplySchema = z.object({ status: z.string(), hash, outcome: z.string().optional() });
+
+/** POST /getblocktxn: a BIP152 blocktxn message, hex. */
+export const blockTxnReplySchema = z.object({ blocktxn: hex });
 
 export const transactionsReplySchema = z.object({ results: z.array(z.unknown()) });
 
@@ -99,6 +108,8 @@ export interface AdvertisementBody {
   network: string;
   height?: number;
   chainWork?: string;
+  /** The sender takes compact blocks (BIP152) at POST /cmpctblock. */
+  compactBlocks?: boolean;
   peers?: PeerInfo[];
 }
 

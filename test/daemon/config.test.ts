@@ -44,6 +44,16 @@ describe('loadConfig', () => {
     expect(config.logFormat).toBe('pretty');
   });
 
+  it('relays compact blocks unless COMPACT_BLOCKS turns them off', () => {
+    expect(loadConfig({}).compactBlocks).toBe(true);
+    expect(loadConfig({ COMPACT_BLOCKS: '0' }).compactBlocks).toBe(false);
+    expect(loadConfig({ COMPACT_BLOCKS: 'off' }).compactBlocks).toBe(false);
+    expect(loadConfig({ COMPACT_BLOCKS: 'true' }).compactBlocks).toBe(true);
+    expect(() => loadConfig({ COMPACT_BLOCKS: '2' })).toThrow(
+      'config error: COMPACT_BLOCKS="2": expected true or false (1/0, yes/no, on/off)',
+    );
+  });
+
   it('advertises the pod IP with the port when ADVERTISE_ADDR is unset', () => {
     expect(loadConfig({ POD_IP: 'fd00::5', PORT: '4000' }).advertiseAddr).toBe('[fd00::5]:4000');
   });
@@ -63,6 +73,7 @@ describe('loadConfig', () => {
     ['ADVERTISE_ADDR', 'no-port'],
     ['MAX_PEERS', '-1'],
     ['MINER_ADDRESS', 'not base58 0OIl'],
+    ['COMPACT_BLOCKS', 'sometimes'],
   ])('rejects %s=%s naming the variable and what is expected', (name, value) => {
     let error: unknown;
     try {

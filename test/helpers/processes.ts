@@ -214,6 +214,22 @@ export async function info(node: NodeProcess): Promise<any> {
   return res.body;
 }
 
+/** Sum of a node's /metrics samples named `name` whose labels include `labels`. */
+export async function metricSum(
+  node: NodeProcess,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = (await request(`${node.url}/metrics`)).body as string;
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}
+
 /** Polls a condition; fails with the last observation after the timeout. */
 export async function waitFor(
   what: string,

@@ -69,6 +69,16 @@ async function counter(
     .reduce((s, v) => s + v.value, 0);
 }
 
+/** Blocks a node was sent, whole (POST /block) or compact (POST /cmpctblock). */
+function servedBlocks(n: TestNode): number {
+  return (n.served.get('/block') ?? 0) + (n.served.get('/cmpctblock') ?? 0);
+}
+
+/** Blocks a node relayed, whole or compact. */
+async function blocksSent(n: TestNode): Promise<number> {
+  return (await counter(n, 'messagesSent', 'block')) + (await counter(n, 'messagesSent', 'cmpctblock'));
+}
+
 async function failures(n: TestNode, kind: string, reason: string): Promise<number> {
   const m = await n.metrics.peerRequestFailures.get();
   return m.values.find((v) => v.labels.kind === kind && v.labels.reason === reason)?.value ?? 0;
@@ -158,12 +168,12 @@ describe('relay', () => {
     // Wait until every relay request to a real node was answered.
     await waitFor('relay settled', async () => {
       let sent = 0;
-      for (const n of nodes) sent += await counter(n, 'messagesSent', 'block');
-      const served = nodes.reduce((s, n) => s + (n.served.get('/block') ?? 0), 0);
+      for (const n of nodes) sent += await blocksSent(n);
+      const served = nodes.reduce((s, n) => s + servedBlocks(n), 0);
       // Requests to the silent peers are never served.
       return served > 0 && served >= sent - nodes.length * silent.length;
     });
-    const served = nodes.reduce((s, n) => s + (n.served.get('/block') ?? 0), 0);
+    const served = nodes.reduce((s, n) => s + servedBlocks(n), 0);
     expect(served).toBeGreaterThan(nodes.length - 1); // duplicates did arrive...
     for (const spy of spies) expect(spy).toHaveBeenCalledTimes(1); // ...and were recognised without validation
     expect(elapsed).toBeLessThan(5000);
@@ -173,20 +183,18 @@ describe('relay', () => {
     const [a, b] = await cluster(2);
     const [block] = await mine(a!);
     await waitFor('b has it', () => b!.chain.tip.hash === block!.hash);
-    await waitFor('b answered', () => (b!.served.get('/block') ?? 0) === 1);
+    await waitFor('b answered', () => servedBlocks(b!) === 1);
     // b's only peer is the sender: nothing goes back.
-    expect(await counter(b!, 'messagesSent', 'block')).toBe(0);
-    expect(a!.served.get('/block') ?? 0).toBe(0);
+    expect(await blocksSent(b!)).toBe(0);
+    expect(servedBlocks(a!)).toBe(0);
 
     // The block's maker pushes it to every live peer (one hop in a small cluster); each peer forwards
     // it to at most `relayFanout` others, never back to the peer it came from.
     const nodes = await cluster(7, { p2p: { relayFanout: 3 } });
-    const before = await Promise.all(nodes.map((n) => counter(n, 'messagesSent', 'block')));
+    const before = await Promise.all(nodes.map((n) => blocksSent(n)));
     const [next] = await mine(nodes[0]!);
     await waitFor('everywhere', () => nodes.every((n) => n.chain.tip.hash === next!.hash));
-    const sent = await Promise.all(
-      nodes.map(async (n, i) => (await counter(n, 'messagesSent', 'block')) - before[i]!),
-    );
+    const sent = await Promise.all(nodes.map(async (n, i) => (await blocksSent(n)) - before[i]!));
     expect(sent[0]).toBe(6);
     for (const forwarded of sent.slice(1)) expect(forwarded).toBeLessThanOrEqual(3);
   });
@@ -197,24 +205,21 @@ describe('relay', () => {
     const height = a!.chain.tip.height + 1;
     // Header, proof of work and merkle root hold; only full validation finds the coinbase pays too much.
     const greedy = builder.block(a!.chain.tip, { coinbaseValue: subsidy(height) + 1n });
-    const servedByC = c!.served.get('/block') ?? 0;
+    const servedByC = servedBlocks(c!);
     const res = await post(a!, '/block', { block: toHex(encodeBlock(greedy)) }, b!);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toBe('bad-blk-cb-amount');
-    await waitFor(
-      'c got it from a before a found it invalid',
-      () => (c!.served.get('/block') ?? 0) > servedByC,
-    );
+    await waitFor('c got it from a before a found it invalid', () => servedBlocks(c!) > servedByC);
     // Half a ban each: b for sending it, a (at c) for forwarding it in good faith.
     expect(a!.p2p.peers().find((p) => p.nodeId === b!.nodeId)).toMatchObject({ banScore: 50, state: 'live' });
     await waitFor('c charged a', () => c!.p2p.peers().find((p) => p.nodeId === a!.nodeId)?.banScore === 50);
     expect(c!.p2p.peers().find((p) => p.nodeId === a!.nodeId)?.state).toBe('live');
 
-    const sentBefore = await counter(a!, 'messagesSent', 'block');
+    const sentBefore = await blocksSent(a!);
     const again = builder.block(a!.chain.tip, { coinbaseValue: subsidy(height) + 2n });
     const second = await post(a!, '/block', { block: toHex(encodeBlock(again)) }, b!);
     expect(second.status).toBe(400);
-    expect(await counter(a!, 'messagesSent', 'block')).toBe(sentBefore); // not forwarded this time
+    expect(await blocksSent(a!)).toBe(sentBefore); // not forwarded this time
     expect(a!.p2p.peers().find((p) => p.nodeId === b!.nodeId)).toMatchObject({
       state: 'banned',
       banScore: 100,
@@ -351,7 +356,7 @@ describe('relay', () => {
     const [good] = await mine(a!);
     await waitFor('c has it', () => c!.chain.tip.hash === good!.hash);
     expect(a!.chain.tip.hash).toBe(good!.hash);
-    expect(b!.served.get('/block') ?? 0).toBeLessThanOrEqual(1);
+    expect(servedBlocks(b!)).toBeLessThanOrEqual(1);
   });
 });
 

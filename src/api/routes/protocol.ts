@@ -1,10 +1,25 @@
 import { Router, type Request, type Response } from 'express';
-import { decodeBlock, decodeTx, fromHex, isValidationError, toHex } from '../../core/index.js';
+import {
+  decodeBlock,
+  decodeBlockTxnRequest,
+  decodeCompactBlock,
+  decodeTx,
+  fromHex,
+  isValidationError,
+  toHex,
+} from '../../core/index.js';
 import { NodeError } from '../node-error.js';
 import type { ApiPort } from '../port.js';
 import { HEADER_NETWORK, HEADER_NODE_ID, type PeerSender } from '../../p2p/index.js';
 import { statusForReject } from '../errors.js';
-import { advertisementBody, blockBody, syncBody, transactionsBody } from '../validate.js';
+import {
+  advertisementBody,
+  blockBody,
+  blockTxnRequestBody,
+  compactBlockBody,
+  syncBody,
+  transactionsBody,
+} from '../validate.js';
 
 const NODE_ID = /^[0-9a-f]{32}$/;
 
@@ -90,6 +105,30 @@ export function protocolHandlers(node: ProtocolNode) {
     return ok({ status: result.status, hash: result.hash, height: result.height ?? null });
   };
 
+  /** BIP152 cmpctblock: rebuilt from the mempool, missing transactions fetched from the sender, then as POST /block. */
+  const postCompactBlock: ProtocolHandler = async (call) => {
+    const from = sender(call);
+    const { cmpctblock } = compactBlockBody.parse(call.body);
+    const result = await node.p2p.receiveCompactBlock(
+      decodeFrom(from, 'block', () => decodeCompactBlock(fromHex(cmpctblock))),
+      from,
+    );
+    return ok({
+      status: result.status,
+      hash: result.hash,
+      height: ('height' in result ? result.height : undefined) ?? null,
+      outcome: result.outcome ?? null,
+    });
+  };
+
+  /** BIP152 getblocktxn: transactions of a block this node announced, as a blocktxn. */
+  const getBlockTxn: ProtocolHandler = async (call) => {
+    const from = sender(call);
+    const { getblocktxn } = blockTxnRequestBody.parse(call.body);
+    const request = decodeFrom(from, 'block', () => decodeBlockTxnRequest(fromHex(getblocktxn)));
+    return ok({ blocktxn: await node.p2p.serveBlockTxn(request, from) });
+  };
+
   const postTransactions: ProtocolHandler = async (call) => {
     const from = sender(call);
     const body = transactionsBody.parse(call.body);
@@ -110,7 +149,16 @@ export function protocolHandlers(node: ProtocolNode) {
     return ok({ blocks: blocks.map(toHex), more });
   };
 
-  return { advertise, knownNodes, ping, postBlock, postTransactions, syncBlocks };
+  return {
+    advertise,
+    knownNodes,
+    ping,
+    postBlock,
+    postCompactBlock,
+    getBlockTxn,
+    postTransactions,
+    syncBlocks,
+  };
 }
 
 export type ProtocolHandlers = ReturnType<typeof protocolHandlers>;
@@ -133,6 +181,8 @@ export function protocolRoutes(node: ProtocolNode, handlers = protocolHandlers(n
   router.get('/known_node_request', viaExpress(handlers.knownNodes));
   router.get('/ping', viaExpress(handlers.ping));
   router.post('/block', viaExpress(handlers.postBlock));
+  router.post('/cmpctblock', viaExpress(handlers.postCompactBlock));
+  router.post('/getblocktxn', viaExpress(handlers.getBlockTxn));
   router.post('/transactions', viaExpress(handlers.postTransactions));
   router.post('/sync/blocks', viaExpress(handlers.syncBlocks));
   return router;
