@@ -12,8 +12,7 @@ export interface FastLaneHooks {
 }
 
 /**
- * The routes every transaction and block arrives by (whole, or compact and
- * completed by getblocktxn), served straight from
+ * The two routes every transaction and block arrives by, served straight from
  * node:http. express 5 costs each request two prototype swaps and a walk of
  * every router layer, which capped one-transaction requests well below what
  * admission itself allows. The lane runs the same handlers, schemas, error
@@ -32,6 +31,7 @@ export function withFastLane(
   const routes = new Map<string, ProtocolHandler>([
     ['/transactions', handlers.postTransactions],
     ['/block', handlers.postBlock],
+    // A block may also come compact, completed by a getblocktxn to its sender: the same path.
     ['/cmpctblock', handlers.postCompactBlock],
     ['/getblocktxn', handlers.getBlockTxn],
   ]);
