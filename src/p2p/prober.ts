@@ -5,8 +5,13 @@ import { pick, type PeerBook, type PeerEntry } from './peer-book.js';
 import { decodeChainWork, type AdvertisementReply } from './wire.js';
 
 export interface ProberTuning {
-  /** How often the prober looks for work. */
+  /** How often the prober looks for work while there are untried addresses to feel out. */
   probeTickMs: number;
+  /**
+   * How often it looks when the last look found none: pings fall due on a scale of seconds
+   * (pingQuietMs), so an idle node need not wake ten times a second to find nothing to do.
+   */
+  idleProbeTickMs: number;
   /** A tried peer with no successful request for this long is pinged. */
   pingQuietMs: number;
   maxPingsInFlight: number;
@@ -16,6 +21,7 @@ export interface ProberTuning {
 
 export const DEFAULT_PROBER_TUNING: ProberTuning = {
   probeTickMs: 100,
+  idleProbeTickMs: 1_000,
   pingQuietMs: 3_000,
   maxPingsInFlight: 16,
   maxFeelersInFlight: 4,
@@ -36,6 +42,7 @@ export const DEFAULT_PROBER_TUNING: ProberTuning = {
  */
 export class Prober {
   private timer: NodeJS.Timeout | undefined;
+  private running = false;
   private readonly pinging = new Set<string>();
   private feelers = 0;
   private readonly tuning: ProberTuning;
@@ -59,16 +66,26 @@ export class Prober {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), this.tuning.probeTickMs);
-    this.timer.unref();
+    this.running = true;
+    this.schedule(this.tuning.probeTickMs);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
 
-  tick(): void {
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => {
+      const busy = this.tick();
+      if (this.running) this.schedule(busy ? this.tuning.probeTickMs : this.tuning.idleProbeTickMs);
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Starts the pings and the feeler due now; true if a feeler started (more may be waiting). */
+  tick(): boolean {
     const { book, bans } = this.opts;
     for (const peer of book.duePing(this.tuning.pingQuietMs)) {
       if (this.pinging.size >= this.tuning.maxPingsInFlight) break;
@@ -77,8 +94,14 @@ export class Prober {
     }
     if (this.feelers < this.tuning.maxFeelersInFlight) {
       const target = this.nextFeeler();
-      if (target) void this.feel(target);
+      if (target) {
+        void this.feel(target);
+        return true;
+      }
+      return false;
     }
+    // Every feeler slot taken: there is work in flight, look again soon.
+    return true;
   }
 
   private nextFeeler(): PeerEntry | undefined {
