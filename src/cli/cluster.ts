@@ -60,7 +60,7 @@ const FULL_TABLE_ROWS = 16;
  * 72-86 MB, capped at 75-76 MB) and one GC helper thread instead of four (11 → 8 threads,
  * −2-4 MB), measured with bench/scale/idle.ts.
  */
-const CHILD_EXEC_ARGV = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+export const CHILD_EXEC_ARGV = ['--max-semi-space-size=1', '--v8-pool-size=1'];
 
 /**
  * `chainmesh cluster`: a seed and N nodes as child processes on loopback, each
