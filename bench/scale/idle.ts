@@ -4,6 +4,9 @@
  * seconds per idle minute (bench/scale/proc.ts), and the same for a bare Node.js process
  * (`setInterval(() => {}, 1000)`): the floor a Node 20 process cannot go below.
  *
+ * The nodes run with the Node.js flags `chainmesh cluster` gives its children; IDLE_PLAIN=1 runs
+ * them without (as `chainmesh node` runs alone or in a container).
+ *
  *   npx tsx bench/scale/idle.ts            (IDLE_NODES=5 IDLE_WINDOW_S=60 IDLE_SETTLE_S=20)
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +20,7 @@ import {
   tempDir,
   type NodeProcess,
 } from '../../test/helpers/processes.js';
+import { CHILD_EXEC_ARGV } from '../../src/cli/cluster.js';
 import { launchNode } from '../helpers-cluster.js';
 import { idleCost, meanCost, type IdleCost } from './proc.js';
 
@@ -43,6 +47,7 @@ try {
         port,
         dataDir,
         env: loopbackNodeEnv(port, dataDir, seeds),
+        execArgv: process.env.IDLE_PLAIN === '1' ? [] : CHILD_EXEC_ARGV,
         timeoutMs: 60_000,
         spawned: (p) => running.add(p),
       }),
