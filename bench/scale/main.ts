@@ -24,20 +24,20 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { CHILD_EXEC_ARGV } from '../../src/cli/cluster.js';
 import {
-  admin,
+  ADMIN_TOKEN,
   freePortBlock,
+  jsonOrText,
   loopbackNodeEnv,
-  request,
   stopAll,
   tempDir,
   type NodeProcess,
 } from '../../test/helpers/processes.js';
-import { launchNode, onLogLines, percentile, withDeadline } from '../helpers-cluster.js';
+import { launchNode, percentile, withDeadline } from '../helpers-cluster.js';
 import { cdfPlot, linePlot } from './plot.js';
 import { idleCost, meanCost, type IdleCost } from './proc.js';
 
 const SIZES = (process.env.SCALE_SIZES ?? '10,25,50,100').split(',').map(Number);
-const ROUNDS = Number(process.env.SCALE_BLOCKS ?? 10);
+const ROUNDS = Number(process.env.SCALE_BLOCKS ?? 8);
 if (SIZES.some((n) => !Number.isInteger(n) || n < 2 || n > 200) || !(ROUNDS >= 1 && ROUNDS <= 100)) {
   console.error('SCALE_SIZES must be integers 2-200 (e.g. 10,25), SCALE_BLOCKS an integer 1-100');
   process.exit(2);
@@ -46,8 +46,11 @@ const MAX_N = Math.max(...SIZES);
 const RELAY_FANOUT = 8;
 const GOSSIP_INTERVAL_MS = 1000;
 const STARTING_AT_ONCE = Math.max(2, 2 * os.availableParallelism());
-const IDLE_SETTLE_MS = 10_000;
-const IDLE_WINDOW_MS = 20_000;
+const IDLE_SETTLE_MS = 5_000;
+const IDLE_WINDOW_MS = 15_000;
+/** One request to a node; on a machine this loaded a node may answer slowly, so a few tries. */
+const REQUEST_TIMEOUT_MS = 15_000;
+const REQUEST_TRIES = 3;
 const RUN_DEADLINE_MS = 10 * 60_000;
 const MESSAGES = 'chainmesh_p2p_messages_sent_total';
 const BYTES = 'chainmesh_p2p_bytes_sent_total';
@@ -78,6 +81,52 @@ const root = tempDir('chainmesh-scale-');
 const running = new Set<NodeProcess>();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** GET or (with a body) admin POST, retried on a timeout or a refused connection. */
+async function request(url: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(url, {
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        ...(body !== undefined && {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+          body: JSON.stringify(body),
+        }),
+      });
+      return { status: res.status, body: jsonOrText(await res.text()) };
+    } catch (err) {
+      if (attempt >= REQUEST_TRIES)
+        throw new Error(`${url}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+/**
+ * Records each `block connected` line's timestamp. Only lines naming it are parsed: at debug
+ * level 100 nodes write a lot, and a child blocks on a full stdout pipe (pipes are synchronous
+ * in Node.js on Linux), so the reader must keep up.
+ */
+function onBlockConnected(node: NodeProcess, connected: Map<string, number>): void {
+  for (const stream of [node.child.stdout, node.child.stderr]) {
+    let buffered = '';
+    stream?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const text of lines) {
+        if (!text.includes('"block connected"')) continue;
+        try {
+          const fields = JSON.parse(text) as { hash?: unknown; timestamp?: unknown };
+          const at = Date.parse(String(fields.timestamp));
+          if (typeof fields.hash === 'string' && Number.isFinite(at)) connected.set(fields.hash, at);
+        } catch {
+          // a foreign line
+        }
+      }
+    });
+  }
+}
+
 async function startMember(name: string, port: number, seeds: string[]): Promise<Member> {
   const dataDir = join(root, name);
   const connected = new Map<string, number>();
@@ -96,10 +145,7 @@ async function startMember(name: string, port: number, seeds: string[]): Promise
     timeoutMs: 90_000,
     spawned: (p) => {
       running.add(p);
-      onLogLines(p, (line) => {
-        if (line.message === 'block connected' && typeof line.fields.hash === 'string')
-          connected.set(line.fields.hash, line.at);
-      });
+      onBlockConnected(p, connected);
     },
   });
   return { proc, connected };
@@ -122,7 +168,7 @@ async function grow(
   let next = members.length;
   await withDeadline(
     `start-up to N=${n}`,
-    240_000,
+    400_000,
     Promise.all(
       Array.from({ length: STARTING_AT_ONCE }, async () => {
         while (next < n) {
@@ -170,7 +216,7 @@ async function propagation(
   const arrivals: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const origin = members[Math.floor(Math.random() * n)] as Member;
-    const res = await admin(origin.proc, '/admin/generate', { count: 1 });
+    const res = await request(`${origin.proc.url}/admin/generate`, { count: 1 });
     if (res.status !== 200)
       throw new Error(`generate on ${origin.proc.name}: ${res.status} ${JSON.stringify(res.body)}`);
     const hash = String((res.body as { hashes: string[] }).hashes[0]);
