@@ -142,7 +142,7 @@ async function startMember(name: string, port: number, seeds: string[]): Promise
       RELAY_FANOUT: String(RELAY_FANOUT),
       PEER_TIMEOUT_MS: '2000',
     },
-    timeoutMs: 90_000,
+    timeoutMs: 180_000,
     spawned: (p) => {
       running.add(p);
       onBlockConnected(p, connected);
@@ -268,7 +268,7 @@ const f0 = (x: number) => x.toFixed(0);
 const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
 
-function writeReport(results: SizeResult[], startedAt: Date, loadStart: number[]): void {
+function writeReport(results: SizeResult[], startedAt: Date, loadStart: number[], stopped?: string): void {
   mkdirSync(OUT_DIR, { recursive: true });
   const ns = results.map((r) => r.n);
   const p50 = results.map((r) =>
@@ -335,6 +335,14 @@ function writeReport(results: SizeResult[], startedAt: Date, loadStart: number[]
   } catch {
     // not a git checkout
   }
+  const missing = SIZES.filter((n) => !ns.includes(n));
+  const stoppedNote =
+    stopped !== undefined && missing.length > 0
+      ? `\n**This run stopped before N = ${missing.join(', ')}**: ${stopped} (load average ${os
+          .loadavg()
+          .map(f1)
+          .join(' / ')} when it stopped). The figures below are those of the sizes it reached.\n`
+      : '';
   const rows = results.map(
     (r, i) =>
       `| ${r.n} | ${f1(r.loadAvg)} | ${f1(r.startupMs / 1000)} | ${f1(r.discoveryMs / 1000)} | ${f0(p50[i] as number)} | ${f0(p99[i] as number)} | ` +
@@ -356,7 +364,7 @@ shared: the load average says how much else ran.
 One cluster of regtest \`chainmesh node\` processes on loopback grows ${ns.join(' → ')}, started staggered as
 \`chainmesh cluster\` starts them (${STARTING_AT_ONCE} loading at once, Node.js flags \`${CHILD_EXEC_ARGV.join(' ')}\`),
 every node seeded by the first; gossip every ${GOSSIP_INTERVAL_MS} ms, relay fan-out ${RELAY_FANOUT}.
-
+${stoppedNote}
 - **discovery**: from every new process answering /healthz until every node has at least
   min(N − 1, ${RELAY_FANOUT}) live peers (GET /info \`peers\`).
 - **propagation**: ${ROUNDS} blocks per N, each generated on a random node; a round lasts from the origin's
@@ -404,12 +412,13 @@ The raw figures: [scale.json](scale.json).
   );
 }
 
+const results: SizeResult[] = [];
+const startedAt = new Date();
+const loadStart = os.loadavg();
+
 async function main(): Promise<void> {
-  const startedAt = new Date();
-  const loadStart = os.loadavg();
   const basePort = await freePortBlock(MAX_N);
   const members: Member[] = [];
-  const results: SizeResult[] = [];
   for (const n of SIZES) {
     const { startupMs, discoveryMs } = await grow(members, n, basePort);
     console.log(`N=${n}: start-up ${f1(startupMs / 1000)} s, discovery ${f1(discoveryMs / 1000)} s`);
@@ -466,7 +475,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 try {
   await withDeadline('the whole scale run', RUN_DEADLINE_MS, main());
 } catch (err) {
-  console.error(err instanceof Error ? err.message : String(err));
+  const why = err instanceof Error ? err.message : String(err);
+  console.error(why);
+  if (results.length > 0) writeReport(results, startedAt, loadStart, why);
   process.exitCode = 1;
 } finally {
   await stopAll(running);
