@@ -1,5 +1,5 @@
 # chainmesh — every entry point a developer or CI needs.
-.PHONY: all install build browser test test-unit lint format bench ab cluster demo-local clean chaos chaos-ci soak
+.PHONY: all install build browser test test-unit lint format bench ab cluster demo-local clean chaos chaos-ci soak scale
 
 NPM ?= npm
 # make bench BENCH=core runs only bench/*core*.bench.ts
@@ -44,6 +44,11 @@ bench: build
 
 ab: build
 	npx tsx bench/ab.ts $(REVS)
+
+# make scale: real node processes at N = 10, 25, 50, 100 on this machine (≤ 10 min; SCALE_SIZES=10,25
+# shortens it); writes bench/results/scale.md and its SVG plots (README "Scale").
+scale: build
+	npx tsx bench/scale/main.ts
 
 # make cluster NODES=3 BASE_PORT=4100: the seed on BASE_PORT, nodes on the following ports
 # (without BASE_PORT: $$SEED_PORT, else 3000, where compose publishes its seed too).

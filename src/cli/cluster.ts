@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getNetwork, NETWORKS } from '../core/index.js';
@@ -47,6 +48,20 @@ interface InfoRow {
 
 const MAIN_SCRIPT = fileURLToPath(new URL('./main.js', import.meta.url));
 
+/** Processes loading at once during start-up: two per core (loading is CPU-bound). */
+const STARTING_AT_ONCE = Math.max(2, 2 * availableParallelism());
+/** A node that has not answered /healthz by then no longer holds up the next ones (the table says why). */
+const START_TIMEOUT_MS = 30_000;
+/** Up to this many processes the live table has a row per node; above, it summarises. */
+const FULL_TABLE_ROWS = 16;
+/**
+ * Node.js flags for the children, which run by the dozen on a few cores: a young generation of
+ * at most 1 MB per semi-space (V8's default grows it to 16 MB: an idle node's RSS wandered
+ * 72-86 MB, capped at 75-76 MB) and one GC helper thread instead of four (11 → 8 threads,
+ * −2-4 MB), measured with bench/scale/idle.ts.
+ */
+export const CHILD_EXEC_ARGV = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+
 /**
  * `chainmesh cluster`: a seed and N nodes as child processes on loopback, each
  * with its own data dir and log file, and a live table of their state. The
@@ -80,13 +95,13 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
   /** Set when a node refuses its configuration (a port in use): the cluster cannot be what was asked. */
   let failed: Member | undefined;
   let wake: (() => void) | undefined;
-  for (let i = 0; i <= opts.nodes; i++) {
+  const spawnMember = (i: number): Member => {
     const name = i === 0 ? 'seed' : `node-${i}`;
     const port = opts.basePort + i;
     const dir = join(root, name);
     // Each node checks its own DATA_DIR and says which one is wrong.
     const log = createWriteStream(join(root, `${name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [MAIN_SCRIPT, 'node'], {
+    const child = spawn(process.execPath, [...CHILD_EXEC_ARGV, MAIN_SCRIPT, 'node'], {
       env: {
         ...process.env,
         PORT: String(port),
@@ -133,7 +148,30 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
       }
     });
     members.push(member);
-  }
+    return member;
+  };
+
+  // Staggered start-up: a node spends about a second of CPU loading before it answers, so at most
+  // STARTING_AT_ONCE processes load at a time (the seed first, alone); 100 starting together on
+  // two cores would each take a minute and time out their first requests to each other.
+  const launching = (async () => {
+    const launchOne = async (i: number) => {
+      if (stopped || failed) return;
+      const member = spawnMember(i);
+      const deadline = Date.now() + START_TIMEOUT_MS;
+      while (!stopped && member.exitCode === null && Date.now() < deadline) {
+        if (await answersHealth(member.port)) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    await launchOne(0);
+    let next = 1;
+    await Promise.all(
+      Array.from({ length: Math.min(STARTING_AT_ONCE, opts.nodes) }, async () => {
+        while (next <= opts.nodes) await launchOne(next++);
+      }),
+    );
+  })();
 
   const interactive = process.stdout.isTTY === true;
   process.stdout.write(
@@ -145,6 +183,7 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
   const stopAll = async () => {
     if (stopped) return;
     stopped = true;
+    wake?.();
     for (const m of members) if (m.exitCode === null) m.child.kill('SIGTERM');
     await Promise.all(
       members.map(
@@ -162,7 +201,9 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
   let states: MemberState[] = [];
   while (!stopped && !failed) {
     states = await Promise.all(members.map((m) => observe(m, genesisHash)));
-    const table = renderTable(members, states);
+    const total = opts.nodes + 1;
+    const table =
+      total <= FULL_TABLE_ROWS ? renderTable(members, states, total) : renderSummary(members, states, total);
     process.stdout.write(interactive ? `\x1b[H\x1b[J${table}` : `${table}\n`);
     if (opts.durationSec !== undefined && Date.now() - started >= opts.durationSec * 1000) break;
     await new Promise<void>((r) => {
@@ -177,6 +218,7 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
   // Ctrl-C or SIGTERM: the signal's handler stops the nodes and exits 0.
   if (stopped) return;
   await stopAll();
+  await launching;
   if (failed) {
     process.stderr.write(
       `chainmesh cluster: stopped: ${failed.name} could not start with its configuration\n`,
@@ -185,10 +227,13 @@ export async function runCluster(opts: ClusterOptions): Promise<void> {
   }
   // A timed run is for scripts: it succeeds only if every node was up, as itself, at the end.
   const down = members.filter((_, i) => states[i]?.kind !== 'up');
-  if (down.length > 0) {
+  const neverStarted = opts.nodes + 1 - states.length;
+  if (down.length > 0 || neverStarted > 0) {
+    const shown = down.slice(0, 10).map((m) => `${m.name} ${describeState(states[members.indexOf(m)])}`);
+    if (down.length > shown.length) shown.push(`${down.length - shown.length} more`);
+    if (neverStarted > 0) shown.push(`${neverStarted} not started yet`);
     process.stderr.write(
-      `chainmesh cluster: after ${opts.durationSec} s, not every node was up: ` +
-        `${down.map((m) => `${m.name} ${describeState(states[members.indexOf(m)])}`).join('; ')}\n`,
+      `chainmesh cluster: after ${opts.durationSec} s, not every node was up: ${shown.join('; ')}\n`,
     );
     process.exit(EXIT_FAILURE);
   }
@@ -256,7 +301,22 @@ function describeState(state: MemberState | undefined): string {
   }
 }
 
-function renderTable(members: Member[], states: MemberState[]): string {
+async function answersHealth(port: number): Promise<boolean> {
+  try {
+    await nodeJson(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 1000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function notStartedLine(total: number, started: number): string[] {
+  return started < total
+    ? [`${total - started} of ${total} processes not started yet (staggered start-up)`]
+    : [];
+}
+
+function renderTable(members: Member[], states: MemberState[], total: number): string {
   const header = ['node', 'port', 'height', 'tip', 'peers', 'known', 'mempool', 'state'];
   const rows = states.map((s) => (s.kind === 'up' ? s.info : undefined));
   const lines = members.map((m, i) => {
@@ -279,7 +339,46 @@ function renderTable(members: Member[], states: MemberState[]): string {
   return [
     format(header),
     ...lines.map(format),
+    ...notStartedLine(total, members.length),
     `${new Date().toISOString()}  distinct tips: ${tips.size}`,
+    '',
+  ].join('\n');
+}
+
+/** The live table for many nodes: counts by state, ranges of the figures, and the nodes not ok. */
+function renderSummary(members: Member[], states: MemberState[], total: number): string {
+  const up = states.flatMap((s) => (s.kind === 'up' ? [s.info] : []));
+  const counts = new Map<string, number>();
+  for (const s of states) {
+    const key = s.kind === 'up' ? (s.info.syncing ? 'syncing' : 'ok') : s.kind;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const range = (pick: (r: InfoRow) => number) => {
+    const values = up.map(pick).sort((a, b) => a - b);
+    if (values.length === 0) return '-';
+    return `${values[0]}/${values[Math.floor(values.length / 2)]}/${values.at(-1)}`;
+  };
+  const tips = new Map<string, number>();
+  for (const r of up) tips.set(r.tipHash, (tips.get(r.tipHash) ?? 0) + 1);
+  const commonest = [...tips].sort((a, b) => b[1] - a[1])[0];
+  const problems = members.flatMap((m, i) => {
+    const s = states[i];
+    return s?.kind === 'up' ? [] : [`${m.name} (${m.port}) ${describeState(s)}`];
+  });
+  return [
+    `${members.length} of ${total} processes started: ` +
+      [...counts].map(([state, n]) => `${n} ${state}`).join(', '),
+    `min/median/max  height ${range((r) => r.height)}  peers ${range((r) => r.peers)}  ` +
+      `known ${range((r) => r.knownPeers)}  mempool ${range((r) => r.mempool)}`,
+    `distinct tips: ${tips.size}` +
+      (commonest ? `  (${commonest[1]} nodes on ${commonest[0].slice(0, 16)})` : ''),
+    ...(problems.length > 0
+      ? [
+          `not up: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; ${problems.length - 10} more` : ''}`,
+        ]
+      : []),
+    ...notStartedLine(total, members.length),
+    `${new Date().toISOString()}  per-node rows: GET /info on each port; logs in the data dir`,
     '',
   ].join('\n');
 }

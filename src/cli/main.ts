@@ -20,6 +20,13 @@ function int(min: number, max: number) {
   };
 }
 
+/** The rule `chainmesh node` applies to ADMIN_TOKEN, checked before any process starts. */
+function adminToken(value: string): string {
+  if (value.length < 8 || /\s/.test(value))
+    throw new InvalidArgumentError('expected at least 8 characters without spaces');
+  return value;
+}
+
 function url(value: string): string {
   let parsed: URL;
   try {
@@ -76,7 +83,7 @@ program
 program
   .command('cluster')
   .description('run a seed and N nodes as local processes on loopback, with a live table')
-  .option('-n, --nodes <n>', 'nodes besides the seed', int(1, 64), 5)
+  .option('-n, --nodes <n>', 'nodes besides the seed', int(1, 200), 5)
   .option(
     '-p, --base-port <port>',
     `seed port; nodes use the following ports (default: $SEED_PORT, else ${DEFAULT_SEED_PORT})`,
@@ -86,7 +93,11 @@ program
   .option('-d, --data-dir <dir>', 'where node data and logs go', '.cluster')
   .option('--no-mine', 'do not mine (use POST /admin/generate on regtest)')
   .option('--intensity <percent>', 'mining intensity per node, percent of one core', int(1, 100), 10)
-  .option('--admin-token <token>', 'admin token for every node (default: random)')
+  .option(
+    '--admin-token <token>',
+    'admin token for every node, at least 8 characters without spaces (default: random)',
+    adminToken,
+  )
   .option(
     '--miner-address <address>',
     `address every miner pays (default on demo: the public demo wallet ${DEMO_MINER_WALLET}; on regtest: each node's own key)`,
@@ -151,7 +162,7 @@ program
     int(1, 65000),
     4100,
   )
-  .option('-n, --nodes <n>', 'nodes besides the seed', int(1, 64), 5)
+  .option('-n, --nodes <n>', 'nodes besides the seed', int(1, 200), 5)
   .option('--confirmations <n>', 'confirmations every payment must reach on every node', int(1, 20), 2)
   .option('--timeout <seconds>', 'give up after this long, cluster start included', int(30, 3600), 300)
   .action(

@@ -59,12 +59,21 @@ export type CompactBlockOutcome = (typeof COMPACT_BLOCK_OUTCOMES)[number];
 export type PeerProbeKind = 'feeler' | 'verify' | 'ping';
 export type PeerFailureReason = 'timeout' | 'network' | 'http' | 'bad-response' | 'wrong-network';
 
+/**
+ * How often nodejs_eventloop_lag_* samples the loop. prom-client's default, 10 ms, wakes an
+ * idle node 100 times a second: half of its idle CPU (0.5 of 1.0 CPU s per idle minute,
+ * bench/scale/idle.ts), which 100 nodes on one machine pay 100 times. At 100 ms any stall of
+ * 100 ms or more still shows in the lag quantiles the node dashboard plots.
+ */
+const EVENT_LOOP_SAMPLE_MS = 100;
+
 /** One registry per node, so several in-process nodes (tests) never share counters. */
 export function createMetrics(opts: { collectDefault?: boolean } = {}): Metrics {
   const registry = new Registry();
   // Process and runtime metrics keep their standard names (process_*, nodejs_*), so the
   // standard Node.js and process dashboards and alerts work on a node unchanged.
-  if (opts.collectDefault !== false) collectDefaultMetrics({ register: registry });
+  if (opts.collectDefault !== false)
+    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const registers = [registry];
   const gauge = <L extends string = never>(name: string, help: string, labelNames: L[] = []) =>
     new Gauge<L>({ name, help, labelNames, registers });

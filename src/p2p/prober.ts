@@ -7,8 +7,13 @@ import { pick, type PeerBook, type PeerEntry } from './peer-book.js';
 import { decodeChainWork, type AdvertisementReply } from './wire.js';
 
 export interface ProberTuning {
-  /** How often the prober looks for work. */
+  /** How often the prober looks for work while there are untried addresses to feel out. */
   probeTickMs: number;
+  /**
+   * How often it looks when the last look found none: pings fall due on a scale of seconds
+   * (pingQuietMs), so an idle node need not wake ten times a second to find nothing to do.
+   */
+  idleProbeTickMs: number;
   /** A tried peer with no successful request for this long is pinged. */
   pingQuietMs: number;
   maxPingsInFlight: number;
@@ -18,6 +23,7 @@ export interface ProberTuning {
 
 export const DEFAULT_PROBER_TUNING: ProberTuning = {
   probeTickMs: 100,
+  idleProbeTickMs: 1_000,
   pingQuietMs: 3_000,
   maxPingsInFlight: 16,
   maxFeelersInFlight: 4,
@@ -38,6 +44,7 @@ export const DEFAULT_PROBER_TUNING: ProberTuning = {
  */
 export class Prober {
   private timer: ClockTimer | undefined;
+  private running = false;
   private readonly pinging = new Set<string>();
   private feelers = 0;
   private readonly tuning: ProberTuning;
@@ -66,16 +73,26 @@ export class Prober {
   }
 
   start(): void {
-    this.timer = this.clock.setInterval(() => this.tick(), this.tuning.probeTickMs);
-    this.timer.unref();
+    this.running = true;
+    this.schedule(this.tuning.probeTickMs);
   }
 
   stop(): void {
-    this.clock.clearInterval(this.timer);
+    this.running = false;
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
-  tick(): void {
+  private schedule(ms: number): void {
+    this.timer = this.clock.setTimeout(() => {
+      const busy = this.tick();
+      if (this.running) this.schedule(busy ? this.tuning.probeTickMs : this.tuning.idleProbeTickMs);
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Starts the pings and the feeler due now; true if a feeler started (more may be waiting). */
+  tick(): boolean {
     const { book, bans } = this.opts;
     for (const peer of book.duePing(this.tuning.pingQuietMs)) {
       if (this.pinging.size >= this.tuning.maxPingsInFlight) break;
@@ -84,8 +101,14 @@ export class Prober {
     }
     if (this.feelers < this.tuning.maxFeelersInFlight) {
       const target = this.nextFeeler();
-      if (target) void this.feel(target);
+      if (target) {
+        void this.feel(target);
+        return true;
+      }
+      return false;
     }
+    // Every feeler slot taken: there is work in flight, look again soon.
+    return true;
   }
 
   private nextFeeler(): PeerEntry | undefined {

@@ -70,6 +70,62 @@ describe('chainmesh cluster', () => {
   });
 });
 
+describe('chainmesh cluster at a size beyond a row per node', () => {
+  const dir = tempDir();
+  afterAll(() => cleanup(dir));
+
+  it('starts 17 processes staggered, summarises the live table, and stops them all', async () => {
+    const nodes = 16;
+    const basePort = await freePortBlock(nodes + 1);
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'cluster',
+        '--nodes',
+        String(nodes),
+        '--base-port',
+        String(basePort),
+        '--network',
+        'regtest',
+        '--no-mine',
+        '--data-dir',
+        dir,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      // Staggered: the table reports processes not started yet before all of them run.
+      await waitFor(
+        'a summary line saying every process is up',
+        () => /17 of 17 processes started: 17 ok/.test(output),
+        {
+          timeoutMs: 150_000,
+        },
+      );
+      expect(output).toMatch(/of 17 processes not started yet \(staggered start-up\)/);
+      expect(output).toMatch(/min\/median\/max {2}height 0\/0\/0 {2}peers \d+\/\d+\/\d+/);
+      expect(output).not.toMatch(/^node-16 /m); // no row per node
+      const summaries = output.split('\n').filter((l) => l.startsWith('distinct tips: '));
+      expect(summaries.at(-1)).toMatch(/^distinct tips: 1 {2}\(17 nodes on [0-9a-f]{16}\)/);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    expect(output).toContain('all nodes stopped');
+    const answers = await Promise.all(
+      Array.from({ length: nodes + 1 }, (_, i) =>
+        request(`http://127.0.0.1:${basePort + i}/healthz`).catch(() => undefined),
+      ),
+    );
+    expect(answers.filter((a) => a !== undefined)).toEqual([]);
+  });
+});
+
 /** A usage error is exit code 2 and one line naming the argument and what is expected. */
 describe('chainmesh arguments', () => {
   const dir = tempDir();
@@ -80,7 +136,7 @@ describe('chainmesh arguments', () => {
     const res = cli(['cluster', '--nodes', value, '--data-dir', dataDir, '--duration', '1']);
     expect(res.status).toBe(2);
     expect(res.stderr.trim().split('\n')).toEqual([
-      `error: option '-n, --nodes <n>' argument '${value}' is invalid. expected an integer 1-64`,
+      `error: option '-n, --nodes <n>' argument '${value}' is invalid. expected an integer 1-200`,
     ]);
     expect(existsSync(dataDir)).toBe(false); // nothing started
   });
@@ -93,6 +149,9 @@ describe('chainmesh arguments', () => {
       ['cluster', '--network', 'mainnet', '--data-dir', never],
       ['cluster', '--bogus', '--data-dir', never],
       ['cluster', '--miner-address', 'abc', '--data-dir', never],
+      // ADMIN_TOKEN's rule, checked before any process starts rather than when the first child exits
+      ['cluster', '--admin-token', 'short', '--data-dir', never],
+      ['cluster', '--admin-token', 'has a space', '--data-dir', never],
       [
         'cluster',
         '--network',
