@@ -281,13 +281,18 @@ export class ChaosCluster {
     for (const m of this.members) m.group = undefined;
   }
 
+  /** Seconds since the cluster started: the time base of the RSS samples. */
+  elapsedSeconds(): number {
+    return Math.round((Date.now() - this.startedAt) / 1000);
+  }
+
   /** RSS and open fds of every process, from /proc, every `intervalMs`. */
   startSampling(intervalMs: number): void {
     this.sampler = setInterval(() => void this.sample(), intervalMs);
   }
 
   private async sample(): Promise<void> {
-    const at = Math.round((Date.now() - this.startedAt) / 1000);
+    const at = this.elapsedSeconds();
     for (const m of this.members) {
       const pid = m.proc?.child.pid;
       if (pid === undefined || m.proc?.exitCode !== null || m.state === 'gone') continue;

@@ -92,12 +92,17 @@ function slope(points: ReadonlyArray<readonly [number, number]>): number {
 }
 
 /**
- * The RSS trend of the longest-lived process among the samples, over the last
- * TREND_WINDOW_S of its life; null when no process lived TREND_MIN_LIFE_S.
+ * The RSS trend of the longest-lived process among the samples taken up to
+ * `untilSec` (the end of the load), over the last TREND_WINDOW_S of its life
+ * before then; null when no process lived TREND_MIN_LIFE_S.
  */
-export function rssTrend(samples: ReadonlyArray<readonly [number, number, number, number]>): Trend | null {
+export function rssTrend(
+  samples: ReadonlyArray<readonly [number, number, number, number]>,
+  untilSec = Infinity,
+): Trend | null {
   const lives = new Map<number, Array<readonly [number, number, number, number]>>();
   for (const s of samples) {
+    if (s[0] > untilSec) continue;
     const life = lives.get(s[3]) ?? [];
     life.push(s);
     lives.set(s[3], life);
@@ -134,6 +139,8 @@ export function buildReport(input: {
   violations: Violation[];
   members: Member[];
   heightReachedAt: Map<number, number>;
+  /** When the load stopped, in the samples' time base (seconds since the cluster started). */
+  loadEndSec: number;
   hostile: HostileStats;
   finalHeight: number | null;
 }): RunReport {
@@ -175,7 +182,7 @@ export function buildReport(input: {
     peakFds: m.peakFds,
     firstRssMb: m.samples[0]?.[1] ?? null,
     lastRssMb: m.samples.at(-1)?.[1] ?? null,
-    trend: rssTrend(m.samples),
+    trend: rssTrend(m.samples, input.loadEndSec),
     samples: m.samples,
   }));
   const allTimes = convergences
@@ -292,7 +299,7 @@ export function markdown(reports: readonly RunReport[]): string {
     }
     out.push(
       '',
-      `| node | restarts | peak RSS | RSS first → last | peak fds | RSS slope, last ${TREND_WINDOW_S / 60} min of its longest life | fds over that window |`,
+      `| node | restarts | peak RSS | RSS first → last | peak fds | RSS slope, last ${TREND_WINDOW_S / 60} min of load of its longest life | fds over that window |`,
       '|---|---:|---:|---:|---:|---:|---:|',
     );
     for (const n of r.nodes) {

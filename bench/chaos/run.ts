@@ -204,6 +204,8 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
 
     // Drain: no more faults or load; keep mining until every payment is confirmed (bounded).
     running = false;
+    // The RSS trend is read over the load, not the drain (a different workload: mining until all is deep).
+    const loadEndSec = cluster.elapsedSeconds();
     await Promise.all(loops);
     log(`load stopped: ${load.stats.submitted} payments accepted, draining`);
     // One miner only while draining: blocks from two nodes at once would leave equal-work tips to settle.
@@ -237,6 +239,7 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
       violations,
       members: cluster.members,
       heightReachedAt,
+      loadEndSec,
       hostile,
       finalHeight: finalInfo?.height ?? null,
     });

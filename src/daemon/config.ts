@@ -27,6 +27,8 @@ export interface NodeConfig {
   readonly compactBlocks: boolean;
   readonly joinFanout: number;
   readonly peerTimeoutMs: number;
+  /** Deadline for receiving a whole request (headers and body); a slower one is answered 408 and closed. */
+  readonly httpRequestTimeoutMs: number;
   readonly mempoolMaxBytes: number;
 }
 
@@ -185,6 +187,13 @@ export function loadConfig(env: Env, opts: { isTTY?: boolean } = {}): NodeConfig
     compactBlocks: read(env, 'COMPACT_BLOCKS', boolean, 'true or false (1/0, yes/no, on/off)', true),
     joinFanout: read(env, 'JOIN_FANOUT', integer(1, 1000), 'an integer 1-1000', 8),
     peerTimeoutMs: read(env, 'PEER_TIMEOUT_MS', integer(100, 120_000), 'milliseconds, 100-120000', 3000),
+    httpRequestTimeoutMs: read(
+      env,
+      'HTTP_REQUEST_TIMEOUT_MS',
+      integer(1000, 600_000),
+      'milliseconds, 1000-600000',
+      30_000,
+    ),
     mempoolMaxBytes: read(
       env,
       'MEMPOOL_MAX_BYTES',

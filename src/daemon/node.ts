@@ -238,15 +238,21 @@ export class ChainmeshNode implements ApiPort {
 
   private async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      const server = createServer(createRequestListener(this));
+      // Node checks request deadlines only every connectionsCheckingInterval (30 s by default): a
+      // body trickled a byte at a time then held a connection for up to a minute. Checking every
+      // second bounds it at the deadline plus a second (hostile peers, slowloris).
+      const server = createServer(
+        { requestTimeout: this.config.httpRequestTimeoutMs, connectionsCheckingInterval: 1000 },
+        createRequestListener(this),
+      );
       server.once('error', reject);
       server.listen(this.config.port, this.config.bindHost, () => {
         server.off('error', reject);
         resolve();
       });
       server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 66_000;
-      server.requestTimeout = 30_000;
+      // Headers alone must not take longer than the whole request may.
+      server.headersTimeout = Math.min(66_000, this.config.httpRequestTimeoutMs);
       this.server = server;
     });
   }

@@ -87,6 +87,8 @@ export const DEFAULT_PEER_BOOK_TUNING: PeerBookTuning = {
 export const PEERS_FILE = 'peers.json';
 const MAX_TOMBSTONES = 4096;
 const RECENT_MS = 60_000;
+/** While peers.json cannot be written, one summary line this often (not one per save attempt). */
+const SAVE_FAILURE_SUMMARY_MS = 5 * 60_000;
 
 const peersFileSchema = z.object({
   version: z.literal(1),
@@ -161,6 +163,8 @@ export class PeerBook {
   private dirty = false;
   private closed = false;
   private readonly clock: Clock;
+  /** Saves are failing (a full disk): since when, how many, when last summarised. */
+  private saveFailing: { since: number; failures: number; summarisedAt: number } | undefined;
 
   constructor(
     private readonly opts: {
@@ -618,9 +622,46 @@ export class PeerBook {
       await rename(tmp, file);
     } catch (err) {
       this.dirty = true;
-      this.opts.logger.warn('peer book not saved', { file, error: String(err) });
+      this.saveFailed(file, err);
       await unlink(tmp).catch(() => undefined);
+      return;
     }
+    const failing = this.saveFailing;
+    if (failing) {
+      this.saveFailing = undefined;
+      this.opts.logger.info('peer book saved again', {
+        file,
+        failedSaves: failing.failures,
+        failingForSeconds: Math.round((this.opts.now() - failing.since) / 1000),
+      });
+    }
+  }
+
+  /**
+   * A full disk fails every save (each change schedules one): one line when
+   * saving starts failing, a summary every few minutes while it goes on, and
+   * one when it works again.
+   */
+  private saveFailed(file: string, err: unknown): void {
+    const now = this.opts.now();
+    const failing = this.saveFailing;
+    if (!failing) {
+      this.saveFailing = { since: now, failures: 1, summarisedAt: now };
+      this.opts.logger.warn('peer book not saved; further failures are summarised', {
+        file,
+        error: String(err),
+      });
+      return;
+    }
+    failing.failures++;
+    if (now - failing.summarisedAt < SAVE_FAILURE_SUMMARY_MS) return;
+    failing.summarisedAt = now;
+    this.opts.logger.warn('peer book still not saved', {
+      file,
+      failedSaves: failing.failures,
+      failingForSeconds: Math.round((now - failing.since) / 1000),
+      error: String(err),
+    });
   }
 }
 

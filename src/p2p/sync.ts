@@ -14,6 +14,9 @@ export interface SyncPeer {
 
 type Outcome = 'caught-up' | 'failed';
 
+/** While sync runs keep bringing nothing (a full disk, peers that do not answer), one summary this often. */
+const NO_PROGRESS_SUMMARY_MS = 60_000;
+
 /**
  * Locator-based block download, one peer at a time: ask a peer with more work
  * for the blocks after our locator, connect each through the chain, repeat
@@ -27,6 +30,10 @@ export class Sync {
   private again = false;
   private readonly requested = new Map<string, SyncPeer>();
   private stopped = false;
+  /** Runs in a row that did not move the tip, and when that was last summarised. */
+  private fruitlessRuns = 0;
+  private fruitlessSince = 0;
+  private fruitlessSummarisedAt = 0;
 
   constructor(
     private readonly opts: {
@@ -93,19 +100,48 @@ export class Sync {
     if (!peer) return;
     metrics.syncing.set(1);
     const startHeight = chain.tip.height;
-    logger.info('sync started', { peer: peer.nodeId, hostname: peer.hostname, height: startHeight });
-    while (peer && !this.stopped) {
-      tried.add(peer.nodeId);
-      this.requested.delete(peer.nodeId);
-      const outcome = await this.syncFrom(peer);
-      if (outcome === 'failed') this.opts.book.forgetChainInfo(peer.nodeId);
-      logger.debug('sync from peer ended', { peer: peer.nodeId, outcome, height: chain.tip.height });
-      peer = this.next(tried);
+    const startHash = chain.tip.hash;
+    // After a run that brought nothing, the next ones are logged at debug until one does (summaries meanwhile).
+    const level = this.fruitlessRuns > 0 ? 'debug' : 'info';
+    logger[level]('sync started', { peer: peer.nodeId, hostname: peer.hostname, height: startHeight });
+    try {
+      while (peer && !this.stopped) {
+        tried.add(peer.nodeId);
+        this.requested.delete(peer.nodeId);
+        const outcome = await this.syncFrom(peer);
+        if (outcome === 'failed') this.opts.book.forgetChainInfo(peer.nodeId);
+        logger.debug('sync from peer ended', { peer: peer.nodeId, outcome, height: chain.tip.height });
+        peer = this.next(tried);
+      }
+    } finally {
+      const moved = chain.tip.hash !== startHash;
+      logger[moved ? 'info' : level]('sync finished', {
+        height: chain.tip.height,
+        hash: chain.tip.hash,
+        gained: chain.tip.height - startHeight,
+      });
+      this.noteProgress(moved);
     }
-    logger.info('sync finished', {
-      height: chain.tip.height,
-      hash: chain.tip.hash,
-      gained: chain.tip.height - startHeight,
+  }
+
+  private noteProgress(moved: boolean): void {
+    const now = Date.now();
+    if (moved) {
+      if (this.fruitlessRuns > 1)
+        this.opts.logger.info('sync progressing again', { fruitlessRuns: this.fruitlessRuns });
+      this.fruitlessRuns = 0;
+      return;
+    }
+    if (this.fruitlessRuns++ === 0) {
+      this.fruitlessSince = this.fruitlessSummarisedAt = now;
+      return;
+    }
+    if (now - this.fruitlessSummarisedAt < NO_PROGRESS_SUMMARY_MS) return;
+    this.fruitlessSummarisedAt = now;
+    this.opts.logger.info('sync runs bring no blocks', {
+      runs: this.fruitlessRuns,
+      forSeconds: Math.round((now - this.fruitlessSince) / 1000),
+      height: this.opts.chain.tip.height,
     });
   }
 

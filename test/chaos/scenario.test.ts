@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenario, parseAssertion, validateScenario } from '../../bench/chaos/scenario.js';
 import { buildSchedule } from '../../bench/chaos/schedule.js';
+import { rssTrend } from '../../bench/chaos/report.js';
 
 const SCENARIOS = join(import.meta.dirname, '..', '..', 'scenarios');
 
@@ -71,5 +72,29 @@ describe('chaos scenarios', () => {
     // Intensity scales the rate.
     expect(buildSchedule(s, 42, 2).length).toBeGreaterThan(a.length);
     for (const p of a) expect(p.at).toBeLessThan(s.duration);
+  });
+});
+
+describe('the soak RSS trend', () => {
+  const life = (from: number, to: number, mb: (t: number) => number, n: number) =>
+    Array.from({ length: (to - from) / 5 + 1 }, (_, i) => {
+      const t = from + i * 5;
+      return [t, mb(t), 50, n] as [number, number, number, number];
+    });
+
+  it('is the slope over the last 10 minutes of load of the longest-lived process', () => {
+    // A short first life, a restart, then 30 min growing 1 MB a minute, then a drain that jumps.
+    const samples = [
+      ...life(0, 300, () => 200, 0),
+      ...life(305, 2105, (t) => 80 + t / 60, 1),
+      ...life(2110, 2300, () => 400, 1),
+    ];
+    const trend = rssTrend(samples, 2105);
+    expect(trend).toMatchObject({ life: 1, livedSeconds: 1800, rssSlopeMbPer10Min: 10 });
+    expect(rssTrend(samples, 2105)?.rssSlopeMbPer10Min).toBeLessThan(rssTrend(samples)!.rssSlopeMbPer10Min);
+  });
+
+  it('judges nothing when no process lived 20 minutes', () => {
+    expect(rssTrend([...life(0, 900, () => 100, 0), ...life(905, 1800, () => 100, 1)])).toBeNull();
   });
 });

@@ -69,14 +69,20 @@ describe.skipIf(!canMountSmallDisk())('a full disk (needs root to mount a small 
       },
     );
     const stuckAt = (await info(full)).height;
+    const syncStartsBefore = countLines(full, 'sync started');
     for (let i = 0; i < 3; i++) await admin(a, '/admin/generate', { count: 2 });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Long enough for the peer's pings to report more work several times (a sync attempt each).
+    await new Promise((r) => setTimeout(r, 8000));
     expect((await info(full)).height).toBe(stuckAt);
     // Still serving, and the failure was said once, not once per block.
     expect((await request(`${full.url}/healthz`)).status).toBe(200);
     expect(countLines(full, 'store write failed')).toBe(1);
     expect(countLines(full, 'request failed')).toBe(0);
     expect(countLines(full, 'sync failed')).toBe(0);
+    // Nor once per peer-book save or sync attempt: one line when it starts, summaries after.
+    expect(countLines(full, 'peer book not saved')).toBeLessThanOrEqual(1);
+    expect(countLines(full, 'peer book still not saved')).toBe(0);
+    expect(countLines(full, 'sync started') - syncStartsBefore).toBeLessThanOrEqual(1);
 
     freeDisk(disk);
     await waitFor(

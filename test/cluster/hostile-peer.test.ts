@@ -74,3 +74,44 @@ describe('a hostile peer', () => {
     );
   });
 });
+
+/**
+ * Issue 13: a body trickled a byte every 2 s used to hold its connection for up
+ * to a minute (Node checked request deadlines every 30 s). The node closes it
+ * within a second of HTTP_REQUEST_TIMEOUT_MS, and keeps serving meanwhile.
+ */
+describe('a request whose body never finishes', () => {
+  const dir = tempDir();
+  let node: NodeProcess;
+  let peer: HostilePeer;
+
+  beforeAll(async () => {
+    node = await startNode({
+      name: 'trickled',
+      dataDir: join(dir, 'trickled'),
+      env: { HTTP_REQUEST_TIMEOUT_MS: '3000' },
+    });
+    peer = new HostilePeer(await freePort());
+    await peer.start();
+  });
+
+  afterAll(async () => {
+    await peer.stop();
+    await stopAll([node]);
+    cleanup(dir);
+  });
+
+  it('is closed by the node soon after the request deadline', async () => {
+    const started = Date.now();
+    await peer.attack(node.url, 'slow-request');
+    await peer.attack(node.url, 'slow-request');
+    expect(peer.openSlowRequests).toBe(2);
+    expect((await request(`${node.url}/healthz`)).status, 'serving while trickled').toBe(200);
+    await waitFor('the node closes the trickled requests', async () => peer.openSlowRequests === 0, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
+    // 3 s deadline + 1 s check interval, with room for a loaded machine; before the fix: up to 33 s.
+    expect(Date.now() - started).toBeLessThan(12_000);
+  });
+});

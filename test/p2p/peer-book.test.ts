@@ -1,7 +1,9 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import winston from 'winston';
 import { createLogger } from '../../src/obs/logger.js';
 import { BanList, misbehaviourPoints } from '../../src/p2p/ban.js';
 import { addressGroup, PeerBook, pick, type PeerBookTuning } from '../../src/p2p/peer-book.js';
@@ -388,5 +390,55 @@ describe('ban score', () => {
     for (let i = 0; i < 1000; i++) bans.misbehaving(`id${i}`, 1);
     expect(bans.score('id0')).toBe(0);
     expect(bans.score('id999')).toBe(1);
+  });
+});
+
+describe('peer book saves on a disk that refuses writes', () => {
+  it('logs one line when saving starts failing, a summary while it goes on, one when it works again', async () => {
+    const lines: Array<{ level: string; message: string; failedSaves?: number }> = [];
+    const capture = winston.createLogger({
+      level: 'debug',
+      format: winston.format.json(),
+      transports: [
+        new winston.transports.Stream({
+          stream: new Writable({
+            write(chunk: Buffer, _enc, done) {
+              lines.push(JSON.parse(chunk.toString()) as (typeof lines)[number]);
+              done();
+            },
+          }),
+        }),
+      ],
+    });
+    // A data dir that does not exist yet: every save fails (ENOENT) until it is created.
+    const missing = join(dir, 'not-yet');
+    let seed = 1;
+    const b = new PeerBook({
+      self: SELF,
+      maxPeers: 64,
+      dataDir: missing,
+      now: () => clock,
+      random: () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646,
+      logger: capture,
+      tuning: { saveDebounceMs: 10 },
+    });
+    const saves = (msg: RegExp) => lines.filter((l) => msg.test(l.message));
+    for (let i = 0; i < 20; i++) {
+      b.markContact({ nodeId: id(i + 1), hostname: `10.0.1.${i + 1}:3000` });
+      await b.flush();
+      clock += 1000;
+    }
+    expect(saves(/^peer book not saved/)).toHaveLength(1);
+    expect(saves(/^peer book still not saved/)).toHaveLength(0);
+    clock += 5 * 60_000;
+    b.markContact({ nodeId: id(100), hostname: '10.0.2.1:3000' });
+    await b.flush();
+    expect(saves(/^peer book still not saved/)).toMatchObject([{ failedSaves: 21 }]);
+    await mkdir(missing);
+    b.markContact({ nodeId: id(101), hostname: '10.0.2.2:3000' });
+    await b.flush();
+    expect(saves(/^peer book saved again/)).toMatchObject([{ level: 'info', failedSaves: 21 }]);
+    expect(JSON.parse(await readFile(join(missing, 'peers.json'), 'utf8')).peers).toHaveLength(22);
+    expect(lines.filter((l) => l.level === 'warn')).toHaveLength(2);
   });
 });
