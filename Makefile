@@ -1,5 +1,5 @@
 # chainmesh — every entry point a developer or CI needs.
-.PHONY: all install build browser test test-unit lint format bench ab cluster demo-local clean chaos chaos-ci soak scale
+.PHONY: all install build browser test test-unit lint format bench ab cluster demo-local clean chaos chaos-ci soak chaos-docker scale
 
 NPM ?= npm
 # make bench BENCH=core runs only bench/*core*.bench.ts
@@ -70,6 +70,12 @@ chaos-ci: build
 
 soak: build
 	npx tsx bench/chaos/main.ts --scenario soak $(if $(SEED),--seed $(SEED)) $(CHAOS_ARGS)
+
+# The same harness against the compose cluster (docker kill/pause/network disconnect/update --cpus);
+# default scenario docker-short. CHAOS_PROJECT names the compose project (default chainmesh-chaos-<pid>).
+CHAOS_PROJECT ?=
+chaos-docker: node_modules
+	npx tsx bench/chaos/main.ts --docker --scenario $(or $(SCENARIO),docker-short) $(if $(SEED),--seed $(SEED)) $(if $(CHAOS_PROJECT),--project $(CHAOS_PROJECT)) $(CHAOS_ARGS)
 
 # make demo-local: starts a demo cluster as local processes (seed on DEMO_PORT, NODES nodes on the
 # following ports), pays between the public demo wallets through different nodes, reports, stops it.

@@ -4,6 +4,11 @@
  *
  *   npx tsx bench/chaos/main.ts [--scenario NAME|PATH[,..]] [--seed N] [--duration S]
  *                               [--intensity X] [--nodes N] [--out DIR]
+ *                               [--docker [--project NAME]]
+ *
+ * --docker runs the scenarios against the compose cluster instead of local
+ * processes (docker-cluster.ts; `make chaos-docker`), in compose project NAME
+ * (default chainmesh-chaos-<pid>).
  *
  * Without --scenario it runs the default set (DEFAULT_SET). Exit status 0
  * when every scenario passed, 1 when one failed, 2 on bad arguments.
@@ -12,7 +17,9 @@ import { mkdirSync } from 'node:fs';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runScenario } from './run.js';
+import { freePort } from '../../test/helpers/processes.js';
+import { DOCKER_PERTURBATIONS, prepareDocker } from './docker-cluster.js';
+import { runScenario, type RunOptions } from './run.js';
 import { summary, writeReports, type RunReport } from './report.js';
 import { loadScenario, ScenarioError, type Scenario } from './scenario.js';
 
@@ -48,6 +55,8 @@ async function main(): Promise<void> {
         intensity: { type: 'string' },
         nodes: { type: 'string' },
         out: { type: 'string' },
+        docker: { type: 'boolean' },
+        project: { type: 'string' },
       },
       strict: true,
     }).values;
@@ -75,6 +84,34 @@ async function main(): Promise<void> {
     }
   }
 
+  if (args.project !== undefined && !args.docker) fail('--project: only with --docker');
+  const project = args.project ?? `chainmesh-chaos-${process.pid}`;
+  if (!/^[a-z0-9][a-z0-9_-]*$/.test(project))
+    fail(`--project ${JSON.stringify(project)}: lower-case letters, digits, dashes and underscores`);
+  if (args.docker) {
+    for (const s of scenarios) {
+      // The random kinds count only when the scenario draws any.
+      const random = s.perturbations.perMinute > 0 ? s.perturbations.kinds : [];
+      const kinds = new Set([...random, ...s.perturbations.at.map((p) => p.kind)]);
+      const unsupported = [...kinds].filter((k) => !DOCKER_PERTURBATIONS.has(k));
+      if (unsupported.length > 0)
+        fail(
+          `--docker: scenario ${s.name} uses ${unsupported.join(', ')}, which the Docker backend does not have`,
+        );
+    }
+  }
+  let cluster: RunOptions['cluster'];
+  if (args.docker) {
+    const log = (line: string) =>
+      process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+    try {
+      cluster = await prepareDocker({ project, seedPort: await freePort(), log });
+    } catch (err) {
+      process.stderr.write(`chaos: --docker: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    }
+  }
+
   const out = resolve(args.out ?? join('.tmp', 'chaos', new Date().toISOString().replace(/[:.]/g, '-')));
   mkdirSync(out, { recursive: true });
   const reports: RunReport[] = [];
@@ -85,7 +122,7 @@ async function main(): Promise<void> {
     const log = (line: string) =>
       process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
     try {
-      reports.push(await runScenario({ scenario, seed: runSeed, intensity, root, log }));
+      reports.push(await runScenario({ scenario, seed: runSeed, intensity, root, log, cluster }));
     } catch (err) {
       process.stderr.write(
         `chaos: ${scenario.name} seed ${runSeed} could not run: ${err instanceof Error ? err.stack : String(err)}\n`,

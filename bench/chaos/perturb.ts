@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { ATTACK_KINDS, HostilePeer } from '../../test/helpers/hostile-peer.js';
 import { canMountSmallDisk, fillDisk, freeDisk } from '../../test/helpers/small-disk.js';
 import type { ChaosCluster, Member } from './cluster.js';
+import { DockerCluster } from './docker-cluster.js';
 import type { Rng } from './rng.js';
 import type { ScheduledPerturbation } from './schedule.js';
 
@@ -122,10 +123,10 @@ export async function applyPerturbation(
       const m = pickTarget(restartable);
       if (!m) return undefined;
       await cluster.kill(m, 'SIGTERM');
-      const old = m.proxy.address;
+      const old = m.addresses.at(-1);
       await cluster.moveAddress(m);
       await cluster.restart(m);
-      return done(m.name, `restarted at ${m.proxy.address} (was ${old})`);
+      return done(m.name, `restarted at ${m.addresses.at(-1)} (was ${old})`);
     }
     case 'join-empty': {
       const m = pickTarget(restartable);
@@ -204,6 +205,8 @@ export async function applyPerturbation(
       );
     }
     case 'cpu-hog': {
+      // Containers: their CPU quota is cut (docker update --cpus) rather than the host loaded.
+      if (cluster instanceof DockerCluster) return done('cluster', await cluster.starveCpu(ms));
       const hogs = startCpuHog(2 * availableParallelism(), ms);
       try {
         await sleep(ms);

@@ -1,6 +1,6 @@
 import { blockSubsidy } from '../../src/core/index.js';
 import { freePortBlock } from '../../test/helpers/processes.js';
-import { ChaosCluster, type Member } from './cluster.js';
+import { ChaosCluster, type ClusterEvents, type Member } from './cluster.js';
 import { DEEP_CONFIRMATIONS, PaymentLoad, txState } from './load.js';
 import { makeWallets, params, sinkAddress } from './payments.js';
 import { applyPerturbation, type Applied, type HostileStats } from './perturb.js';
@@ -20,6 +20,8 @@ export interface RunOptions {
   intensity: number;
   root: string;
   log: (line: string) => void;
+  /** Where the nodes run, when not as local processes (make chaos-docker: DockerCluster). */
+  cluster?: (root: string, events: ClusterEvents) => ChaosCluster;
 }
 
 export interface Violation {
@@ -68,10 +70,8 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
   const nodeCount = scenario.nodes + 1;
   const base = await freePortBlock(2 * nodeCount + SPARE_PORTS);
   const ports = Array.from({ length: 2 * nodeCount + SPARE_PORTS }, (_, i) => base + i);
-  const cluster = new ChaosCluster(opts.root, ports, {
-    violation,
-    note: log,
-  });
+  const events: ClusterEvents = { violation, note: log };
+  const cluster = opts.cluster ? opts.cluster(opts.root, events) : new ChaosCluster(opts.root, ports, events);
   const killAll = () => {
     for (const m of cluster.members) m.proc?.child.kill('SIGKILL');
   };
@@ -98,7 +98,7 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
       ),
     );
     cluster.startSampling(5000);
-    log(`cluster up: ${cluster.members.map((m) => `${m.name}@${m.proxy.address}`).join(' ')}`);
+    log(`cluster up: ${cluster.members.map((m) => `${m.name}@${m.addresses.at(-1)}`).join(' ')}`);
 
     // Funding: one coinbase per wallet, then enough blocks for them to mature.
     for (const w of wallets) {

@@ -248,7 +248,10 @@ describe('k8s manifests: image and security', () => {
 
   it(`docker-compose.yml and the Dockerfile name the same version (${pkg.version})`, () => {
     const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
-    const images = [...compose.matchAll(/image: (chainmesh:\S+)/g)].map((m) => m[1]);
+    // The default of `${CHAINMESH_IMAGE:-chainmesh:<version>}`.
+    const images = [...compose.matchAll(/image: (?:\$\{CHAINMESH_IMAGE:-)?(chainmesh:[^\s}]+)/g)].map(
+      (m) => m[1],
+    );
     expect(images).toEqual([IMAGE, IMAGE]);
     expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(
       new RegExp(`^ARG VERSION=${pkg.version}$`, 'm'),
