@@ -1,0 +1,313 @@
+import type { z } from 'zod';
+import { toApiError } from '../../src/api/errors.js';
+import type { ProtocolCall, ProtocolHandlers } from '../../src/api/routes/protocol.js';
+import { blockHashOf, decodeHeader, fromHex } from '../../src/core/index.js';
+import type { PeerFailureReason, PeerRequestKind } from '../../src/obs/index.js';
+import {
+  HEADER_ADDR,
+  HEADER_NETWORK,
+  HEADER_NODE_ID,
+  PeerRequestError,
+  type AdvertisementBody,
+  type PeerTransport,
+} from '../../src/p2p/index.js';
+import {
+  advertisementReplySchema,
+  blockReplySchema,
+  hostOf,
+  knownNodesReplySchema,
+  pingReplySchema,
+  syncReplySchema,
+  transactionsReplySchema,
+} from '../../src/p2p/wire.js';
+import type { Rng } from '../chaos/rng.js';
+import type { NetworkModel } from './network-model.js';
+import type { VirtualClock } from './virtual-clock.js';
+
+/** A simulated node as the network sees it: its address, region and the protocol handlers behind it. */
+export interface Endpoint {
+  readonly hostname: string;
+  readonly region: number;
+  readonly handlers: ProtocolHandlers;
+  up: boolean;
+  /** When its uplink and its core are free again (virtual ms). */
+  uplinkFreeAt: number;
+  cpuFreeAt: number;
+}
+
+type Path =
+  '/new_node_advertisement' | '/known_node_request' | '/ping' | '/block' | '/transactions' | '/sync/blocks';
+
+const HANDLER_OF: Record<Path, keyof ProtocolHandlers> = {
+  '/new_node_advertisement': 'advertise',
+  '/known_node_request': 'knownNodes',
+  '/ping': 'ping',
+  '/block': 'postBlock',
+  '/transactions': 'postTransactions',
+  '/sync/blocks': 'syncBlocks',
+};
+
+/** HTTP headers and framing around a JSON body (request line, identity headers, status line). */
+const HTTP_OVERHEAD_BYTES = 300;
+
+/** What the network counted: requests and bytes by kind, and block pushes by block hash. */
+export interface Traffic {
+  messages: Record<string, number>;
+  bytes: Record<string, number>;
+  blockPushes: Map<string, number>;
+}
+
+/**
+ * The in-memory network: a request goes from the sender's uplink (queued
+ * behind its earlier sends, at the link's bandwidth) over the link's latency
+ * to the receiver, waits for the receiver's core, runs the receiver's real
+ * protocol handler (src/api/routes/protocol.ts, the functions the HTTP routes
+ * call), and its answer comes back the same way. Errors become statuses and
+ * codes as the HTTP error handler maps them, and replies are checked with the
+ * same schemas as PeerClient's. An address nobody serves refuses the
+ * connection (one round trip) or, for a share of them, swallows it (timeout).
+ */
+export class SimNetwork {
+  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly linkFactor = new Map<string, number>();
+  readonly traffic: Traffic = { messages: {}, bytes: {}, blockPushes: new Map() };
+
+  constructor(
+    private readonly clock: VirtualClock,
+    private readonly rng: Rng,
+    private readonly model: NetworkModel,
+    /** Share of dead addresses that never answer (a firewall dropping packets) instead of refusing. */
+    private readonly blackholeShare = 0.5,
+  ) {}
+
+  attach(endpoint: Endpoint): void {
+    this.endpoints.set(endpoint.hostname, endpoint);
+  }
+
+  get(hostname: string): Endpoint | undefined {
+    return this.endpoints.get(hostname);
+  }
+
+  /** A PeerTransport for the node at `self` (its identity headers, its uplink, its timeouts). */
+  transport(
+    self: { nodeId: string; hostname: string; network: string; region: number },
+    timeoutMs: number,
+    behaviour: { withholdBlocks?: boolean } = {},
+  ): PeerTransport & { closed: boolean } {
+    const headers: Record<string, string> = {
+      [HEADER_NODE_ID]: self.nodeId,
+      [HEADER_NETWORK]: self.network,
+      [HEADER_ADDR]: self.hostname,
+    };
+    const send = <S extends z.ZodType>(
+      kind: PeerRequestKind,
+      host: string,
+      path: Path,
+      body: unknown,
+      schema: S,
+      deadlineMs = timeoutMs,
+    ): Promise<z.infer<S>> => {
+      if (transport.closed) return Promise.reject(fail(kind, 'network', 'client closed'));
+      return this.request(self, headers, kind, host, path, body, schema, deadlineMs);
+    };
+    const transport = {
+      closed: false,
+      async advertise(host: string, body: AdvertisementBody) {
+        const reply = await send(
+          'advertise',
+          host,
+          '/new_node_advertisement',
+          body,
+          advertisementReplySchema,
+        );
+        if (reply.network !== self.network)
+          throw fail('advertise', 'wrong-network', `${host} is on another network`);
+        return reply;
+      },
+      knownNodes: (host: string) =>
+        send('known_nodes', host, '/known_node_request', undefined, knownNodesReplySchema),
+      async ping(host: string) {
+        const reply = await send('ping', host, '/ping', undefined, pingReplySchema);
+        if (reply.network !== self.network)
+          throw fail('ping', 'wrong-network', `${host} is on another network`);
+        return reply;
+      },
+      async sendBlock(host: string, blockHex: string) {
+        // A withholding node says it relayed and sends nothing.
+        if (behaviour.withholdBlocks) return;
+        await send('block', host, '/block', { block: blockHex }, blockReplySchema);
+      },
+      async sendTransactions(host: string, txHexes: string[]) {
+        await send('tx', host, '/transactions', { txs: txHexes }, transactionsReplySchema);
+      },
+      syncBlocks: (host: string, locator: string[], limit: number, deadlineMs: number) =>
+        send('sync', host, '/sync/blocks', { locator, limit }, syncReplySchema, deadlineMs),
+      close() {
+        transport.closed = true;
+      },
+    };
+    return transport;
+  }
+
+  private request<S extends z.ZodType>(
+    self: { hostname: string; region: number },
+    headers: Record<string, string>,
+    kind: PeerRequestKind,
+    host: string,
+    path: Path,
+    body: unknown,
+    schema: S,
+    timeoutMs: number,
+  ): Promise<z.infer<S>> {
+    const requestBytes = HTTP_OVERHEAD_BYTES + sizeOf(body);
+    this.count(kind, requestBytes);
+    if (kind === 'block') {
+      const hash = blockHashOf(decodeHeader(fromHex((body as { block: string }).block.slice(0, 160))));
+      this.traffic.blockPushes.set(hash, (this.traffic.blockPushes.get(hash) ?? 0) + 1);
+    }
+    const sender = this.endpoints.get(self.hostname);
+    return new Promise<z.infer<S>>((resolve, reject) => {
+      let settled = false;
+      const settle = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        this.clock.clearTimeout(timer);
+        fn();
+      };
+      const timer = this.clock.setTimeout(
+        () => settle(() => reject(fail(kind, 'timeout', `${host}${path}: no answer within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
+      const target = this.endpoints.get(host);
+      const targetRegion = target?.region ?? this.deadRegion(host);
+      const arrival =
+        this.departure(sender, self.region, targetRegion, requestBytes) +
+        this.latency(self.hostname, self.region, host, targetRegion);
+      if (!target?.up) {
+        if (this.blackholed(host)) return; // the timeout answers
+        this.clock.setTimeout(
+          () => settle(() => reject(fail(kind, 'network', `${host}${path}: connection refused`))),
+          arrival - this.clock.exactNow() + this.latency(host, targetRegion, self.hostname, self.region),
+        );
+        return;
+      }
+      // The receiver's core takes requests in the order they were sent (arrival order but for jitter).
+      const start = Math.max(arrival, target.cpuFreeAt);
+      target.cpuFreeAt = start + this.serviceMs(kind);
+      this.clock.setTimeout(() => {
+        if (!target.up)
+          return settle(() => reject(fail(kind, 'network', `${host}${path}: connection reset`)));
+        void this.serve(target, path, headers, self.hostname, body).then(({ status, answer }) => {
+          const replyBytes = HTTP_OVERHEAD_BYTES + sizeOf(answer);
+          this.count(`${kind}-reply`, replyBytes);
+          const back =
+            this.departure(target, targetRegion, self.region, replyBytes) +
+            this.latency(host, targetRegion, self.hostname, self.region);
+          this.clock.setTimeout(
+            () =>
+              settle(() => {
+                if (status < 200 || status >= 300) {
+                  const code = (answer as { error?: unknown }).error;
+                  const reason = code === 'peer-wrong-network' ? 'wrong-network' : 'http';
+                  const text = typeof code === 'string' ? code : '';
+                  return reject(
+                    fail(kind, reason, `${host}${path}: HTTP ${status} ${text}`, text || undefined),
+                  );
+                }
+                const parsed = schema.safeParse(answer);
+                if (!parsed.success)
+                  return reject(fail(kind, 'bad-response', `${host}${path}: malformed reply`));
+                resolve(parsed.data as z.infer<S>);
+              }),
+            back - this.clock.exactNow(),
+          );
+        });
+      }, target.cpuFreeAt - this.clock.exactNow());
+    });
+  }
+
+  /** The receiver's handler on a copy of the body, its errors mapped as the HTTP error handler maps them. */
+  private async serve(
+    target: Endpoint,
+    path: Path,
+    headers: Record<string, string>,
+    fromHost: string,
+    body: unknown,
+  ): Promise<{ status: number; answer: unknown }> {
+    const call: ProtocolCall = {
+      header: (name) => headers[name],
+      remoteAddress: hostOf(fromHost),
+      body: body === undefined ? undefined : structuredClone(body),
+    };
+    try {
+      const { status, body: answer } = await target.handlers[HANDLER_OF[path]](call);
+      return { status, answer };
+    } catch (err) {
+      const apiError = toApiError(err);
+      return { status: apiError.status, answer: { error: apiError.code, message: apiError.message } };
+    }
+  }
+
+  /** When a message of `bytes` leaves the sender's uplink (after its queued sends). */
+  private departure(sender: Endpoint | undefined, from: number, to: number, bytes: number): number {
+    const now = this.clock.exactNow();
+    const transferMs = ((bytes * 8) / this.model.uploadBps[from]![to]!) * 1000;
+    if (!sender) return now + transferMs;
+    const start = Math.max(now, sender.uplinkFreeAt);
+    sender.uplinkFreeAt = start + transferMs;
+    return sender.uplinkFreeAt;
+  }
+
+  /** A link's latency: the regions' mean times a factor drawn once per (unordered) pair of hosts. */
+  private latency(a: string, regionA: number, b: string, regionB: number): number {
+    const key = a < b ? `${a}|${b}` : `${b}|${a}`;
+    let factor = this.linkFactor.get(key);
+    if (factor === undefined) {
+      factor = 1 - this.model.jitter + 2 * this.model.jitter * this.rng.next();
+      this.linkFactor.set(key, factor);
+    }
+    return this.model.latencyMs[regionA]![regionB]! * factor;
+  }
+
+  private serviceMs(kind: PeerRequestKind): number {
+    const s = this.model.serviceMs;
+    return kind === 'block' ? s.block : kind === 'sync' ? s.sync : s.other;
+  }
+
+  /** A fixed fact about an address: whether it blackholes (hashing its name keeps runs reproducible). */
+  private blackholed(host: string): boolean {
+    return (hashString(host) % 1000) / 1000 < this.blackholeShare;
+  }
+
+  private deadRegion(host: string): number {
+    return hashString(host) % this.model.regions.length;
+  }
+
+  private count(kind: string, bytes: number): void {
+    this.traffic.messages[kind] = (this.traffic.messages[kind] ?? 0) + 1;
+    this.traffic.bytes[kind] = (this.traffic.bytes[kind] ?? 0) + bytes;
+  }
+}
+
+function fail(
+  kind: PeerRequestKind,
+  reason: PeerFailureReason,
+  message: string,
+  code?: string,
+): PeerRequestError {
+  return new PeerRequestError(kind, reason, message, code);
+}
+
+/** JSON size without building the JSON for the big case (a block's hex). */
+function sizeOf(body: unknown): number {
+  if (body === undefined) return 0;
+  if (typeof body === 'object' && body !== null && 'block' in body && typeof body.block === 'string')
+    return body.block.length + 12;
+  return JSON.stringify(body).length;
+}
+
+function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
