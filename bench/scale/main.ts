@@ -18,7 +18,7 @@
  * Bounded: every wait has a deadline, the whole run at most RUN_DEADLINE_MS, every process is
  * killed at the end, ports are below 32768 (freePortBlock). SCALE_SIZES=10,25 shortens a run.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -268,7 +268,13 @@ const f0 = (x: number) => x.toFixed(0);
 const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
 
-function writeReport(results: SizeResult[], startedAt: Date, loadStart: number[], stopped?: string): void {
+function writeReport(
+  results: SizeResult[],
+  startedAt: Date,
+  loadStart: number[],
+  stopped?: string,
+  runCommit?: string,
+): void {
   mkdirSync(OUT_DIR, { recursive: true });
   const ns = results.map((r) => r.n);
   const p50 = results.map((r) =>
@@ -329,12 +335,28 @@ function writeReport(results: SizeResult[], startedAt: Date, loadStart: number[]
       { title: 'Idle memory per node', xLabel: 'nodes', yLabel: 'MB per node' },
     ),
   );
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    // not a git checkout
-  }
+  let commit = runCommit ?? 'unknown';
+  if (runCommit === undefined)
+    try {
+      commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    } catch {
+      // not a git checkout
+    }
+  const fitSection =
+    ns.length < 3
+      ? `No fit: this run reached ${ns.length} size${ns.length === 1 ? '' : 's'} (${ns.join(', ')}), and a line through fewer than three points says nothing about log N against N.`
+      : [
+          `Least squares over the ${ns.length} sizes of the p50 time to the last node:`,
+          '',
+          `- against ln N: ${f1(logFit.slope)} ms per unit of ln N (${f1(logFit.slope * Math.LN2)} ms per doubling), intercept ${f0(logFit.intercept)} ms, R² = ${logFit.r2.toFixed(3)}`,
+          `- against N: ${f2(linFit.slope)} ms per node, intercept ${f0(linFit.intercept)} ms, R² = ${linFit.r2.toFixed(3)}`,
+          '',
+          `The better fit is **${better}**${
+            better === 'log N'
+              ? ': bounded fan-out, each doubling of the network adds about one relay hop.'
+              : ': on this shared 2-core machine the CPU all N processes need to validate and relay a block grows with N, which a machine per node would not have; see the arrival CDF.'
+          } A few sizes make a weak fit either way; R² is stated so the reader can judge.`,
+        ].join('\n');
   const missing = SIZES.filter((n) => !ns.includes(n));
   const stoppedNote =
     stopped !== undefined && missing.length > 0
@@ -382,17 +404,7 @@ ${rows.join('\n')}
 
 ## How propagation grows with N
 
-Least squares over the ${ns.length} sizes of the p50 time to the last node:
-
-- against ln N: ${f1(logFit.slope)} ms per unit of ln N (${f1(logFit.slope * Math.LN2)} ms per doubling), intercept ${f0(logFit.intercept)} ms, R² = ${logFit.r2.toFixed(3)}
-- against N: ${f2(linFit.slope)} ms per node, intercept ${f0(linFit.intercept)} ms, R² = ${linFit.r2.toFixed(3)}
-
-The better fit is **${better}**${
-    better === 'log N'
-      ? ': bounded fan-out, each extra doubling of the network adds about one relay hop.'
-      : ': on this shared 2-core machine, the CPU every process needs to validate and relay a block grows with N (all N processes share 2 cores), which a machine per node would not have; see the arrival CDF.'
-  }
-Four sizes make a weak fit either way; R² is stated so the reader can judge.
+${fitSection}
 
 ![Block arrival CDF per N](scale-propagation-cdf.svg)
 
@@ -470,6 +482,19 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     rmSync(root, { recursive: true, force: true });
     process.exit(1);
   });
+}
+
+if (process.env.SCALE_RENDER === '1') {
+  // Re-renders scale.md and its plots from scale.json (the figures of the last run), runs nothing.
+  const saved = JSON.parse(readFileSync(join(OUT_DIR, 'scale.json'), 'utf8')) as {
+    startedAt: string;
+    loadStart: number[];
+    stopped?: string;
+    commit: string;
+    results: SizeResult[];
+  };
+  writeReport(saved.results, new Date(saved.startedAt), saved.loadStart, saved.stopped, saved.commit);
+  process.exit(0);
 }
 
 try {
