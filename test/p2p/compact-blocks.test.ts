@@ -24,6 +24,8 @@ import { everyoneKnowsEveryone, nodesStoppedAfterEach, waitFor, type TestNode } 
 /** Compact block edge cases between two in-process nodes over real HTTP: who is charged for what. */
 
 const builder = new ChainBuilder(NETWORKS.regtest);
+/** Generous: the machine these run on is often heavily loaded. */
+const PATIENCE_MS = 60_000;
 const { node } = nodesStoppedAfterEach();
 
 async function pair(): Promise<[TestNode, TestNode]> {
@@ -35,6 +37,7 @@ async function pair(): Promise<[TestNode, TestNode]> {
       everyoneKnowsEveryone([a, b]) &&
       a.p2p.peers().some((p) => p.nodeId === b.nodeId && p.compactBlocks) &&
       b.p2p.peers().some((p) => p.nodeId === a.nodeId && p.compactBlocks),
+    PATIENCE_MS,
   );
   return [a, b];
 }
@@ -49,7 +52,7 @@ async function mine(a: TestNode, b: TestNode, count: number): Promise<TestBlock[
     out.push(block);
   }
   const tip = out[out.length - 1]!.hash;
-  await waitFor('b has the blocks', () => b.chain.tip.hash === tip);
+  await waitFor('b has the blocks', () => b.chain.tip.hash === tip, PATIENCE_MS);
   return out;
 }
 
@@ -84,7 +87,11 @@ describe('compact blocks between two nodes', () => {
     };
     const [inBlock, other] = [spend(0), spend(1)];
     expect(await b.p2p.receiveTransactions([inBlock, other])).toHaveLength(2);
-    await waitFor('both transactions in both mempools', () => a.mempool.count === 2 && b.mempool.count === 2);
+    await waitFor(
+      'both transactions in both mempools',
+      () => a.mempool.count === 2 && b.mempool.count === 2,
+      PATIENCE_MS,
+    );
     // a connects the block without announcing it; b gets, in the same turn (before any sync could bring
     // it), a compact block from a whose one short id is that of the other pool transaction: what a
     // collision made by a third party looks like to b. b fetches every transaction from a over HTTP.
