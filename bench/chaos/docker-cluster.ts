@@ -195,7 +195,7 @@ export class DockerCluster extends ChaosCluster {
     return this.seed.addresses[0] as string;
   }
 
-  override async addMember(name: string): Promise<Member> {
+  override async addMember(name: string, witness = false): Promise<Member> {
     await this.prepare();
     const isSeed = this.members.length === 0;
     if (!isSeed) this.wantedNodes++;
@@ -211,6 +211,7 @@ export class DockerCluster extends ChaosCluster {
       proc: undefined,
       state: 'down',
       group: undefined,
+      witness,
       expectingExit: false,
       restarts: 0,
       peakRssBytes: 0,
@@ -537,7 +538,7 @@ export class DockerCluster extends ChaosCluster {
         const fds = (await readdir(`/proc/${d.pid}/fd`)).length;
         m.peakRssBytes = Math.max(m.peakRssBytes, rssKb * 1024);
         m.peakFds = Math.max(m.peakFds, fds);
-        m.samples.push([at, Math.round(rssKb / 1024), fds]);
+        m.samples.push([at, Math.round(rssKb / 1024), fds, m.restarts]);
       } catch {
         // the container stopped between the check and the read
       }
