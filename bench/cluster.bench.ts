@@ -11,9 +11,17 @@
  * Block on every node (issue 12's method, the one its naivecoin figures were
  * taken with): from the mining request (POST /admin/generate) until every
  * node's GET /info shows the block as its tip, each node polled every 2 ms
- * until it does. Messages and bytes per node per block are the deltas of
- * chainmesh_p2p_messages_sent_total / bytes_sent_total{kind="block"} over the
- * rounds, divided by nodes × blocks.
+ * until it does. GET /info is served by the node's fast lane (no express) and
+ * polled over one kept-alive node:http connection per node, so the polls cost
+ * the nodes ~70-140 µs of CPU each rather than ~0.3-0.9 ms (express, a new
+ * fetch per poll); the bench reports what they cost per block.
+ *
+ * CPU per block: user + system time of every node process (all threads) from
+ * /proc/PID/stat over the rounds, divided by blocks — on a shared machine the
+ * figure that says what the protocol costs, when wall-clock time says as much
+ * about the neighbours. Messages and bytes per node per block are the deltas
+ * of chainmesh_p2p_messages_sent_total / bytes_sent_total for the block relay
+ * kinds over the rounds, divided by nodes × blocks.
  *
  * Propagation is timed by the nodes themselves: every node logs
  * `block connected` (debug level) with a millisecond timestamp, all processes
@@ -26,7 +34,8 @@
  * every node lists it, and what the whole network sent in that window beyond
  * the background rate.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import {
@@ -52,11 +61,14 @@ if (CLUSTER_SIZES.some((n) => !Number.isInteger(n) || n < 2 || n > 64) || !(PROP
   process.exit(2);
 }
 const TIP_POLL_MS = 2;
+const POLL_COST_WINDOW_MS = 1000;
 const FLOOD_ADDRESSES = 10_000;
 const BYTES = 'chainmesh_p2p_bytes_sent_total';
 const KNOWLEDGE_POLL_MS = 250;
 const BACKGROUND_WINDOW_MS = 4000;
 const MESSAGES = 'chainmesh_p2p_messages_sent_total';
+/** The chainmesh_p2p_messages_sent_total kinds that carry a block or its announcement. */
+const BLOCK_RELAY_KINDS = ['block'] as const;
 
 interface Member {
   proc: NodeProcess;
@@ -204,17 +216,38 @@ function describeRound(hash: string, origin: Member, members: Member[]): Round {
   };
 }
 
+/**
+ * The tip polls: GET /info (served by the node's fast lane, without express)
+ * over one kept-alive node:http connection per node, the body read as JSON.
+ * A fetch per poll cost the bench process, and express the nodes, a core's
+ * worth at N = 20: the polls competed with the relay they measure.
+ */
+const pollAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+let tipPolls = 0;
+
+function tipOf(m: Member): Promise<string | undefined> {
+  tipPolls++;
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port: m.proc.port, path: '/info', agent: pollAgent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString()) as { tipHash?: string };
+          resolve(body.tipHash);
+        });
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
 /** Polls each node's /info every TIP_POLL_MS until its tip is `hash`; ms from `t0` until the last one. */
 async function untilEveryTip(members: Member[], hash: string, t0: number): Promise<number> {
   let waiting = members;
   let last = 0;
   while (waiting.length > 0) {
-    const tips = await Promise.all(
-      waiting.map(async (m) => {
-        const res = await request(`${m.proc.url}/info`);
-        return (res.body as { tipHash?: string }).tipHash === hash;
-      }),
-    );
+    const tips = await Promise.all(waiting.map(async (m) => (await tipOf(m)) === hash));
     if (tips.some(Boolean)) last = performance.now() - t0;
     waiting = waiting.filter((_, i) => !tips[i]);
     if (waiting.length > 0) await new Promise((r) => setTimeout(r, TIP_POLL_MS));
@@ -222,18 +255,69 @@ async function untilEveryTip(members: Member[], hash: string, t0: number): Promi
   return last;
 }
 
-/** A counter's sum for one label value (`kind="block"`) over the members. */
-async function blockCounter(members: Member[], name: string): Promise<number> {
-  const counts = await Promise.all(
-    members.map(async (m) => {
-      const res = await request(`${m.proc.url}/metrics`);
-      const line = String(res.body)
-        .split('\n')
-        .find((l) => l.startsWith(`${name}{kind="block"}`));
-      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-    }),
+/**
+ * What the measurement itself costs the nodes: their CPU over a window of
+ * polls without a block (minus an idle window of the same length), per poll.
+ */
+async function pollCost(members: Member[]): Promise<number> {
+  const idle0 = clusterCpuMs(members);
+  await new Promise((r) => setTimeout(r, POLL_COST_WINDOW_MS));
+  const idleMs = clusterCpuMs(members) - idle0;
+  const polls0 = tipPolls;
+  const busy0 = clusterCpuMs(members);
+  const until = performance.now() + POLL_COST_WINDOW_MS;
+  while (performance.now() < until) {
+    await Promise.all(members.map(tipOf));
+    await new Promise((r) => setTimeout(r, TIP_POLL_MS));
+  }
+  return (clusterCpuMs(members) - busy0 - idleMs) / (tipPolls - polls0);
+}
+
+/** A counter's samples by `kind` label, summed over the members. */
+async function countersByKind(members: Member[], name: string): Promise<Map<string, number>> {
+  const byKind = new Map<string, number>();
+  const texts = await Promise.all(
+    members.map(async (m) => String((await request(`${m.proc.url}/metrics`)).body)),
   );
-  return counts.reduce((a, b) => a + b, 0);
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      const kind = line.startsWith(`${name}{kind="`) ? /kind="([^"]+)"/.exec(line)?.[1] : undefined;
+      if (kind !== undefined)
+        byKind.set(kind, (byKind.get(kind) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+    }
+  }
+  return byKind;
+}
+
+function deltaByKind(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
+  return new Map([...after].map(([kind, v]) => [kind, v - (before.get(kind) ?? 0)]));
+}
+
+const sumOf = (counts: Map<string, number>, kinds?: readonly string[]): number =>
+  [...counts].filter(([kind]) => kinds === undefined || kinds.includes(kind)).reduce((a, [, v]) => a + v, 0);
+
+const CLOCK_TICKS_PER_S = 100;
+
+/** User + system CPU of a process and all its threads (ms), from /proc/PID/stat (Linux). */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return 0; // the process has exited
+  }
+}
+
+function clusterCpuMs(members: Member[]): number {
+  return members.reduce((a, m) => a + processCpuMs(m.proc.child.pid), 0);
+}
+
+function benchCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /**
@@ -280,9 +364,13 @@ async function propagation(members: Member[], label = ''): Promise<void> {
   const rounds: Round[] = [];
   const polled: number[] = [];
   const [messagesBefore, bytesBefore] = await Promise.all([
-    blockCounter(members, MESSAGES),
-    blockCounter(members, BYTES),
+    countersByKind(members, MESSAGES),
+    countersByKind(members, BYTES),
   ]);
+  const pollMs = await pollCost(members);
+  const pollsBefore = tipPolls;
+  const cpuBefore = clusterCpuMs(members);
+  const benchCpuBefore = benchCpuMs();
   for (let r = 0; r < PROPAGATION_ROUNDS; r++) {
     const origin = members[Math.floor(Math.random() * n)] as Member;
     const t0 = performance.now();
@@ -307,34 +395,60 @@ async function propagation(members: Member[], label = ''): Promise<void> {
     await new Promise((r2) => setTimeout(r2, 150 + Math.random() * 150));
     rounds.push(describeRound(hash, origin, members));
   }
+  const cpuMs = clusterCpuMs(members) - cpuBefore;
+  const benchMs = benchCpuMs() - benchCpuBefore;
+  const polls = tipPolls - pollsBefore;
   const [messagesAfter, bytesAfter] = await Promise.all([
-    blockCounter(members, MESSAGES),
-    blockCounter(members, BYTES),
+    countersByKind(members, MESSAGES),
+    countersByKind(members, BYTES),
   ]);
+  const messages = deltaByKind(messagesAfter, messagesBefore);
+  const bytes = deltaByKind(bytesAfter, bytesBefore);
   const perNodeBlock = n * rounds.length;
   polled.sort((a, b) => a - b);
   const aims: Record<number, number> = { 10: 20, 20: 35 };
   report(`block on every node N=${n}${label} p50`, round(percentile(polled, 50), 1), 'ms', {
     ...(aims[n] !== undefined ? { max: aims[n] } : {}),
-    note: `${rounds.length} blocks, each generated on a random node; from POST /admin/generate until every node's /info shows it, each polled every ${TIP_POLL_MS} ms`,
+    note: `${rounds.length} blocks, each generated on a random node; from POST /admin/generate until every node's GET /info (fast lane, one kept-alive connection per node) shows it, each polled every ${TIP_POLL_MS} ms`,
   });
   report(`block on every node N=${n}${label} p99`, round(percentile(polled, 99), 1), 'ms', {
     note: `max of ${polled.length}; aim ≤ 2 × p50`,
   });
   report(
+    `block relay N=${n}${label}: CPU per block, all node processes`,
+    round(cpuMs / rounds.length, 1),
+    'ms',
+    {
+      note: `user + system CPU of the ${n} node processes (all threads, /proc/PID/stat) over the ${rounds.length} rounds, divided by blocks: relay, validation, store, logging, background gossip and the answers to the tip polls; the bench process itself used ${round(benchMs / rounds.length, 1)} ms per block`,
+    },
+  );
+  report(
+    `block relay N=${n}${label}: CPU per block spent answering tip polls`,
+    round((polls * pollMs) / rounds.length, 1),
+    'ms',
+    {
+      note: `${round(polls / rounds.length, 0)} polls of GET /info per block, at ${round(pollMs * 1000, 0)} µs of node CPU each (measured over ${POLL_COST_WINDOW_MS} ms of polls without a block, minus an idle window); included in the row above`,
+    },
+  );
+  const relayKinds = [...BLOCK_RELAY_KINDS];
+  const breakdown = [...messages]
+    .filter(([, v]) => v > 0)
+    .map(([kind, v]) => `${kind} ${round(v / perNodeBlock, 2)}`)
+    .join(', ');
+  report(
     `block relay N=${n}${label}: messages per node per block`,
-    round((messagesAfter - messagesBefore) / perNodeBlock, 2),
+    round(sumOf(messages, relayKinds) / perNodeBlock, 2),
     'msgs',
     {
-      note: `POST /block requests sent, all nodes, over ${rounds.length} blocks`,
+      note: `requests of kinds ${relayKinds.join('/')} sent, all nodes, over ${rounds.length} blocks; every kind in that window (background gossip included): ${breakdown}`,
     },
   );
   report(
     `block relay N=${n}${label}: bytes per node per block`,
-    round((bytesAfter - bytesBefore) / perNodeBlock, 0),
+    round(sumOf(bytes, relayKinds) / perNodeBlock, 0),
     'bytes',
     {
-      note: 'request bodies of POST /block (JSON with the block as hex)',
+      note: `request bodies of kinds ${relayKinds.join('/')} (JSON with the block as hex)`,
     },
   );
   const times = rounds.map((r) => r.ms).sort((a, b) => a - b);
