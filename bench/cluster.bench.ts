@@ -4,7 +4,8 @@
  * N ≤ 20, before and after an advertisement flood of 10,000 fake addresses.
  * One cluster grows 5 → 10 → 20 → 40 (start-up of node processes dominates the
  * run time on two cores). CLUSTER_SIZES (e.g. `10,20`) and CLUSTER_BLOCKS (blocks
- * per propagation measurement) shorten a run on a shared machine.
+ * per propagation measurement) shorten a run on a shared machine; CLUSTER_MAIN
+ * runs another build's nodes (e.g. a copy of dist/ built at an older commit).
  *
  * bench-timeout-s: 600
  *
@@ -56,12 +57,15 @@ const RELAY_FANOUT = 8;
 /** Sizes the cluster grows through, and blocks per propagation measurement (env: a shorter run). */
 const CLUSTER_SIZES = (process.env.CLUSTER_SIZES ?? '5,10,20,40').split(',').map(Number);
 const PROPAGATION_ROUNDS = Number(process.env.CLUSTER_BLOCKS ?? 20);
+/** Another build's dist/cli/main.js to run the nodes of (a before/after comparison); default this tree's. */
+const CLUSTER_MAIN = process.env.CLUSTER_MAIN;
 if (CLUSTER_SIZES.some((n) => !Number.isInteger(n) || n < 2 || n > 64) || !(PROPAGATION_ROUNDS >= 1)) {
   console.error('CLUSTER_SIZES must be integers 2-64 (e.g. 10,20), CLUSTER_BLOCKS a positive integer');
   process.exit(2);
 }
 const TIP_POLL_MS = 2;
-const POLL_COST_WINDOW_MS = 1000;
+/** Windows of the idle-rate and poll-cost measurements (CPU times come in 10 ms ticks per process). */
+const CPU_WINDOW_MS = 2000;
 const FLOOD_ADDRESSES = 10_000;
 const BYTES = 'chainmesh_p2p_bytes_sent_total';
 const KNOWLEDGE_POLL_MS = 250;
@@ -105,6 +109,7 @@ async function startMember(name: string, seeds: string[]): Promise<Member> {
     port,
     dataDir,
     env: env(port, dataDir, seeds),
+    ...(CLUSTER_MAIN !== undefined && { main: CLUSTER_MAIN }),
     timeoutMs: 60_000,
     spawned: (p) => {
       running.add(p);
@@ -172,7 +177,7 @@ async function growCluster(members: Member[], n: number): Promise<void> {
   );
   const healthyAt = performance.now();
   const everyone = (m: Member) => members.filter((o) => o !== m).map((o) => o.nodeId);
-  const ms = await withDeadline(`discovery N=${n}`, 60_000, untilKnown(members, everyone, healthyAt));
+  const ms = await withDeadline(`discovery N=${n}`, 120_000, untilKnown(members, everyone, healthyAt));
   report(`discovery N=${n}: every node knows every other`, round(ms, 0), 'ms', {
     ...(n === 10 ? { max: 5000 } : {}),
     note: `from the ${added} new processes all answering /healthz (their start-up took ${round(healthyAt - spawnedAt, 0)} ms), polls every ${KNOWLEDGE_POLL_MS} ms; gossip every ${GOSSIP_INTERVAL_MS} ms`,
@@ -255,22 +260,28 @@ async function untilEveryTip(members: Member[], hash: string, t0: number): Promi
   return last;
 }
 
+/** The cluster's CPU (ms) per ms of wall time while nothing but its background work (gossip, probes) runs. */
+async function idleCpuRate(members: Member[]): Promise<number> {
+  const cpu0 = clusterCpuMs(members);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, CPU_WINDOW_MS));
+  return (clusterCpuMs(members) - cpu0) / (performance.now() - t0);
+}
+
 /**
  * What the measurement itself costs the nodes: their CPU over a window of
- * polls without a block (minus an idle window of the same length), per poll.
+ * polls without a block, minus the idle rate over the same time, per poll.
  */
-async function pollCost(members: Member[]): Promise<number> {
-  const idle0 = clusterCpuMs(members);
-  await new Promise((r) => setTimeout(r, POLL_COST_WINDOW_MS));
-  const idleMs = clusterCpuMs(members) - idle0;
+async function pollCost(members: Member[], idleRate: number): Promise<number> {
   const polls0 = tipPolls;
-  const busy0 = clusterCpuMs(members);
-  const until = performance.now() + POLL_COST_WINDOW_MS;
-  while (performance.now() < until) {
+  const cpu0 = clusterCpuMs(members);
+  const t0 = performance.now();
+  while (performance.now() < t0 + CPU_WINDOW_MS) {
     await Promise.all(members.map(tipOf));
     await new Promise((r) => setTimeout(r, TIP_POLL_MS));
   }
-  return (clusterCpuMs(members) - busy0 - idleMs) / (tipPolls - polls0);
+  const busy = clusterCpuMs(members) - cpu0 - idleRate * (performance.now() - t0);
+  return Math.max(0, busy) / (tipPolls - polls0);
 }
 
 /** A counter's samples by `kind` label, summed over the members. */
@@ -367,9 +378,11 @@ async function propagation(members: Member[], label = ''): Promise<void> {
     countersByKind(members, MESSAGES),
     countersByKind(members, BYTES),
   ]);
-  const pollMs = await pollCost(members);
+  const idleRate = await idleCpuRate(members);
+  const pollMs = await pollCost(members, idleRate);
   const pollsBefore = tipPolls;
   const cpuBefore = clusterCpuMs(members);
+  const roundsStart = performance.now();
   const benchCpuBefore = benchCpuMs();
   for (let r = 0; r < PROPAGATION_ROUNDS; r++) {
     const origin = members[Math.floor(Math.random() * n)] as Member;
@@ -396,6 +409,7 @@ async function propagation(members: Member[], label = ''): Promise<void> {
     rounds.push(describeRound(hash, origin, members));
   }
   const cpuMs = clusterCpuMs(members) - cpuBefore;
+  const backgroundMs = idleRate * (performance.now() - roundsStart);
   const benchMs = benchCpuMs() - benchCpuBefore;
   const polls = tipPolls - pollsBefore;
   const [messagesAfter, bytesAfter] = await Promise.all([
@@ -414,20 +428,13 @@ async function propagation(members: Member[], label = ''): Promise<void> {
   report(`block on every node N=${n}${label} p99`, round(percentile(polled, 99), 1), 'ms', {
     note: `max of ${polled.length}; aim ≤ 2 × p50`,
   });
+  const pollsMs = polls * pollMs;
   report(
     `block relay N=${n}${label}: CPU per block, all node processes`,
-    round(cpuMs / rounds.length, 1),
+    round((cpuMs - backgroundMs - pollsMs) / rounds.length, 1),
     'ms',
     {
-      note: `user + system CPU of the ${n} node processes (all threads, /proc/PID/stat) over the ${rounds.length} rounds, divided by blocks: relay, validation, store, logging, background gossip and the answers to the tip polls; the bench process itself used ${round(benchMs / rounds.length, 1)} ms per block`,
-    },
-  );
-  report(
-    `block relay N=${n}${label}: CPU per block spent answering tip polls`,
-    round((polls * pollMs) / rounds.length, 1),
-    'ms',
-    {
-      note: `${round(polls / rounds.length, 0)} polls of GET /info per block, at ${round(pollMs * 1000, 0)} µs of node CPU each (measured over ${POLL_COST_WINDOW_MS} ms of polls without a block, minus an idle window); included in the row above`,
+      note: `user + system CPU of the ${n} node processes (all threads, /proc/PID/stat) over the ${rounds.length} rounds, divided by blocks, net of their background (${round(backgroundMs / rounds.length, 1)} ms per block at the idle rate of ${round(idleRate * 1000, 0)} ms/s for the cluster, measured over ${CPU_WINDOW_MS} ms before) and of the tip polls (${round(pollsMs / rounds.length, 1)} ms per block: ${round(polls / rounds.length, 0)} polls at ${round(pollMs * 1000, 0)} µs each, measured over ${CPU_WINDOW_MS} ms of polls); gross ${round(cpuMs / rounds.length, 1)} ms; the bench process used ${round(benchMs / rounds.length, 1)} ms per block`,
     },
   );
   const relayKinds = [...BLOCK_RELAY_KINDS];
