@@ -71,8 +71,8 @@ const BYTES = 'chainmesh_p2p_bytes_sent_total';
 const KNOWLEDGE_POLL_MS = 250;
 const BACKGROUND_WINDOW_MS = 4000;
 const MESSAGES = 'chainmesh_p2p_messages_sent_total';
-/** The chainmesh_p2p_messages_sent_total kinds that carry a block or its announcement. */
-const BLOCK_RELAY_KINDS = ['block'] as const;
+/** The chainmesh_p2p_messages_sent_total kinds that carry a block (whole or compact) or its missing transactions. */
+const BLOCK_RELAY_KINDS = ['block', 'cmpctblock', 'getblocktxn'] as const;
 
 interface Member {
   proc: NodeProcess;

@@ -35,10 +35,13 @@ async function metric(n: NodeProcess, name: string, labels: Record<string, strin
   return sum;
 }
 
+/** Block pushes, whole (POST /block) or compact (POST /cmpctblock). */
+const pushesOf = async (n: NodeProcess) =>
+  (await metric(n, 'chainmesh_p2p_messages_sent_total', { kind: 'block' })) +
+  (await metric(n, 'chainmesh_p2p_messages_sent_total', { kind: 'cmpctblock' }));
+
 const blockPushes = async (nodes: NodeProcess[]) =>
-  (
-    await Promise.all(nodes.map((n) => metric(n, 'chainmesh_p2p_messages_sent_total', { kind: 'block' })))
-  ).reduce((a, b) => a + b, 0);
+  (await Promise.all(nodes.map(pushesOf))).reduce((a, b) => a + b, 0);
 
 // The tests run in order: the outsider's two blocks extend genesis, so they come before the cluster mines.
 describe('block relay names whom it covered', () => {
@@ -97,7 +100,7 @@ describe('block relay names whom it covered', () => {
   it('a peer named as covered that never got the block still gets it, by gossip and sync', async () => {
     const [a, b, c, d] = nodes as [NodeProcess, NodeProcess, NodeProcess, NodeProcess];
     const block = outsiders[0]!;
-    const before = await metric(b, 'chainmesh_p2p_messages_sent_total', { kind: 'block' });
+    const before = await pushesOf(b);
     // As if from peer a (same loopback IP), saying it pushed the block to c and d too.
     const res = await request(`${b.url}/block`, {
       body: { block: block.hex },
@@ -109,7 +112,7 @@ describe('block relay names whom it covered', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'connected', hash: block.hash });
     // b forwards it to nobody: every peer it has was named.
-    expect(await metric(b, 'chainmesh_p2p_messages_sent_total', { kind: 'block' })).toBe(before);
+    expect(await pushesOf(b)).toBe(before);
     // a, c and d never got it pushed: they learn of b's extra work by gossip and download the block.
     await everyTip(block.hash);
   });
@@ -126,18 +129,16 @@ describe('block relay names whom it covered', () => {
     expect(bad.body).toMatchObject({ error: 'bad-request' });
     expect((await info(b)).tipHash).not.toBe(block.hash);
 
-    const before = await metric(b, 'chainmesh_p2p_messages_sent_total', { kind: 'block' });
+    const before = await pushesOf(b);
     const res = await request(`${b.url}/block`, {
       body: { block: block.hex },
       headers: { 'x-chainmesh-relayed-to': all },
     });
     expect(res.status).toBe(200);
     // A user's block goes to every live peer, whatever the header claims.
-    await waitFor(
-      'b pushes to its 3 peers',
-      async () => (await metric(b, 'chainmesh_p2p_messages_sent_total', { kind: 'block' })) - before >= 3,
-      { timeoutMs: 10_000 },
-    );
+    await waitFor('b pushes to its 3 peers', async () => (await pushesOf(b)) - before >= 3, {
+      timeoutMs: 10_000,
+    });
     await everyTip(block.hash);
   });
 
