@@ -4,16 +4,25 @@
  * N ≤ 20, before and after an advertisement flood of 10,000 fake addresses.
  * One cluster grows 5 → 10 → 20 → 40 (start-up of node processes dominates the
  * run time on two cores). CLUSTER_SIZES (e.g. `10,20`) and CLUSTER_BLOCKS (blocks
- * per propagation measurement) shorten a run on a shared machine.
+ * per propagation measurement) shorten a run on a shared machine; CLUSTER_MAIN
+ * runs another build's nodes (e.g. a copy of dist/ built at an older commit).
  *
  * bench-timeout-s: 600
  *
  * Block on every node (issue 12's method, the one its naivecoin figures were
  * taken with): from the mining request (POST /admin/generate) until every
  * node's GET /info shows the block as its tip, each node polled every 2 ms
- * until it does. Messages and bytes per node per block are the deltas of
- * chainmesh_p2p_messages_sent_total / bytes_sent_total{kind="block"} over the
- * rounds, divided by nodes × blocks.
+ * until it does. GET /info is served by the node's fast lane (no express) and
+ * polled over one kept-alive node:http connection per node, so the polls cost
+ * the nodes ~70-140 µs of CPU each rather than ~0.3-0.9 ms (express, a new
+ * fetch per poll); the bench reports what they cost per block.
+ *
+ * CPU per block: user + system time of every node process (all threads) from
+ * /proc/PID/stat over the rounds, divided by blocks — on a shared machine the
+ * figure that says what the protocol costs, when wall-clock time says as much
+ * about the neighbours. Messages and bytes per node per block are the deltas
+ * of chainmesh_p2p_messages_sent_total / bytes_sent_total for the block relay
+ * kinds over the rounds, divided by nodes × blocks.
  *
  * Propagation is timed by the nodes themselves: every node logs
  * `block connected` (debug level) with a millisecond timestamp, all processes
@@ -26,7 +35,8 @@
  * every node lists it, and what the whole network sent in that window beyond
  * the background rate.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import {
@@ -47,16 +57,22 @@ const RELAY_FANOUT = 8;
 /** Sizes the cluster grows through, and blocks per propagation measurement (env: a shorter run). */
 const CLUSTER_SIZES = (process.env.CLUSTER_SIZES ?? '5,10,20,40').split(',').map(Number);
 const PROPAGATION_ROUNDS = Number(process.env.CLUSTER_BLOCKS ?? 20);
+/** Another build's dist/cli/main.js to run the nodes of (a before/after comparison); default this tree's. */
+const CLUSTER_MAIN = process.env.CLUSTER_MAIN;
 if (CLUSTER_SIZES.some((n) => !Number.isInteger(n) || n < 2 || n > 64) || !(PROPAGATION_ROUNDS >= 1)) {
   console.error('CLUSTER_SIZES must be integers 2-64 (e.g. 10,20), CLUSTER_BLOCKS a positive integer');
   process.exit(2);
 }
 const TIP_POLL_MS = 2;
+/** Windows of the idle-rate and poll-cost measurements (CPU times come in 10 ms ticks per process). */
+const CPU_WINDOW_MS = 2000;
 const FLOOD_ADDRESSES = 10_000;
 const BYTES = 'chainmesh_p2p_bytes_sent_total';
 const KNOWLEDGE_POLL_MS = 250;
 const BACKGROUND_WINDOW_MS = 4000;
 const MESSAGES = 'chainmesh_p2p_messages_sent_total';
+/** The chainmesh_p2p_messages_sent_total kinds that carry a block (whole or compact) or its missing transactions. */
+const BLOCK_RELAY_KINDS = ['block', 'cmpctblock', 'getblocktxn'] as const;
 
 interface Member {
   proc: NodeProcess;
@@ -93,6 +109,7 @@ async function startMember(name: string, seeds: string[]): Promise<Member> {
     port,
     dataDir,
     env: env(port, dataDir, seeds),
+    ...(CLUSTER_MAIN !== undefined && { main: CLUSTER_MAIN }),
     timeoutMs: 60_000,
     spawned: (p) => {
       running.add(p);
@@ -160,7 +177,7 @@ async function growCluster(members: Member[], n: number): Promise<void> {
   );
   const healthyAt = performance.now();
   const everyone = (m: Member) => members.filter((o) => o !== m).map((o) => o.nodeId);
-  const ms = await withDeadline(`discovery N=${n}`, 60_000, untilKnown(members, everyone, healthyAt));
+  const ms = await withDeadline(`discovery N=${n}`, 120_000, untilKnown(members, everyone, healthyAt));
   report(`discovery N=${n}: every node knows every other`, round(ms, 0), 'ms', {
     ...(n === 10 ? { max: 5000 } : {}),
     note: `from the ${added} new processes all answering /healthz (their start-up took ${round(healthyAt - spawnedAt, 0)} ms), polls every ${KNOWLEDGE_POLL_MS} ms; gossip every ${GOSSIP_INTERVAL_MS} ms`,
@@ -204,17 +221,38 @@ function describeRound(hash: string, origin: Member, members: Member[]): Round {
   };
 }
 
+/**
+ * The tip polls: GET /info (served by the node's fast lane, without express)
+ * over one kept-alive node:http connection per node, the body read as JSON.
+ * A fetch per poll cost the bench process, and express the nodes, a core's
+ * worth at N = 20: the polls competed with the relay they measure.
+ */
+const pollAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+let tipPolls = 0;
+
+function tipOf(m: Member): Promise<string | undefined> {
+  tipPolls++;
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port: m.proc.port, path: '/info', agent: pollAgent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = JSON.parse(Buffer.concat(chunks).toString()) as { tipHash?: string };
+          resolve(body.tipHash);
+        });
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
 /** Polls each node's /info every TIP_POLL_MS until its tip is `hash`; ms from `t0` until the last one. */
 async function untilEveryTip(members: Member[], hash: string, t0: number): Promise<number> {
   let waiting = members;
   let last = 0;
   while (waiting.length > 0) {
-    const tips = await Promise.all(
-      waiting.map(async (m) => {
-        const res = await request(`${m.proc.url}/info`);
-        return (res.body as { tipHash?: string }).tipHash === hash;
-      }),
-    );
+    const tips = await Promise.all(waiting.map(async (m) => (await tipOf(m)) === hash));
     if (tips.some(Boolean)) last = performance.now() - t0;
     waiting = waiting.filter((_, i) => !tips[i]);
     if (waiting.length > 0) await new Promise((r) => setTimeout(r, TIP_POLL_MS));
@@ -222,18 +260,75 @@ async function untilEveryTip(members: Member[], hash: string, t0: number): Promi
   return last;
 }
 
-/** A counter's sum for one label value (`kind="block"`) over the members. */
-async function blockCounter(members: Member[], name: string): Promise<number> {
-  const counts = await Promise.all(
-    members.map(async (m) => {
-      const res = await request(`${m.proc.url}/metrics`);
-      const line = String(res.body)
-        .split('\n')
-        .find((l) => l.startsWith(`${name}{kind="block"}`));
-      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-    }),
+/** The cluster's CPU (ms) per ms of wall time while nothing but its background work (gossip, probes) runs. */
+async function idleCpuRate(members: Member[]): Promise<number> {
+  const cpu0 = clusterCpuMs(members);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, CPU_WINDOW_MS));
+  return (clusterCpuMs(members) - cpu0) / (performance.now() - t0);
+}
+
+/**
+ * What the measurement itself costs the nodes: their CPU over a window of
+ * polls without a block, minus the idle rate over the same time, per poll.
+ */
+async function pollCost(members: Member[], idleRate: number): Promise<number> {
+  const polls0 = tipPolls;
+  const cpu0 = clusterCpuMs(members);
+  const t0 = performance.now();
+  while (performance.now() < t0 + CPU_WINDOW_MS) {
+    await Promise.all(members.map(tipOf));
+    await new Promise((r) => setTimeout(r, TIP_POLL_MS));
+  }
+  const busy = clusterCpuMs(members) - cpu0 - idleRate * (performance.now() - t0);
+  return Math.max(0, busy) / (tipPolls - polls0);
+}
+
+/** A counter's samples by `kind` label, summed over the members. */
+async function countersByKind(members: Member[], name: string): Promise<Map<string, number>> {
+  const byKind = new Map<string, number>();
+  const texts = await Promise.all(
+    members.map(async (m) => String((await request(`${m.proc.url}/metrics`)).body)),
   );
-  return counts.reduce((a, b) => a + b, 0);
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      const kind = line.startsWith(`${name}{kind="`) ? /kind="([^"]+)"/.exec(line)?.[1] : undefined;
+      if (kind !== undefined)
+        byKind.set(kind, (byKind.get(kind) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+    }
+  }
+  return byKind;
+}
+
+function deltaByKind(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
+  return new Map([...after].map(([kind, v]) => [kind, v - (before.get(kind) ?? 0)]));
+}
+
+const sumOf = (counts: Map<string, number>, kinds?: readonly string[]): number =>
+  [...counts].filter(([kind]) => kinds === undefined || kinds.includes(kind)).reduce((a, [, v]) => a + v, 0);
+
+const CLOCK_TICKS_PER_S = 100;
+
+/** User + system CPU of a process and all its threads (ms), from /proc/PID/stat (Linux). */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return 0; // the process has exited
+  }
+}
+
+function clusterCpuMs(members: Member[]): number {
+  return members.reduce((a, m) => a + processCpuMs(m.proc.child.pid), 0);
+}
+
+function benchCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 /**
@@ -280,9 +375,15 @@ async function propagation(members: Member[], label = ''): Promise<void> {
   const rounds: Round[] = [];
   const polled: number[] = [];
   const [messagesBefore, bytesBefore] = await Promise.all([
-    blockCounter(members, MESSAGES),
-    blockCounter(members, BYTES),
+    countersByKind(members, MESSAGES),
+    countersByKind(members, BYTES),
   ]);
+  const idleRate = await idleCpuRate(members);
+  const pollMs = await pollCost(members, idleRate);
+  const pollsBefore = tipPolls;
+  const cpuBefore = clusterCpuMs(members);
+  const roundsStart = performance.now();
+  const benchCpuBefore = benchCpuMs();
   for (let r = 0; r < PROPAGATION_ROUNDS; r++) {
     const origin = members[Math.floor(Math.random() * n)] as Member;
     const t0 = performance.now();
@@ -307,34 +408,54 @@ async function propagation(members: Member[], label = ''): Promise<void> {
     await new Promise((r2) => setTimeout(r2, 150 + Math.random() * 150));
     rounds.push(describeRound(hash, origin, members));
   }
+  const cpuMs = clusterCpuMs(members) - cpuBefore;
+  const backgroundMs = idleRate * (performance.now() - roundsStart);
+  const benchMs = benchCpuMs() - benchCpuBefore;
+  const polls = tipPolls - pollsBefore;
   const [messagesAfter, bytesAfter] = await Promise.all([
-    blockCounter(members, MESSAGES),
-    blockCounter(members, BYTES),
+    countersByKind(members, MESSAGES),
+    countersByKind(members, BYTES),
   ]);
+  const messages = deltaByKind(messagesAfter, messagesBefore);
+  const bytes = deltaByKind(bytesAfter, bytesBefore);
   const perNodeBlock = n * rounds.length;
   polled.sort((a, b) => a - b);
   const aims: Record<number, number> = { 10: 20, 20: 35 };
   report(`block on every node N=${n}${label} p50`, round(percentile(polled, 50), 1), 'ms', {
     ...(aims[n] !== undefined ? { max: aims[n] } : {}),
-    note: `${rounds.length} blocks, each generated on a random node; from POST /admin/generate until every node's /info shows it, each polled every ${TIP_POLL_MS} ms`,
+    note: `${rounds.length} blocks, each generated on a random node; from POST /admin/generate until every node's GET /info (fast lane, one kept-alive connection per node) shows it, each polled every ${TIP_POLL_MS} ms`,
   });
   report(`block on every node N=${n}${label} p99`, round(percentile(polled, 99), 1), 'ms', {
     note: `max of ${polled.length}; aim ≤ 2 × p50`,
   });
+  const pollsMs = polls * pollMs;
+  report(
+    `block relay N=${n}${label}: CPU per block, all node processes`,
+    round((cpuMs - backgroundMs - pollsMs) / rounds.length, 1),
+    'ms',
+    {
+      note: `user + system CPU of the ${n} node processes (all threads, /proc/PID/stat) over the ${rounds.length} rounds, divided by blocks, net of their background (${round(backgroundMs / rounds.length, 1)} ms per block at the idle rate of ${round(idleRate * 1000, 0)} ms/s for the cluster, measured over ${CPU_WINDOW_MS} ms before) and of the tip polls (${round(pollsMs / rounds.length, 1)} ms per block: ${round(polls / rounds.length, 0)} polls at ${round(pollMs * 1000, 0)} µs each, measured over ${CPU_WINDOW_MS} ms of polls); gross ${round(cpuMs / rounds.length, 1)} ms; the bench process used ${round(benchMs / rounds.length, 1)} ms per block`,
+    },
+  );
+  const relayKinds = [...BLOCK_RELAY_KINDS];
+  const breakdown = [...messages]
+    .filter(([, v]) => v > 0)
+    .map(([kind, v]) => `${kind} ${round(v / perNodeBlock, 2)}`)
+    .join(', ');
   report(
     `block relay N=${n}${label}: messages per node per block`,
-    round((messagesAfter - messagesBefore) / perNodeBlock, 2),
+    round(sumOf(messages, relayKinds) / perNodeBlock, 2),
     'msgs',
     {
-      note: `POST /block requests sent, all nodes, over ${rounds.length} blocks`,
+      note: `requests of kinds ${relayKinds.join('/')} sent, all nodes, over ${rounds.length} blocks; every kind in that window (background gossip included): ${breakdown}`,
     },
   );
   report(
     `block relay N=${n}${label}: bytes per node per block`,
-    round((bytesAfter - bytesBefore) / perNodeBlock, 0),
+    round(sumOf(bytes, relayKinds) / perNodeBlock, 0),
     'bytes',
     {
-      note: 'request bodies of POST /block (JSON with the block as hex)',
+      note: `request bodies of kinds ${relayKinds.join('/')} (JSON with the block as hex)`,
     },
   );
   const times = rounds.map((r) => r.ms).sort((a, b) => a - b);

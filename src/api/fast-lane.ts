@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { NodeError } from './node-error.js';
 import { HEADER_NETWORK } from '../p2p/index.js';
+import type { ApiPort } from './port.js';
 import { toApiError, type ApiError } from './errors.js';
 import type { ProtocolHandler, ProtocolHandlers, ProtocolNode } from './routes/protocol.js';
 
@@ -12,8 +13,9 @@ export interface FastLaneHooks {
 }
 
 /**
- * The two routes every transaction and block arrives by, served straight from
- * node:http. express 5 costs each request two prototype swaps and a walk of
+ * The two routes every transaction and block arrives by, and GET /info (what
+ * watchers and the cluster bench poll, every 2 ms per node), served straight
+ * from node:http. express 5 costs each request two prototype swaps and a walk of
  * every router layer, which capped one-transaction requests well below what
  * admission itself allows. The lane runs the same handlers, schemas, error
  * mapping and metrics as the express routes; it takes only requests whose
@@ -22,7 +24,7 @@ export interface FastLaneHooks {
  * so an unusual request gets express's answer, never a different one.
  */
 export function withFastLane(
-  node: ProtocolNode,
+  node: ProtocolNode & Pick<ApiPort, 'info'>,
   handlers: ProtocolHandlers,
   bodyLimit: number,
   hooks: FastLaneHooks,
@@ -62,6 +64,13 @@ export function withFastLane(
   };
 
   return (req, res) => {
+    // Exactly `GET /info`: with a query string or another method, express answers as it always did.
+    if (req.method === 'GET' && req.url === '/info') {
+      const end = hooks.startTimer();
+      res.once('finish', () => end({ method: 'GET', route: '/info', status: String(res.statusCode) }));
+      send(res, 200, node.info());
+      return;
+    }
     const route = req.method === 'POST' ? req.url : undefined;
     const handler = route === undefined ? undefined : routes.get(route);
     if (route === undefined || handler === undefined || !readsLikeExpressJson(req, bodyLimit)) {

@@ -2,6 +2,7 @@
 export type { AcceptedBlock, BlockLogPort, ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
 export {
   P2P,
+  type BlockRelayHints,
   type P2POptions,
   type P2PTuning,
   type PeerSender,
@@ -12,5 +13,5 @@ export type { AdvertisementBody, AdvertisementReply, PeerInfo, PingReply, SyncRe
 export type { PeerTransport } from './transport.js';
 export { PeerRequestError } from './peer-client.js';
 export { wallClock, type Clock, type ClockTimer } from './clock.js';
-export { HEADER_ADDR, HEADER_NETWORK, HEADER_NODE_ID } from './wire.js';
+export { HEADER_ADDR, HEADER_NETWORK, HEADER_NODE_ID, HEADER_RELAYED_TO, parseRelayedTo } from './wire.js';
 export { PEER_ERROR_CODES, PeerError, type PeerErrorCode } from './errors.js';

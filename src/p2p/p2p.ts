@@ -73,6 +73,12 @@ export interface PeerSender {
   nodeId: string;
 }
 
+/** What a relayed block's sender says besides the block (HEADER_RELAYED_TO). */
+export interface BlockRelayHints {
+  /** Short ids of peers the sender knows were sent this block. */
+  relayedTo?: readonly string[];
+}
+
 export type PeerView = PeerInfo & {
   state: PeerState | 'banned';
   /** tried: a handshake on this network reached it; untried: only heard of. */
@@ -191,6 +197,7 @@ export class P2P {
       logger: this.logger,
     });
     this.relay = new Relay({
+      selfNodeId: opts.self.nodeId,
       book: this.book,
       bans: this.bans,
       client: this.client,
@@ -454,7 +461,13 @@ export class P2P {
    * is relayed; an orphan triggers a locator sync; an invalid one costs the
    * sender ban points and the ValidationError is rethrown.
    */
-  async receiveBlock(block: Block, from?: PeerSender): Promise<ProcessBlockResult> {
+  async receiveBlock(
+    block: Block,
+    from?: PeerSender,
+    hints: BlockRelayHints = {},
+  ): Promise<ProcessBlockResult> {
+    // Only a known peer's word on whom it covered is taken (an anonymous sender's is not).
+    const relayedTo = from === undefined ? [] : (hints.relayedTo ?? []);
     this.assertNotBanned(from);
     const hash = blockHashOf(block.header);
     if (this.seenBlocks.has(hash) || this.chain.hasBlock(hash)) return { status: 'duplicate', hash };
@@ -478,7 +491,7 @@ export class P2P {
     const early = from !== undefined && this.relaysEarly(block, from.nodeId);
     if (early) {
       this.relayedEarly.add(hash);
-      this.relay.relayBlock(new BlockPayload(hash, block), from.nodeId);
+      this.relay.relayBlock(new BlockPayload(hash, block), from.nodeId, undefined, relayedTo);
     }
     let result: ProcessBlockResult;
     try {
@@ -497,7 +510,12 @@ export class P2P {
       this.seenBlocks.add(hash);
       // A user's block (no `from`) is pushed to every live peer up to the origin fan-out, as a mined one.
       if (!this.relayedEarly.has(hash))
-        this.relay.relayBlock(new BlockPayload(hash, block), from?.nodeId, from ? undefined : ORIGIN_FANOUT);
+        this.relay.relayBlock(
+          new BlockPayload(hash, block),
+          from?.nodeId,
+          from ? undefined : ORIGIN_FANOUT,
+          relayedTo,
+        );
       for (const orphan of result.connectedOrphans ?? []) {
         this.relayStored(orphan, from?.nodeId).catch((err: unknown) =>
           this.logger.warn('relay of a connected orphan failed', { hash: orphan, error: String(err) }),
@@ -525,7 +543,11 @@ export class P2P {
    * nothing (the whole block is fetched instead); a block that cannot be
    * rebuilt (the sender does not answer) is left to a sync from the sender.
    */
-  async receiveCompactBlock(c: CompactBlock, from?: PeerSender): Promise<CompactBlockResult> {
+  async receiveCompactBlock(
+    c: CompactBlock,
+    from?: PeerSender,
+    hints: BlockRelayHints = {},
+  ): Promise<CompactBlockResult> {
     this.assertNotBanned(from);
     const hash = blockHashOf(c.header);
     if (this.seenBlocks.has(hash) || this.chain.hasBlock(hash) || this.inflightBlocks.has(hash))
@@ -548,7 +570,7 @@ export class P2P {
       if (sender) this.sync.request(sender, 'orphan');
       return { status: 'incomplete', hash, outcome: rebuilt.outcome };
     }
-    return { ...(await this.receiveBlock(rebuilt.block, from)), outcome: rebuilt.outcome };
+    return { ...(await this.receiveBlock(rebuilt.block, from, hints)), outcome: rebuilt.outcome };
   }
 
   /** POST /getblocktxn: transactions of a block this node announced, for a peer rebuilding it (blocktxn hex). */

@@ -6,6 +6,7 @@ import {
   HEADER_ADDR,
   HEADER_NETWORK,
   HEADER_NODE_ID,
+  HEADER_RELAYED_TO,
   advertisementReplySchema,
   blockReplySchema,
   blockTxnReplySchema,
@@ -111,12 +112,15 @@ export class PeerClient implements PeerTransport {
     return reply;
   }
 
-  async sendBlock(host: string, blockHex: string): Promise<void> {
-    await this.request('block', host, 'POST', '/block', { block: blockHex }, blockReplySchema);
+  /** `relayedTo`: short ids of the peers known to have been sent this block (HEADER_RELAYED_TO). */
+  async sendBlock(host: string, blockHex: string, relayedTo: readonly string[] = []): Promise<void> {
+    await this.request('block', host, 'POST', '/block', { block: blockHex }, blockReplySchema, {
+      headers: relayedTo.length === 0 ? undefined : { [HEADER_RELAYED_TO]: relayedTo.join(',') },
+    });
   }
 
   /** A compact block (BIP152 HeaderAndShortIDs, hex); the peer may call back with getblocktxn before it answers. */
-  async sendCompactBlock(host: string, compactHex: string): Promise<void> {
+  async sendCompactBlock(host: string, compactHex: string, relayedTo: readonly string[] = []): Promise<void> {
     await this.request(
       'cmpctblock',
       host,
@@ -124,6 +128,7 @@ export class PeerClient implements PeerTransport {
       '/cmpctblock',
       { cmpctblock: compactHex },
       compactBlockReplySchema,
+      { headers: relayedTo.length === 0 ? undefined : { [HEADER_RELAYED_TO]: relayedTo.join(',') } },
     );
   }
 
@@ -165,10 +170,10 @@ export class PeerClient implements PeerTransport {
     path: string,
     body: unknown,
     schema: S,
-    limits: { timeoutMs?: number; maxBytes?: number } = {},
+    options: { timeoutMs?: number; maxBytes?: number; headers?: Record<string, string> | undefined } = {},
   ): Promise<z.infer<S>> {
     if (this.lifetime.signal.aborted) throw this.fail(kind, 'network', 'client closed');
-    const timeoutMs = limits.timeoutMs ?? this.opts.timeoutMs;
+    const timeoutMs = options.timeoutMs ?? this.opts.timeoutMs;
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.lifetime.signal]);
     this.opts.metrics.messagesSent.inc({ kind });
     const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -179,11 +184,11 @@ export class PeerClient implements PeerTransport {
     try {
       const res = await fetch(`http://${hostForUrl(host)}${path}`, {
         method,
-        headers: this.headers,
+        headers: options.headers === undefined ? this.headers : { ...this.headers, ...options.headers },
         body: payload,
         agent: this.agent,
         signal,
-        size: limits.maxBytes ?? SMALL_REPLY_BYTES,
+        size: options.maxBytes ?? SMALL_REPLY_BYTES,
         redirect: 'error',
       });
       status = res.status;

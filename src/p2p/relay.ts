@@ -6,6 +6,7 @@ import type { BlockPayload, CompactBlocks } from './compact.js';
 import { PeerRequestError } from './peer-client.js';
 import type { PeerTransport } from './transport.js';
 import { pick, type PeerBook, type PeerEntry } from './peer-book.js';
+import { MAX_RELAYED_TO, shortId } from './wire.js';
 
 /** A bounded set of recently seen ids (insertion order = eviction order). */
 export class SeenCache {
@@ -53,6 +54,7 @@ export class Relay {
 
   constructor(
     private readonly opts: {
+      selfNodeId: string;
       book: PeerBook;
       bans: BanList;
       client: PeerTransport;
@@ -67,28 +69,51 @@ export class Relay {
   }
 
   /**
-   * To `fanout` random live peers (the configured relay fan-out unless
-   * given): compact to peers that take compact blocks, whole to the others.
+   * To `fanout` random live peers (the configured relay fan-out unless given)
+   * other than the sender and the peers it said were sent the block already
+   * (`relayedTo`, short ids): compact to peers that take compact blocks, whole
+   * to the others. Each push names, for its receiver, this node, the sender,
+   * those peers and this round's targets (MAX_RELAYED_TO at most).
    */
-  relayBlock(payload: BlockPayload, exceptNodeId?: string, fanout = this.opts.fanout): number {
-    const targets = this.targets(exceptNodeId, fanout);
+  relayBlock(
+    payload: BlockPayload,
+    exceptNodeId?: string,
+    fanout = this.opts.fanout,
+    relayedTo: readonly string[] = [],
+  ): number {
+    const covered = new Set(relayedTo);
+    const targets = this.targets(exceptNodeId, fanout, covered);
+    const named = new Set([shortId(this.opts.selfNodeId)]);
+    if (exceptNodeId !== undefined) named.add(shortId(exceptNodeId));
+    for (const peer of targets) named.add(shortId(peer.nodeId));
+    for (const id of covered) named.add(id);
+    const header = [...named].slice(0, MAX_RELAYED_TO);
     for (const peer of targets) {
-      this.sendBlock(peer, payload).then(
+      this.sendBlock(peer, payload, header).then(
         () => this.opts.book.markAlive(peer.nodeId),
         (err: unknown) => this.failed(peer, err),
       );
     }
-    this.opts.logger.debug('block relayed', { hash: payload.hash, peers: targets.length });
+    this.opts.logger.debug('block relayed', {
+      hash: payload.hash,
+      peers: targets.length,
+      skipped: covered.size,
+    });
     return targets.length;
   }
 
-  private async sendBlock(peer: PeerEntry, payload: BlockPayload): Promise<void> {
+  private async sendBlock(
+    peer: PeerEntry,
+    payload: BlockPayload,
+    relayedTo: readonly string[],
+  ): Promise<void> {
     const { client, compact } = this.opts;
-    if (!compact.sendsCompactTo(peer.nodeId)) return client.sendBlock(peer.hostname, payload.fullHex());
+    if (!compact.sendsCompactTo(peer.nodeId))
+      return client.sendBlock(peer.hostname, payload.fullHex(), relayedTo);
     // Kept first: the peer may ask for transactions before this block is stored here.
     compact.remember(payload.hash, payload.block);
     try {
-      await client.sendCompactBlock(peer.hostname, payload.compactHex());
+      await client.sendCompactBlock(peer.hostname, payload.compactHex(), relayedTo);
     } catch (err) {
       // not-found: a node without the route (older than compact blocks, or a proxy in front of one).
       if (!(
@@ -98,7 +123,7 @@ export class Relay {
       ))
         throw err;
       compact.recordSupport(peer.nodeId, false);
-      await client.sendBlock(peer.hostname, payload.fullHex());
+      await client.sendBlock(peer.hostname, payload.fullHex(), relayedTo);
     }
   }
 
@@ -151,9 +176,17 @@ export class Relay {
     }
   }
 
-  private targets(exceptNodeId: string | undefined, fanout = this.opts.fanout): PeerEntry[] {
+  private targets(
+    exceptNodeId: string | undefined,
+    fanout = this.opts.fanout,
+    covered: ReadonlySet<string> = new Set(),
+  ): PeerEntry[] {
     const { book, bans } = this.opts;
-    const pool = book.live().filter((p) => p.nodeId !== exceptNodeId && !bans.isBanned(p.nodeId));
+    const pool = book
+      .live()
+      .filter(
+        (p) => p.nodeId !== exceptNodeId && !bans.isBanned(p.nodeId) && !covered.has(shortId(p.nodeId)),
+      );
     return pick(pool, fanout, this.opts.random);
   }
 

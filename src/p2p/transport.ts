@@ -11,9 +11,10 @@ export interface PeerTransport {
   advertise(host: string, body: AdvertisementBody): Promise<AdvertisementReply>;
   knownNodes(host: string): Promise<PeerInfo[]>;
   ping(host: string): Promise<PingReply>;
-  sendBlock(host: string, blockHex: string): Promise<void>;
+  /** `relayedTo`: short ids of the peers known to have been sent this block (HEADER_RELAYED_TO). */
+  sendBlock(host: string, blockHex: string, relayedTo?: readonly string[]): Promise<void>;
   /** A compact block (BIP152 HeaderAndShortIDs, hex); the peer may ask for transactions (getblocktxn) before it answers. */
-  sendCompactBlock(host: string, compactHex: string): Promise<void>;
+  sendCompactBlock(host: string, compactHex: string, relayedTo?: readonly string[]): Promise<void>;
   /** The transactions of a block the peer announced compact: a BIP152 getblocktxn in, its blocktxn out (hex). */
   getBlockTxn(host: string, requestHex: string): Promise<string>;
   sendTransactions(host: string, txHexes: string[]): Promise<void>;

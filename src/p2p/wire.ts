@@ -8,6 +8,31 @@ import { z } from 'zod';
 export const HEADER_NODE_ID = 'x-chainmesh-node-id';
 export const HEADER_NETWORK = 'x-chainmesh-network';
 export const HEADER_ADDR = 'x-chainmesh-addr';
+/**
+ * On a relayed block: the peers its sender knows to have been sent it (those
+ * the sender pushed it to, the sender itself, and whom its own sender named),
+ * as short ids, comma-separated. The receiver forwards the block only to peers
+ * not named, so a block its maker pushed to the whole cluster is not pushed
+ * around it again. Only a lie of the sender's own can cost a named peer the
+ * push, and that peer still learns of the block by gossip and sync.
+ */
+export const HEADER_RELAYED_TO = 'x-chainmesh-relayed-to';
+/** Most short ids a relayed-to header may carry. */
+export const MAX_RELAYED_TO = 64;
+const SHORT_ID_CHARS = 8;
+const RELAYED_TO = new RegExp(
+  `^[0-9a-f]{${SHORT_ID_CHARS}}(?:,[0-9a-f]{${SHORT_ID_CHARS}}){0,${MAX_RELAYED_TO - 1}}$`,
+);
+
+/** A node id's first 32 bits: enough to tell apart the few dozen peers a relay names. */
+export function shortId(nodeId: string): string {
+  return nodeId.slice(0, SHORT_ID_CHARS);
+}
+
+/** The short ids of a relayed-to header, or undefined when it is not one. */
+export function parseRelayedTo(value: string): string[] | undefined {
+  return RELAYED_TO.test(value) ? value.split(',') : undefined;
+}
 
 /** Most peers one advertisement may carry (the API refuses more). */
 export const MAX_SAMPLE = 64;

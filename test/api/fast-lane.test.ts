@@ -79,12 +79,32 @@ function post(
   });
 }
 
-function metricCount(metrics: string, route: string, status: number): number {
+/** GET over node:http, with the answer's headers. */
+function get(node: NodeProcess, path: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port: node.port, path }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: res.headers['content-type'],
+            network: res.headers['x-chainmesh-network'] as string | undefined,
+            body: jsonOrText(Buffer.concat(chunks).toString()),
+          });
+        });
+      })
+      .on('error', reject);
+  });
+}
+
+function metricCount(metrics: string, route: string, status: number, method = 'POST'): number {
   const line = metrics
     .split('\n')
     .find((l) =>
       l.startsWith(
-        `chainmesh_http_request_duration_seconds_count{method="POST",route="${route}",status="${status}"}`,
+        `chainmesh_http_request_duration_seconds_count{method="${method}",route="${route}",status="${status}"}`,
       ),
     );
   return line ? Number(line.split(' ').at(-1)) : 0;
@@ -233,6 +253,18 @@ describe('fast lane for transactions and blocks', () => {
     }
     expect((await request(`${node.url}/healthz`)).status).toBe(200);
     expect(await info(node)).toMatchObject({ height: before.height, mempool: before.mempool });
+  });
+
+  it('GET /info: the fast lane answers exactly what express does (a query string takes express)', async () => {
+    const before = (await request(`${node.url}/metrics`)).body as string;
+    const fast = await get(node, '/info');
+    const viaExpress = await get(node, '/info?lane=express');
+    expect(fast.status).toBe(200);
+    expect(fast.body).toMatchObject({ network: params.genesisHash, tipHash: expect.any(String) });
+    expect(fast).toEqual(viaExpress);
+    const after = (await request(`${node.url}/metrics`)).body as string;
+    // Both requests are timed under the route pattern, whichever lane served them.
+    expect(metricCount(after, '/info', 200, 'GET') - metricCount(before, '/info', 200, 'GET')).toBe(2);
   });
 
   it('times and counts fast-lane requests under the route pattern, like express routes', async () => {

@@ -10,7 +10,14 @@ import {
 } from '../../core/index.js';
 import { NodeError } from '../node-error.js';
 import type { ApiPort } from '../port.js';
-import { HEADER_NETWORK, HEADER_NODE_ID, type PeerSender } from '../../p2p/index.js';
+import {
+  HEADER_NETWORK,
+  HEADER_NODE_ID,
+  HEADER_RELAYED_TO,
+  parseRelayedTo,
+  type BlockRelayHints,
+  type PeerSender,
+} from '../../p2p/index.js';
 import { statusForReject } from '../errors.js';
 import {
   advertisementBody,
@@ -95,12 +102,26 @@ export function protocolHandlers(node: ProtocolNode) {
     return ok(node.p2p.pingReply());
   };
 
+  const relayHints = (call: ProtocolCall): BlockRelayHints => {
+    const header = call.header(HEADER_RELAYED_TO);
+    if (header === undefined) return {};
+    const relayedTo = parseRelayedTo(header);
+    if (relayedTo === undefined)
+      throw new NodeError(
+        'bad-request',
+        `${HEADER_RELAYED_TO} must be up to 64 comma-separated 8-hex-digit node id prefixes`,
+      );
+    return { relayedTo };
+  };
+
   const postBlock: ProtocolHandler = async (call) => {
     const from = sender(call);
+    const hints = relayHints(call);
     const { block } = blockBody.parse(call.body);
     const result = await node.p2p.receiveBlock(
       decodeFrom(from, 'block', () => decodeBlock(fromHex(block))),
       from,
+      hints,
     );
     return ok({ status: result.status, hash: result.hash, height: result.height ?? null });
   };
@@ -108,10 +129,12 @@ export function protocolHandlers(node: ProtocolNode) {
   /** BIP152 cmpctblock: rebuilt from the mempool, missing transactions fetched from the sender, then as POST /block. */
   const postCompactBlock: ProtocolHandler = async (call) => {
     const from = sender(call);
+    const hints = relayHints(call);
     const { cmpctblock } = compactBlockBody.parse(call.body);
     const result = await node.p2p.receiveCompactBlock(
       decodeFrom(from, 'block', () => decodeCompactBlock(fromHex(cmpctblock))),
       from,
+      hints,
     );
     return ok({
       status: result.status,
