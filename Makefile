@@ -1,5 +1,5 @@
 # chainmesh — every entry point a developer or CI needs.
-.PHONY: all install build browser test test-unit lint format bench ab cluster demo-local clean chaos chaos-ci soak chaos-docker scale
+.PHONY: all install build browser test test-unit lint format bench ab cluster demo-local clean chaos chaos-ci soak chaos-docker scale sim
 
 NPM ?= npm
 # make bench BENCH=core runs only bench/*core*.bench.ts
@@ -56,6 +56,11 @@ NODES ?= 5
 BASE_PORT ?=
 cluster: build
 	node dist/cli/main.js cluster --nodes $(NODES)$(if $(BASE_PORT), --base-port $(BASE_PORT))
+
+# Simulator (README "Simulated network"): the real peer layer at N = 1,000 and 10,000 on a virtual clock;
+# SIM_NODES=1000 for a shorter run. Writes bench/results/sim.md.
+sim: node_modules
+	npx tsx bench/sim/main.ts
 
 # Chaos and soak (README "Chaos and soak"): real node processes under payments and seeded faults.
 # make chaos SCENARIO=split-brain SEED=7 replays one run; CHAOS_ARGS passes other flags (--intensity, --nodes).

@@ -197,4 +197,8 @@ export class SimMempool implements MempoolPort {
   has(): boolean {
     return false;
   }
+
+  transactionsByKey<K>(): ReadonlyMap<K, Transaction | null> {
+    return new Map();
+  }
 }

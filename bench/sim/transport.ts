@@ -14,6 +14,8 @@ import {
 import {
   advertisementReplySchema,
   blockReplySchema,
+  blockTxnReplySchema,
+  compactBlockReplySchema,
   hostOf,
   knownNodesReplySchema,
   pingReplySchema,
@@ -35,17 +37,18 @@ export interface Endpoint {
   cpuFreeAt: number;
 }
 
-type Path =
-  '/new_node_advertisement' | '/known_node_request' | '/ping' | '/block' | '/transactions' | '/sync/blocks';
+type Path = keyof typeof HANDLER_OF;
 
-const HANDLER_OF: Record<Path, keyof ProtocolHandlers> = {
+const HANDLER_OF = {
   '/new_node_advertisement': 'advertise',
   '/known_node_request': 'knownNodes',
   '/ping': 'ping',
   '/block': 'postBlock',
+  '/cmpctblock': 'postCompactBlock',
+  '/getblocktxn': 'getBlockTxn',
   '/transactions': 'postTransactions',
   '/sync/blocks': 'syncBlocks',
-};
+} satisfies Record<string, keyof ProtocolHandlers>;
 
 /** HTTP headers and framing around a JSON body (request line, identity headers, status line). */
 const HTTP_OVERHEAD_BYTES = 300;
@@ -136,6 +139,20 @@ export class SimNetwork {
         // A withholding node says it relayed and sends nothing.
         if (behaviour.withholdBlocks) return;
         await send('block', host, '/block', { block: blockHex }, blockReplySchema);
+      },
+      async sendCompactBlock(host: string, compactHex: string) {
+        if (behaviour.withholdBlocks) return;
+        await send('cmpctblock', host, '/cmpctblock', { cmpctblock: compactHex }, compactBlockReplySchema);
+      },
+      async getBlockTxn(host: string, requestHex: string) {
+        const reply = await send(
+          'getblocktxn',
+          host,
+          '/getblocktxn',
+          { getblocktxn: requestHex },
+          blockTxnReplySchema,
+        );
+        return reply.blocktxn;
       },
       async sendTransactions(host: string, txHexes: string[]) {
         await send('tx', host, '/transactions', { txs: txHexes }, transactionsReplySchema);
@@ -271,7 +288,7 @@ export class SimNetwork {
 
   private serviceMs(kind: PeerRequestKind): number {
     const s = this.model.serviceMs;
-    return kind === 'block' ? s.block : kind === 'sync' ? s.sync : s.other;
+    return kind === 'block' || kind === 'cmpctblock' ? s.block : kind === 'sync' ? s.sync : s.other;
   }
 
   /** A fixed fact about an address: whether it blackholes (hashing its name keeps runs reproducible). */
