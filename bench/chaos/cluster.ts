@@ -14,7 +14,7 @@ import { mountSmallDisk, unmountSmallDisk } from '../../test/helpers/small-disk.
 import { NodeProxy } from './proxy.js';
 
 /** Lines no node may ever write: a crash the process survived by luck is still a defect. */
-export const FATAL_LINE =
+const FATAL_LINE =
   /uncaught exception|unhandled promise rejection|unhandledRejection|uncaughtException/i;
 
 export type MemberState = 'running' | 'paused' | 'down' | 'gone';
@@ -170,24 +170,7 @@ export class ChaosCluster {
       output: '',
       exitCode: null,
     };
-    member.proc = proc;
-    member.expectingExit = false;
-    for (const stream of [child.stdout, child.stderr]) {
-      let partial = '';
-      stream.on('data', (chunk: Buffer) => {
-        const text = chunk.toString();
-        member.log.write(text);
-        proc.output = (proc.output + text).slice(-20_000);
-        partial += text;
-        let nl: number;
-        while ((nl = partial.indexOf('\n')) >= 0) {
-          const line = partial.slice(0, nl);
-          partial = partial.slice(nl + 1);
-          if (FATAL_LINE.test(line))
-            this.events.violation('fatal-log-line', `${member.name}: ${line.slice(0, 300)}`);
-        }
-      });
-    }
+    followOutput(member, proc, this.events);
     child.on('exit', (code, signal) => {
       proc.exitCode = code ?? (signal ? 128 : 1);
       if (member.proc === proc && !member.expectingExit) {
@@ -342,5 +325,31 @@ export class ChaosCluster {
       }),
     );
     for (const disk of this.disks) unmountSmallDisk(disk);
+  }
+}
+
+/**
+ * Makes `proc` the member's current process: its output goes to the member's
+ * log and the last 20,000 characters stay in `proc.output`; a fatal line
+ * (uncaught exception, unhandled rejection) is a violation.
+ */
+export function followOutput(member: Member, proc: NodeProcess, events: ClusterEvents): void {
+  member.proc = proc;
+  member.expectingExit = false;
+  for (const stream of [proc.child.stdout, proc.child.stderr]) {
+    let partial = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      member.log.write(text);
+      proc.output = (proc.output + text).slice(-20_000);
+      partial += text;
+      let nl: number;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        const line = partial.slice(0, nl);
+        partial = partial.slice(nl + 1);
+        if (FATAL_LINE.test(line))
+          events.violation('fatal-log-line', `${member.name}: ${line.slice(0, 300)}`);
+      }
+    });
   }
 }

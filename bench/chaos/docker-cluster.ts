@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { tryJson, waitFor, type NodeProcess } from '../../test/helpers/processes.js';
-import { ChaosCluster, FATAL_LINE, type ClusterEvents, type Member } from './cluster.js';
+import { ChaosCluster, followOutput, type ClusterEvents, type Member } from './cluster.js';
 import type { NodeProxy } from './proxy.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
@@ -310,24 +310,7 @@ export class DockerCluster extends ChaosCluster {
       output: '',
       exitCode: null,
     };
-    member.proc = proc;
-    member.expectingExit = false;
-    for (const stream of [follower.stdout, follower.stderr]) {
-      let partial = '';
-      stream.on('data', (chunk: Buffer) => {
-        const text = chunk.toString();
-        member.log.write(text);
-        proc.output = (proc.output + text).slice(-20_000);
-        partial += text;
-        let nl: number;
-        while ((nl = partial.indexOf('\n')) >= 0) {
-          const line = partial.slice(0, nl);
-          partial = partial.slice(nl + 1);
-          if (FATAL_LINE.test(line))
-            this.dockerEvents.violation('fatal-log-line', `${member.name}: ${line.slice(0, 300)}`);
-        }
-      });
-    }
+    followOutput(member, proc, this.dockerEvents);
     // `docker logs -f` ends when the container stops: unless the harness stopped it, a crash.
     follower.on('exit', (code) => {
       proc.exitCode = code ?? 1;
