@@ -48,7 +48,14 @@ import {
   loopbackNodeEnv,
   type NodeProcess,
 } from '../test/helpers/processes.js';
-import { counterSum, launchNode, onLogLines, percentile, withDeadline } from './helpers-cluster.js';
+import {
+  counterSum,
+  killOnExit,
+  launchNode,
+  onLogLines,
+  percentile,
+  withDeadline,
+} from './helpers-cluster.js';
 import { report, round } from './lib.js';
 
 const GOSSIP_INTERVAL_MS = 1000;
@@ -543,17 +550,7 @@ async function main(): Promise<void> {
   }
 }
 
-const killAll = () => {
-  for (const p of running) if (p.exitCode === null) p.child.kill('SIGKILL');
-};
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    killAll();
-    rmSync(root, { recursive: true, force: true });
-    process.exit(1);
-  });
-}
+killOnExit(running, root);
 
 try {
   await main();

@@ -5,6 +5,7 @@
  * rather than by how fast the bench happens to poll, and Prometheus counter sums.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { MAIN, request, tryJson, waitFor, type NodeProcess } from '../test/helpers/processes.js';
 
 export interface LogLine {
@@ -123,5 +124,23 @@ export async function withDeadline<T>(phase: string, ms: number, work: Promise<T
     return await Promise.race([work, deadline]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * A bench's node processes die with it: SIGKILL at exit, and on Ctrl-C or
+ * SIGTERM also the removal of its data dirs under `root`.
+ */
+export function killOnExit(running: ReadonlySet<NodeProcess>, root: string): void {
+  const killAll = () => {
+    for (const p of running) if (p.exitCode === null) p.child.kill('SIGKILL');
+  };
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      killAll();
+      rmSync(root, { recursive: true, force: true });
+      process.exit(1);
+    });
   }
 }

@@ -32,7 +32,7 @@ import {
   tempDir,
   type NodeProcess,
 } from '../../test/helpers/processes.js';
-import { launchNode, percentile, withDeadline } from '../helpers-cluster.js';
+import { killOnExit, launchNode, percentile, withDeadline } from '../helpers-cluster.js';
 import { cdfPlot, linePlot } from './plot.js';
 import { idleCost, meanCost, type IdleCost } from './proc.js';
 
@@ -472,17 +472,7 @@ async function main(): Promise<void> {
   }
 }
 
-const killAll = () => {
-  for (const p of running) if (p.exitCode === null) p.child.kill('SIGKILL');
-};
-process.on('exit', killAll);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    killAll();
-    rmSync(root, { recursive: true, force: true });
-    process.exit(1);
-  });
-}
+killOnExit(running, root);
 
 if (process.env.SCALE_RENDER === '1') {
   // Re-renders scale.md and its plots from scale.json (the figures of the last run), runs nothing.
