@@ -5,23 +5,15 @@ import { join, resolve } from 'node:path';
 import { tryJson, waitFor, type NodeProcess } from '../../test/helpers/processes.js';
 import { ChaosCluster, followOutput, type ClusterEvents, type Member } from './cluster.js';
 import type { NodeProxy } from './proxy.js';
+import { PERTURBATION_KINDS } from './scenario.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 /** The chaos settings over the deployment's own compose file: regtest, harness-mined, fixed subnet. */
 export const CHAOS_COMPOSE_FILE = join(import.meta.dirname, 'docker-compose.chaos.yml');
 /** What the harness may do in Docker; disk-full needs a size-limited data dir, the hostile peer a host port the containers can reach. */
-export const DOCKER_PERTURBATIONS = new Set([
-  'kill',
-  'kill-while-writing',
-  'pause',
-  'partition',
-  'seed-outage',
-  'new-address',
-  'join-empty',
-  'join',
-  'leave',
-  'cpu-hog',
-]);
+export const DOCKER_PERTURBATIONS: ReadonlySet<string> = new Set<string>(
+  PERTURBATION_KINDS.filter((k) => k !== 'disk-full' && k !== 'hostile-peer'),
+);
 /** Starved containers get this share of one core each (docker update --cpus). */
 const STARVED_CPUS = '0.2';
 /** After its own pause, kill, restart or network change a container may be unhealthy for this long. */

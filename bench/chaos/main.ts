@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       const unsupported = [...kinds].filter((k) => !DOCKER_PERTURBATIONS.has(k));
       if (unsupported.length > 0)
         fail(
-          `--docker: scenario ${s.name} uses ${unsupported.join(', ')}, which the Docker backend does not have`,
+          `--docker: scenario ${s.name} uses ${unsupported.join(', ')}, which only the local harness has: run that scenario without --docker`,
         );
     }
   }
