@@ -14,8 +14,7 @@ import { mountSmallDisk, unmountSmallDisk } from '../../test/helpers/small-disk.
 import { NodeProxy } from './proxy.js';
 
 /** Lines no node may ever write: a crash the process survived by luck is still a defect. */
-const FATAL_LINE =
-  /uncaught exception|unhandled promise rejection|unhandledRejection|uncaughtException/i;
+const FATAL_LINE = /uncaught exception|unhandled promise rejection|unhandledRejection|uncaughtException/i;
 
 export type MemberState = 'running' | 'paused' | 'down' | 'gone';
 
