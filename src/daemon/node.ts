@@ -289,13 +289,15 @@ export class ChainmeshNode implements ApiPort {
       let mined: string[];
       let lost: TipMovingError | undefined;
       try {
-        mined = await this.miner.generate(count - hashes.length, script);
+        // Each block goes to peers the moment it is connected, as the block in hand (no store read).
+        mined = await this.miner.generate(count - hashes.length, script, (block) =>
+          this.announceMined(block),
+        );
       } catch (err) {
         if (!(err instanceof TipMovingError)) throw err;
         mined = err.mined;
         lost = err;
       }
-      for (const hash of mined) await this.announceMined(hash);
       hashes.push(...mined);
       if (lost && round >= GENERATE_ROUNDS) {
         throw new NodeError(
@@ -307,11 +309,10 @@ export class ChainmeshNode implements ApiPort {
     return hashes;
   }
 
-  private async announceMined(hash: string): Promise<void> {
+  private announceMined(block: Block): void {
     this.metrics.minerBlocksMined.inc();
     this.metrics.blocksAccepted.inc({ source: 'api' });
-    const block = await this.chain.getBlock(hash);
-    if (block) this.p2p.announceBlock(block);
+    this.p2p.announceBlock(block);
   }
 
   /** When this node first connected a block (unix ms), while the bounded record still holds it. */

@@ -161,14 +161,22 @@ export class Miner extends EventEmitter<MinerEvents> {
    * Mines `count` blocks paying `payoutScript` at full speed, each connected
    * through chain.processBlock before the next; returns their hashes. A block
    * that loses a race with one arriving meanwhile is replaced, not counted.
+   * `onConnected` gets each block as soon as it is connected (the node relays
+   * it from there, without reading it back from the store).
    */
-  async generate(count: number, payoutScript: Uint8Array): Promise<string[]> {
+  async generate(
+    count: number,
+    payoutScript: Uint8Array,
+    onConnected?: (block: Block, hash: string) => void,
+  ): Promise<string[]> {
     const hashes: string[] = [];
     for (let attempts = 0; hashes.length < count; attempts++) {
       if (attempts >= count * 10) throw new TipMovingError('the tip kept moving under the miner', hashes);
       const block = await this.solve(payoutScript);
       const result = await this.chain.processBlock(block);
-      if (result.status === 'connected') hashes.push(result.hash);
+      if (result.status !== 'connected') continue;
+      hashes.push(result.hash);
+      onConnected?.(block, result.hash);
     }
     return hashes;
   }
