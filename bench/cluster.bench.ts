@@ -16,6 +16,10 @@
  * polled over one kept-alive node:http connection per node, so the polls cost
  * the nodes ~70-140 µs of CPU each rather than ~0.3-0.9 ms (express, a new
  * fetch per poll); the bench reports what they cost per block.
+ * The same figure node-timed, in as many rounds again with no poll at all:
+ * from the mining request until the last node's `block connected` line (see
+ * nodeTimed): the polls from one process on 2 cores compete with the relay
+ * they measure, most of all at N = 20.
  *
  * CPU per block: user + system time of every node process (all threads) from
  * /proc/PID/stat over the rounds, divided by blocks — on a shared machine the
@@ -377,6 +381,56 @@ async function flood(members: Member[]): Promise<void> {
   });
 }
 
+/**
+ * The same block-on-every-node figure without a single poll: from the mining
+ * request (the bench's wall clock just before it) until the last node's
+ * `block connected` line (its wall clock when the block became its tip, the
+ * instant GET /info starts showing it; ms resolution). The nodes share this
+ * machine's clock, and nothing but the protocol uses the cores meanwhile: the
+ * polls of the method above cost the nodes and the bench about as much CPU as
+ * the relay itself at N = 20. Same rounds otherwise: a random maker, one
+ * block at a time; also the CPU per block of these rounds, net of the idle rate.
+ */
+async function nodeTimed(members: Member[], label: string, idleRate: number): Promise<void> {
+  const n = members.length;
+  const times: number[] = [];
+  const cpuBefore = clusterCpuMs(members);
+  const start = performance.now();
+  for (let r = 0; r < PROPAGATION_ROUNDS; r++) {
+    const origin = members[Math.floor(Math.random() * n)] as Member;
+    const t0 = Date.now();
+    const res = await admin(origin.proc, '/admin/generate', { count: 1 });
+    if (res.status !== 200) throw new Error(`generate on ${origin.proc.name}: ${res.status}`);
+    const hash = String((res.body as { hashes: string[] }).hashes[0]);
+    await withDeadline(
+      `node-timed N=${n} round ${r + 1}`,
+      10_000,
+      (async () => {
+        while (!members.every((m) => m.connected.has(hash))) await new Promise((r2) => setTimeout(r2, 10));
+      })(),
+    );
+    times.push(Math.max(...members.map((m) => m.connected.get(hash) as number)) - t0);
+    await new Promise((r2) => setTimeout(r2, 150 + Math.random() * 150));
+  }
+  const cpuMs = clusterCpuMs(members) - cpuBefore - idleRate * (performance.now() - start);
+  times.sort((a, b) => a - b);
+  const aims: Record<number, number> = { 10: 20, 20: 35 };
+  const note = `${times.length} more blocks, no tip polls: from POST /admin/generate (bench clock) until the last node's 'block connected' line (its clock when the block became its tip; ms resolution)`;
+  report(`block on every node N=${n}${label}, node-timed p50`, percentile(times, 50), 'ms', {
+    ...(aims[n] !== undefined ? { max: aims[n] } : {}),
+    note,
+  });
+  report(`block on every node N=${n}${label}, node-timed p99`, percentile(times, 99), 'ms', {
+    note: `max of ${times.length}; aim ≤ 2 × p50`,
+  });
+  report(
+    `block relay N=${n}${label}: CPU per block without polls, all node processes`,
+    round(cpuMs / times.length, 1),
+    'ms',
+    { note: `the node-timed rounds' CPU (/proc/PID/stat, all threads), net of the idle rate` },
+  );
+}
+
 async function propagation(members: Member[], label = ''): Promise<void> {
   const n = members.length;
   const rounds: Round[] = [];
@@ -487,6 +541,7 @@ async function propagation(members: Member[], label = ''): Promise<void> {
       note: `they caught up by sync; push depth p50 ${percentile(allHops, 50)} hops, max ${percentile(allHops, 100)} (relay fan-out ${RELAY_FANOUT}; the maker pushes to every live peer)`,
     },
   );
+  await nodeTimed(members, label, idleRate);
 }
 
 /** Messages per ms the members send among themselves over BACKGROUND_WINDOW_MS, with nothing else happening. */
