@@ -34,6 +34,11 @@ const BASE_PORT = Number(process.env.RELAY_BASE_PORT ?? 10_000);
 const PROFILE = process.env.RELAY_PROFILE === '1';
 const LOG_LEVEL = process.env.RELAY_LOG_LEVEL ?? 'debug';
 const IDLE_WINDOW_MS = 3000;
+/** Functions whose inclusive time the profile summary reports (RELAY_PROFILE_ENTRIES, comma-separated). */
+const ENTRIES = (
+  process.env.RELAY_PROFILE_ENTRIES ??
+  'log,decodeFrom,rebuild,relaysEarly,relayBlock,acceptBlock,connectTip,write,emit,send,exchange,parserOnIncoming,parserOnIncomingClient,processTimers,generate'
+).split(',');
 
 interface Member {
   proc: NodeProcess;
@@ -45,9 +50,19 @@ const root = tempDir('chainmesh-relay-profile-');
 const running = new Set<NodeProcess>();
 killOnExit(running, root);
 
-function cpuMs(pid: number | undefined): number {
+function sysMs(pid: number | undefined): number {
   if (pid === undefined) return 0;
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[12]) * 1000) / 100;
+}
+
+function cpuMs(pid: number | undefined, thread?: number): number {
+  if (pid === undefined) return 0;
+  const stat = readFileSync(
+    thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+    'utf8',
+  );
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
 }
@@ -111,11 +126,13 @@ async function main(): Promise<void> {
   await admin(seed.proc, '/admin/generate', { count: 1 });
   await new Promise((r) => setTimeout(r, 1000));
   const pids = members.map((m) => m.proc.child.pid);
-  const idle0 = pids.map(cpuMs);
+  const idle0 = pids.map((p) => cpuMs(p));
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
   const idleRate = pids.map((p, i) => (cpuMs(p) - (idle0[i] as number)) / (performance.now() - t0));
-  const cpu0 = pids.map(cpuMs);
+  const cpu0 = pids.map((p) => cpuMs(p));
+  const main0 = pids.map((p) => cpuMs(p, p));
+  const sys0 = pids.map((p) => sysMs(p));
   const r0 = performance.now();
   const fromUs = monotonicUs();
   const hops: number[] = [];
@@ -140,6 +157,13 @@ async function main(): Promise<void> {
   const toUs = monotonicUs();
   const wall = performance.now() - r0;
   const cpu = pids.map((p, i) => (cpuMs(p) - (cpu0[i] as number) - (idleRate[i] as number) * wall) / BLOCKS);
+  const mainGross = pids.map((p, i) => (cpuMs(p, p) - (main0[i] as number)) / BLOCKS);
+  const allGross = pids.map((p, i) => (cpuMs(p) - (cpu0[i] as number)) / BLOCKS);
+  const sysGross = pids.map((p, i) => (sysMs(p) - (sys0[i] as number)) / BLOCKS);
+  console.log(`gross system CPU per block: ${sysGross.map((m) => m.toFixed(2)).join(' ')} ms`);
+  console.log(
+    `gross CPU per block, main thread / all threads: ${mainGross.map((m, i) => `${m.toFixed(2)}/${(allGross[i] as number).toFixed(2)}`).join(' ')} ms`,
+  );
   hops.sort((a, b) => a - b);
   last.sort((a, b) => a - b);
   console.log(`idle CPU per node ${idleRate.map((r) => (r * 1000).toFixed(0)).join(' ')} ms/s`);
@@ -169,11 +193,13 @@ function reportProfiles(members: Member[], fromUs: number, toUs: number): void {
     ['receivers', members.slice(1)],
   ] as const) {
     const profiles = set.flatMap((m) => loadProfiles(m.profileDir));
-    const s = summarize(profiles, fromUs, toUs, 40);
+    const s = summarize(profiles, fromUs, toUs, 40, ENTRIES);
     console.log(
       `\n== ${label}: ${(s.busyMs / BLOCKS / set.length).toFixed(2)} ms busy per block per node (main thread + profiled threads)`,
     );
     for (const m of s.modules.slice(0, 15)) console.log(`  ${m.percent.toFixed(1).padStart(5)}%  ${m.name}`);
+    console.log('  -- inclusive, innermost of the entries on the stack:');
+    for (const e of s.entries) console.log(`  ${e.percent.toFixed(1).padStart(5)}%  ${e.name}`);
     console.log('  --');
     for (const f of s.functions)
       console.log(`  ${f.percent.toFixed(1).padStart(5)}%  ${f.name}${f.via ? `  <- ${f.via}` : ''}`);
