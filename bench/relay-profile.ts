@@ -11,6 +11,7 @@
  * prints the maker's and the receivers' self time by function and module over
  * the rounds (bench/helpers-profile.ts).
  *
+ * RELAY_MAIN runs another build's nodes (a before/after on the same load).
  * `npx tsx bench/relay-profile.ts` (no rows for `make bench`: a diagnostic).
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -32,6 +33,8 @@ const NODES = Number(process.env.RELAY_NODES ?? 5);
 const BLOCKS = Number(process.env.RELAY_BLOCKS ?? 20);
 const BASE_PORT = Number(process.env.RELAY_BASE_PORT ?? 10_000);
 const PROFILE = process.env.RELAY_PROFILE === '1';
+/** Another build's dist/cli/main.js to run the nodes of (a before/after on the same load). */
+const RELAY_MAIN = process.env.RELAY_MAIN;
 const LOG_LEVEL = process.env.RELAY_LOG_LEVEL ?? 'debug';
 const IDLE_WINDOW_MS = 3000;
 /** Functions whose inclusive time the profile summary reports (RELAY_PROFILE_ENTRIES, comma-separated). */
@@ -84,6 +87,7 @@ async function start(i: number, seeds: string[]): Promise<Member> {
       PEER_TIMEOUT_MS: '2000',
       MAX_PEERS: '64',
     },
+    ...(RELAY_MAIN !== undefined && { main: RELAY_MAIN }),
     execArgv: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=200'] : [],
     timeoutMs: 60_000,
     spawned: (p) => {
