@@ -154,6 +154,8 @@ export class ChaosCluster {
       LOG_LEVEL: 'info',
       GOSSIP_INTERVAL_MS: '1000',
       PEER_TIMEOUT_MS: '3000',
+      // CHAOS_NODE_OPTIONS reaches every node (README "Chaos and soak": heap snapshots of a soak).
+      ...(process.env.CHAOS_NODE_OPTIONS ? { NODE_OPTIONS: process.env.CHAOS_NODE_OPTIONS } : {}),
     };
     const child = spawn(process.execPath, [MAIN, 'node'], {
       env: { PATH: process.env.PATH ?? '', ...env },
