@@ -299,6 +299,12 @@ export class ChaosCluster {
     return tryJson<NodeInfoView>(`${member.proc.url}/info`);
   }
 
+  /** Hash of the member's best-chain block at `height`, or undefined (no answer, no such block). */
+  async hashAt(member: Member, height: number): Promise<string | undefined> {
+    if (!member.proc || member.state !== 'running') return undefined;
+    return (await tryJson<{ hash: string }>(`${member.proc.url}/block/${height}`))?.hash;
+  }
+
   async generate(member: Member, count: number, address?: string): Promise<string[] | undefined> {
     if (!member.proc) return undefined;
     try {
