@@ -154,6 +154,8 @@ export class ChaosCluster {
       LOG_LEVEL: 'info',
       GOSSIP_INTERVAL_MS: '1000',
       PEER_TIMEOUT_MS: '3000',
+      // CHAOS_NODE_OPTIONS reaches every node (README "Chaos and soak": heap snapshots of a soak).
+      ...(process.env.CHAOS_NODE_OPTIONS ? { NODE_OPTIONS: process.env.CHAOS_NODE_OPTIONS } : {}),
     };
     const child = spawn(process.execPath, [MAIN, 'node'], {
       env: { PATH: process.env.PATH ?? '', ...env },
@@ -295,6 +297,12 @@ export class ChaosCluster {
   async info(member: Member): Promise<NodeInfoView | undefined> {
     if (!member.proc || member.state !== 'running') return undefined;
     return tryJson<NodeInfoView>(`${member.proc.url}/info`);
+  }
+
+  /** Hash of the member's best-chain block at `height`, or undefined (no answer, no such block). */
+  async hashAt(member: Member, height: number): Promise<string | undefined> {
+    if (!member.proc || member.state !== 'running') return undefined;
+    return (await tryJson<{ hash: string }>(`${member.proc.url}/block/${height}`))?.hash;
   }
 
   async generate(member: Member, count: number, address?: string): Promise<string[] | undefined> {

@@ -240,7 +240,10 @@ export class PaymentLoad {
     }
   }
 
-  /** Looks up a bounded number of unsettled payments on a random live node; marks the deep ones. */
+  /**
+   * Looks up a bounded number of unsettled payments on a random live node; marks the deep ones,
+   * and the confirmed ones that are not confirmed there any more pending again.
+   */
   async track(maxLookups = 40): Promise<void> {
     const live = this.cluster.live();
     if (live.length === 0) return;
@@ -252,9 +255,14 @@ export class PaymentLoad {
     for (let i = 0; i < Math.min(maxLookups, open.length); i++) {
       const p = open[(this.trackCursor + i) % open.length] as Payment;
       const state = await txState(node, p.txid);
-      if (state !== 'unreachable' && state?.status === 'confirmed') {
+      if (state === 'unreachable') continue;
+      if (state?.status === 'confirmed') {
         p.status = state.confirmations >= DEEP_CONFIRMATIONS ? 'deep' : 'confirmed';
         if (p.status === 'deep') p.deepAt = Date.now();
+      } else if (p.status === 'confirmed') {
+        // Its block lost a reorg (or this node has not seen it yet): unconfirmed again, so
+        // rebroadcast it as a wallet does. Nodes do not relay what a reorg put back in their pool.
+        p.status = 'pending';
       }
     }
     this.trackCursor += maxLookups;

@@ -1,6 +1,6 @@
 import { blockSubsidy } from '../../src/core/index.js';
 import { freePortBlock } from '../../test/helpers/processes.js';
-import { ChaosCluster, type ClusterEvents, type Member } from './cluster.js';
+import { ChaosCluster, type ClusterEvents, type Member, type NodeInfoView } from './cluster.js';
 import { DEEP_CONFIRMATIONS, PaymentLoad, txState } from './load.js';
 import { makeWallets, params, sinkAddress } from './payments.js';
 import { applyPerturbation, type Applied, type HostileStats } from './perturb.js';
@@ -249,18 +249,33 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
   }
 }
 
-/** Time until every live node reports the same tip, or null after the deadline. */
+/**
+ * Time until the live nodes agree, or null after the deadline. They agree when they report the
+ * same tip, or when each one's best chain holds the same block at the best height seen when the
+ * wait began: the fork the fault made is settled. The second reading matters while the miner
+ * cadence goes on: on a starved machine a block every 2 s from a random node can outrun relay,
+ * so the nodes are seldom on one tip at the instant of a poll (two equal-height tips, or one node
+ * a block ahead) although none is left on the fault's branch.
+ */
 async function waitConverged(
   cluster: ChaosCluster,
   deadlineMs: number,
   from = Date.now(),
 ): Promise<number | null> {
   const end = Date.now() + deadlineMs;
+  let target: number | undefined;
   while (Date.now() < end) {
     const live = cluster.live();
     const infos = await Promise.all(live.map((m) => cluster.info(m)));
-    if (infos.length > 0 && infos.every((i) => i !== undefined && i.tipHash === infos[0]?.tipHash)) {
-      return Date.now() - from;
+    const answered = infos.filter((i): i is NodeInfoView => i !== undefined);
+    if (answered.length > 0 && answered.length === live.length) {
+      if (answered.every((i) => i.tipHash === answered[0]?.tipHash)) return Date.now() - from;
+      const heights = answered.map((i) => i.height);
+      target ??= Math.max(...heights);
+      if (Math.min(...heights) >= target) {
+        const hashes = await Promise.all(live.map((m) => cluster.hashAt(m, target as number)));
+        if (hashes[0] !== undefined && hashes.every((h) => h === hashes[0])) return Date.now() - from;
+      }
     }
     await sleep(200);
   }

@@ -98,6 +98,14 @@ export class Heap<T> {
 }
 
 /**
+ * Stale entries a heap may hold before it is compacted, whatever the pool's size. It was 1,024:
+ * a pool of a few transactions then kept its last thousand confirmed ones, each with its whole
+ * transaction, for minutes (the soak's heap snapshots); compaction is O(heap) once per
+ * size/2 removals, so a small floor costs nothing.
+ */
+const STALE_FLOOR = 64;
+
+/**
  * Lowest fee rate first, with lazy deletion: removal only marks an entry
  * (the mempool drops it from its map) and stale entries are skipped when they
  * reach the top. The heap is compacted when stale entries outnumber live
@@ -109,6 +117,11 @@ export class LowestFeeRateHeap<T extends Rated> {
 
   constructor(private readonly isLive: (item: T) => boolean) {}
 
+  /** Entries held, stale ones included: at most twice the live ones plus STALE_FLOOR. */
+  get size(): number {
+    return this.heap.size;
+  }
+
   push(item: T): void {
     this.heap.push(item);
   }
@@ -116,7 +129,7 @@ export class LowestFeeRateHeap<T extends Rated> {
   /** Call when an entry stops being live so the heap knows when to compact. */
   noteRemoved(): void {
     this.stale++;
-    if (this.stale > 1024 && this.stale > this.heap.size / 2) {
+    if (this.stale > STALE_FLOOR && this.stale > this.heap.size / 2) {
       this.heap.retain(this.isLive);
       this.stale = 0;
     }

@@ -82,7 +82,7 @@ describe('the soak RSS trend', () => {
       return [t, mb(t), 50, n] as [number, number, number, number];
     });
 
-  it('is the slope over the last 10 minutes of load of the longest-lived process', () => {
+  it('is the slope over the last two thirds of the load of the longest-lived process', () => {
     // A short first life, a restart, then 30 min growing 1 MB a minute, then a drain that jumps.
     const samples = [
       ...life(0, 300, () => 200, 0),
@@ -92,6 +92,18 @@ describe('the soak RSS trend', () => {
     const trend = rssTrend(samples, 2105);
     expect(trend).toMatchObject({ life: 1, livedSeconds: 1800, rssSlopeMbPer10Min: 10 });
     expect(rssTrend(samples, 2105)?.rssSlopeMbPer10Min).toBeLessThan(rssTrend(samples)!.rssSlopeMbPer10Min);
+  });
+
+  it('leaves the warm-up third out, and sees growth that stopped before the last 10 minutes', () => {
+    const warmUpThenFlat = life(0, 1800, (t) => (t < 600 ? 60 + t / 20 : 90), 0);
+    expect(rssTrend(warmUpThenFlat)?.rssSlopeMbPer10Min).toBe(0);
+    const growsInTheMiddle = life(
+      0,
+      1800,
+      (t) => (t < 600 ? 60 + t / 20 : 90 + Math.min(t - 600, 600) / 60),
+      0,
+    );
+    expect(rssTrend(growsInTheMiddle)?.rssSlopeMbPer10Min).toBeGreaterThan(3);
   });
 
   it('judges nothing when no process lived 20 minutes', () => {

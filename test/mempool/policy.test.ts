@@ -100,6 +100,24 @@ describe('fee-rate comparison', () => {
       heap.noteRemoved();
     }
   });
+
+  it('holds few stale entries when the pool is small: memory follows the pool, not its history', () => {
+    // A soak's mempool: a few transactions at a time, each confirmed (removed) soon after.
+    const live = new Set<Rated>();
+    const heap = new LowestFeeRateHeap<Rated>((r) => live.has(r));
+    let largest = 0;
+    for (let i = 0; i < 3000; i++) {
+      const r = rated(BigInt(1000 + (i % 97)), 250, i);
+      live.add(r);
+      heap.push(r);
+      if (live.size > 5) {
+        live.delete(live.values().next().value as Rated);
+        heap.noteRemoved();
+      }
+      largest = Math.max(largest, heap.size);
+    }
+    expect(largest).toBeLessThanOrEqual(2 * 6 + 65);
+  });
 });
 
 describe('heap', () => {
