@@ -90,7 +90,7 @@ const rows = runs.map(({ name, result }) => {
   const b = result.blocks;
   const msgs = Object.values(result.messagesPerNodePerSecond).reduce((x, y) => x + y, 0);
   const last = result.book[result.book.length - 1];
-  return `| ${name} | ${ms(median(b.map((x) => x.p50 ?? NaN)))} | ${ms(median(b.map((x) => x.p90 ?? NaN)))} | ${ms(median(b.map((x) => x.p100 ?? NaN)))} | ${(Math.min(...b.map((x) => x.reached)) * 100).toFixed(1)} | ${median(b.map((x) => x.pushesPerNode))?.toFixed(2)} | ${msgs.toFixed(1)} | ${last ? (last.triedLiveShare * 100).toFixed(1) : '—'} | ${last?.triedPerNode.toFixed(1)} | ${last ? (last.untriedFakeShare * 100).toFixed(1) : '—'} | ${(result.run.wallMs / 1000).toFixed(0)} | ${result.run.peakRssMb.toFixed(0)} |`;
+  return `| ${name} | ${ms(median(b.map((x) => x.p50 ?? NaN)))} | ${ms(median(b.map((x) => x.p90 ?? NaN)))} | ${ms(median(b.map((x) => x.p100 ?? NaN)))} | ${(Math.min(...b.map((x) => x.reached)) * 100).toFixed(1)} | ${median(b.map((x) => x.relayMessagesPerNode))?.toFixed(2)} | ${msgs.toFixed(1)} | ${last ? (last.triedLiveShare * 100).toFixed(1) : '—'} | ${last?.triedPerNode.toFixed(1)} | ${last ? (last.untriedFakeShare * 100).toFixed(1) : '—'} | ${(result.run.wallMs / 1000).toFixed(0)} | ${result.run.peakRssMb.toFixed(0)} |`;
 });
 
 writeFileSync(

@@ -18,7 +18,7 @@ import { MAX_SAMPLE } from '../../src/p2p/wire.js';
 import { Rng } from '../chaos/rng.js';
 import { SimChain, SimMempool } from './chain.js';
 import type { NetworkModel } from './network-model.js';
-import { SimNetwork, type Endpoint } from './transport.js';
+import { BLOCK_RELAY_KINDS, SimNetwork, type Endpoint, type Traffic } from './transport.js';
 import { VirtualClock } from './virtual-clock.js';
 
 export interface SimConfig {
@@ -64,8 +64,12 @@ export interface BlockPropagation {
   reached: number;
   /** Every node's delay (ms), for the CDF. */
   delays: number[];
-  /** POST /block requests for this block, per node. */
-  pushesPerNode: number;
+  /** Over the block's window, per node up in it: block relay requests (block, cmpctblock, getblocktxn) and their bytes (replies included). */
+  relayMessagesPerNode: number;
+  relayBytesPerNode: number;
+  /** All requests of the window (pings, gossip, feelers, sync too) and all bytes, per node. */
+  messagesPerNode: number;
+  bytesPerNode: number;
 }
 
 export interface BookSample {
@@ -131,8 +135,7 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
   const clock = new VirtualClock();
   const t0 = clock.now();
   const rng = new Rng(config.seed, 0);
-  const linkRng = new Rng(config.seed, 1);
-  const network = new SimNetwork(clock, linkRng, config.model);
+  const network = new SimNetwork(clock, config.seed, config.model);
   // One registry for all: per-node metrics are not read here, and thousands of registries cost memory.
   const metrics = createMetrics({ collectDefault: false });
   const nodes: SimNode[] = [];
@@ -333,10 +336,13 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
     const hash = blockHashOf(block.header);
     created.set(hash, clock.exactNow());
     const present = new Set(honestUp().map((n) => n.index));
+    const before = snapshot(network.traffic);
     await miner.chain.processBlock(block);
     miner.p2p.announceBlock(block);
     await clock.runUntil(clock.exactNow() + config.blockIntervalMs, config.quantumMs);
     const stayed = [...present].filter((i) => nodes[i]!.up);
+    const window = difference(network.traffic, before);
+    const upInWindow = Math.max(1, nodes.filter((n) => n?.up).length);
     const byNode = arrivals.get(hash) ?? new Map<number, number>();
     const delays = stayed.map((i) => byNode.get(i)).filter((d): d is number => d !== undefined);
     delays.sort((x, y) => x - y);
@@ -352,7 +358,13 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
       p100: at(1),
       reached: delays.length / Math.max(1, stayed.length),
       delays,
-      pushesPerNode: (network.traffic.blockPushes.get(hash) ?? 0) / Math.max(1, stayed.length),
+      relayMessagesPerNode: sum(BLOCK_RELAY_KINDS.map((k) => window.messages[k] ?? 0)) / upInWindow,
+      relayBytesPerNode:
+        sum(BLOCK_RELAY_KINDS.flatMap((k) => [window.bytes[k] ?? 0, window.bytes[`${k}-reply`] ?? 0])) /
+        upInWindow,
+      messagesPerNode:
+        sum(Object.entries(window.messages).map(([k, v]) => (k.endsWith('-reply') ? 0 : v))) / upInWindow,
+      bytesPerNode: sum(Object.values(window.bytes)) / upInWindow,
     });
   }
   sampleBook();
@@ -363,7 +375,7 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
   const messagesPerNodePerSecond: Record<string, number> = {};
   for (const [kind, count] of Object.entries(network.traffic.messages))
     if (!kind.endsWith('-reply')) messagesPerNodePerSecond[kind] = perNodeSecond(count);
-  const bytes = Object.values(network.traffic.bytes).reduce((a, b) => a + b, 0);
+  const bytes = sum(Object.values(network.traffic.bytes));
   for (const n of nodes) if (n?.up) void n.p2p.stop();
   const { model, ...rest } = config;
   return {
@@ -382,6 +394,21 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
       virtualMs,
     },
   };
+}
+
+function snapshot(traffic: Traffic): Traffic {
+  return { messages: { ...traffic.messages }, bytes: { ...traffic.bytes } };
+}
+
+/** Traffic counted since `before`. */
+function difference(now: Traffic, before: Traffic): Traffic {
+  const minus = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]));
+  return { messages: minus(now.messages, before.messages), bytes: minus(now.bytes, before.bytes) };
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
 }
 
 /** A block on `chain`'s tip with real proof of work at the network's minimum difficulty (a couple of hashes). */

@@ -19,6 +19,12 @@ export interface ProberTuning {
   maxPingsInFlight: number;
   /** Feelers (probes of untried addresses) at once; one starts per tick at most. */
   maxFeelersInFlight: number;
+  /**
+   * While the tried table is full and every tried peer is live, one feeler at most this often
+   * (Bitcoin Core's feeler interval): a success there only replaces a good peer, so feeling
+   * out the untried table every tick would churn the book and load the network for nothing.
+   */
+  fullBookFeelerMs: number;
 }
 
 export const DEFAULT_PROBER_TUNING: ProberTuning = {
@@ -27,6 +33,7 @@ export const DEFAULT_PROBER_TUNING: ProberTuning = {
   pingQuietMs: 3_000,
   maxPingsInFlight: 16,
   maxFeelersInFlight: 4,
+  fullBookFeelerMs: 120_000,
 };
 
 /**
@@ -47,6 +54,7 @@ export class Prober {
   private running = false;
   private readonly pinging = new Set<string>();
   private feelers = 0;
+  private lastFeelerAt = -Infinity;
   private readonly tuning: ProberTuning;
   private readonly clock: Clock;
 
@@ -54,6 +62,8 @@ export class Prober {
     private readonly opts: {
       book: PeerBook;
       bans: BanList;
+      /** The tried table's size limit (P2POptions.maxPeers). */
+      maxPeers: number;
       client: PeerTransport;
       metrics: Metrics;
       logger: Logger;
@@ -100,8 +110,11 @@ export class Prober {
       void this.ping(peer);
     }
     if (this.feelers < this.tuning.maxFeelersInFlight) {
+      if (this.bookFullOfLivePeers() && this.clock.now() < this.lastFeelerAt + this.tuning.fullBookFeelerMs)
+        return false;
       const target = this.nextFeeler();
       if (target) {
+        this.lastFeelerAt = this.clock.now();
         void this.feel(target);
         return true;
       }
@@ -109,6 +122,12 @@ export class Prober {
     }
     // Every feeler slot taken: there is work in flight, look again soon.
     return true;
+  }
+
+  private bookFullOfLivePeers(): boolean {
+    const { book } = this.opts;
+    const tried = book.tried();
+    return tried.length >= this.opts.maxPeers && tried.every((e) => book.state(e) === 'live');
   }
 
   private nextFeeler(): PeerEntry | undefined {
