@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { protocolHandlers } from '../../src/api/routes/protocol.js';
 import {
   blockHashOf,
@@ -94,7 +95,17 @@ export interface SimResult {
   bytesPerNodePerSecond: number;
   joined: number;
   left: number;
-  run: { wallMs: number; events: number; peakRssMb: number; peakHeapMb: number; virtualMs: number };
+  run: {
+    wallMs: number;
+    /** Process CPU time (user + system) of the run: less load-dependent than wall time. */
+    cpuMs: number;
+    events: number;
+    peakRssMb: number;
+    peakHeapMb: number;
+    virtualMs: number;
+    /** 1-minute load average of the machine at the start and end of the run. */
+    loadAverage: [number, number];
+  };
 }
 
 interface SimNode {
@@ -131,6 +142,8 @@ const silentLogger = {
  */
 export async function simulate(config: SimConfig): Promise<SimResult> {
   const wallStart = performance.now();
+  const cpuStart = process.cpuUsage();
+  const loadAtStart = loadavg()[0]!;
   const params: NetworkParams = NETWORKS.regtest;
   const clock = new VirtualClock();
   const t0 = clock.now();
@@ -388,12 +401,19 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
     left,
     run: {
       wallMs: performance.now() - wallStart,
+      cpuMs: cpuMsSince(cpuStart),
+      loadAverage: [loadAtStart, loadavg()[0]!],
       events: clock.events,
       peakRssMb: peakRss / 2 ** 20,
       peakHeapMb: peakHeap / 2 ** 20,
       virtualMs,
     },
   };
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
 }
 
 function snapshot(traffic: Traffic): Traffic {
