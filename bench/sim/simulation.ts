@@ -140,7 +140,11 @@ const silentLogger = {
  * churn, adversaries and a block every interval; returns what was measured.
  * Everything random comes from the seed: the same config gives the same result.
  */
-export async function simulate(config: SimConfig): Promise<SimResult> {
+export async function simulate(
+  config: SimConfig,
+  /** Called at every peer-book sample (a long run's progress). */
+  progress: (virtualMs: number, events: number) => void = () => undefined,
+): Promise<SimResult> {
   const wallStart = performance.now();
   const cpuStart = process.cpuUsage();
   const loadAtStart = loadavg()[0]!;
@@ -335,6 +339,7 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
     const mem = process.memoryUsage();
     peakRss = Math.max(peakRss, mem.rss);
     peakHeap = Math.max(peakHeap, mem.heapUsed);
+    progress(clock.now() - t0, clock.events);
   };
   clock.setInterval(sampleBook, config.sampleEveryMs);
 
