@@ -44,7 +44,8 @@ export const DEFAULT_PROBER_TUNING: ProberTuning = {
  *   answer is on our network it becomes tried. At most one feeler starts per
  *   tick and `maxFeelersInFlight` run at once, whatever the untried table holds.
  *   Addresses passed on by tried peers go first, so a flood of anonymous
- *   advertisements cannot push real peers to the back of the queue.
+ *   advertisements cannot push real peers to the back of the queue. Once the
+ *   tried table is full of live peers, one feeler per `fullBookFeelerMs`.
  * - pings: a tried peer with no successful request for `pingQuietMs` gets a
  *   GET /ping; its failures take it out of the live set, its answers bring it
  *   back (a paused or restarted node is re-admitted on its first answer).
