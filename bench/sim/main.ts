@@ -2,7 +2,7 @@
  * `make sim`: the simulator's report. Runs the scenarios below (seeded; the
  * same seed gives the same figures) and writes bench/results/sim.md, its JSON
  * and SVG plots (bench/scale/plot.ts). SIM_NODES (e.g. `1000`) and SIM_SEED
- * choose a shorter or another run; SIM_SCENARIOS=base skips churn and adversaries.
+ * choose a shorter or another run; SIM_SCENARIOS=base (or churn, adversarial, comma-separated) picks the scenarios at the first size.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,12 +12,24 @@ import { simulate, SHIPPED_P2P, type SimConfig, type SimResult } from './simulat
 
 const SIZES = (process.env.SIM_NODES ?? '1000,10000').split(',').map(Number);
 const SEED = Number(process.env.SIM_SEED ?? 1);
-const WITH_VARIANTS = process.env.SIM_SCENARIOS !== 'base';
+const VARIANTS = ['base', 'churn', 'adversarial'] as const;
+/** Which scenarios run at the first size (the others run base only): all three unless SIM_SCENARIOS lists some. */
+const CHOSEN = (process.env.SIM_SCENARIOS ?? VARIANTS.join(',')).split(',');
+if (CHOSEN.some((v) => !(VARIANTS as readonly string[]).includes(v))) {
+  console.error(`SIM_SCENARIOS must list some of ${VARIANTS.join(', ')}`);
+  process.exit(2);
+}
 if (SIZES.some((n) => !Number.isInteger(n) || n < 10 || n > 20_000) || !Number.isInteger(SEED)) {
   console.error('SIM_NODES must be integers 10-20000 (e.g. 1000,10000), SIM_SEED an integer');
   process.exit(2);
 }
 const OUT = join(import.meta.dirname, '..', 'results');
+/** File stem of the report (SIM_REPORT=sim-10000: a long run kept apart from the default report). */
+const STEM = process.env.SIM_REPORT ?? 'sim';
+if (!/^[a-z0-9-]+$/.test(STEM)) {
+  console.error('SIM_REPORT must be a file stem of a-z, 0-9 and -');
+  process.exit(2);
+}
 
 const base = (nodes: number): SimConfig => ({
   nodes,
@@ -36,88 +48,122 @@ const base = (nodes: number): SimConfig => ({
 });
 
 const runs: Array<{ name: string; result: SimResult }> = [];
-for (const n of SIZES) {
-  const scenarios: Array<[string, SimConfig]> = [[`N=${n}`, base(n)]];
-  if (WITH_VARIANTS && n === SIZES[0]) {
-    scenarios.push([`N=${n}, churn 10 %/min`, { ...base(n), churnPerMinute: 0.1 }]);
-    scenarios.push([`N=${n}, 10 % adversarial`, { ...base(n), adversarialShare: 0.1 }]);
-  }
-  for (const [name, config] of scenarios) {
-    console.error(`sim: ${name} ...`);
-    const result = await simulate(config);
-    console.error(
-      `sim: ${name} done in ${(result.run.wallMs / 1000).toFixed(0)} s, peak RSS ${result.run.peakRssMb.toFixed(0)} MB`,
-    );
-    runs.push({ name, result });
-  }
-}
 
 const median = (xs: number[]): number | null => {
   const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
   return s.length === 0 ? null : s[Math.floor((s.length - 1) / 2)]!;
 };
 const ms = (v: number | null): string => (v === null ? '—' : `${Math.round(v)}`);
+const fixed = (v: number | null | undefined, digits: number): string =>
+  v === null || v === undefined ? '—' : v.toFixed(digits);
 
-mkdirSync(OUT, { recursive: true });
-writeFileSync(join(OUT, 'sim.json'), JSON.stringify(runs, null, 1));
-writeFileSync(
-  join(OUT, 'sim-propagation.svg'),
-  cdfPlot(
-    runs.map(({ name, result }) => ({ name, values: result.blocks.flatMap((b) => b.delays) })),
-    {
-      title: 'Block propagation (global-2019 model)',
-      xLabel: 'ms after the block was made',
-      yLabel: '% of honest nodes',
-    },
-  ),
-);
-writeFileSync(
-  join(OUT, 'sim-peer-book.svg'),
-  linePlot(
-    runs.map(({ name, result }) => ({
-      name,
-      points: result.book.map((s) => [s.atMs / 1000, s.triedLiveShare * 100] as const),
-    })),
-    {
-      title: 'Peer-book quality',
-      xLabel: 'virtual seconds',
-      yLabel: '% of tried entries that are live nodes',
-    },
-  ),
-);
-
-const rows = runs.map(({ name, result }) => {
-  const b = result.blocks;
-  const msgs = Object.values(result.messagesPerNodePerSecond).reduce((x, y) => x + y, 0);
-  const last = result.book[result.book.length - 1];
-  return `| ${name} | ${ms(median(b.map((x) => x.p50 ?? NaN)))} | ${ms(median(b.map((x) => x.p90 ?? NaN)))} | ${ms(median(b.map((x) => x.p100 ?? NaN)))} | ${(Math.min(...b.map((x) => x.reached)) * 100).toFixed(1)} | ${median(b.map((x) => x.pushesPerNode))?.toFixed(2)} | ${msgs.toFixed(1)} | ${last ? (last.triedLiveShare * 100).toFixed(1) : '—'} | ${last?.triedPerNode.toFixed(1)} | ${last ? (last.untriedFakeShare * 100).toFixed(1) : '—'} | ${(result.run.wallMs / 1000).toFixed(0)} | ${result.run.peakRssMb.toFixed(0)} |`;
-});
-
-writeFileSync(
-  join(OUT, 'sim.md'),
-  `# chainmesh simulator report
+/** Writes the report of the runs so far (after each run: a long run interrupted keeps the earlier ones). */
+function writeReport(): void {
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, `${STEM}.json`), JSON.stringify(runs, null, 1));
+  writeFileSync(
+    join(OUT, `${STEM}-propagation.svg`),
+    cdfPlot(
+      runs.map(({ name, result }) => ({ name, values: result.blocks.flatMap((b) => b.delays) })),
+      {
+        title: 'Block propagation (global-2019 model)',
+        xLabel: 'ms after the block was made',
+        yLabel: '% of honest nodes',
+      },
+    ),
+  );
+  writeFileSync(
+    join(OUT, `${STEM}-peer-book.svg`),
+    linePlot(
+      runs.map(({ name, result }) => ({
+        name,
+        points: result.book.map((s) => [s.atMs / 1000, s.triedLiveShare * 100] as const),
+      })),
+      {
+        title: 'Peer-book quality',
+        xLabel: 'virtual seconds',
+        yLabel: '% of tried entries that are live nodes',
+      },
+    ),
+  );
+  const rows = runs.map(({ name, result }) => {
+    const b = result.blocks;
+    const per = (f: (x: (typeof b)[number]) => number): number | null => median(b.map(f));
+    const last = result.book[result.book.length - 1];
+    const r = result.run;
+    return `| ${name} | ${ms(per((x) => x.p50 ?? NaN))} | ${ms(per((x) => x.p90 ?? NaN))} | ${ms(per((x) => x.p100 ?? NaN))} | ${(Math.min(...b.map((x) => x.reached)) * 100).toFixed(1)} | ${fixed(
+      per((x) => x.relayMessagesPerNode),
+      2,
+    )} | ${fixed(
+      per((x) => x.relayBytesPerNode),
+      0,
+    )} | ${fixed(
+      per((x) => x.messagesPerNode),
+      0,
+    )} | ${fixed((per((x) => x.bytesPerNode) ?? NaN) / 1000, 0)} | ${last ? (last.triedLiveShare * 100).toFixed(1) : '—'} | ${fixed(last?.triedPerNode, 1)} | ${last ? (last.untriedFakeShare * 100).toFixed(1) : '—'} | ${(r.cpuMs / 1000).toFixed(0)} | ${(r.wallMs / 1000).toFixed(0)} | ${r.peakRssMb.toFixed(0)} | ${r.loadAverage.map((l) => l.toFixed(1)).join(' → ')} |`;
+  });
+  const bookRows = runs.map(
+    ({ name, result }) =>
+      `| ${name} | ${result.book.map((s) => `${(s.atMs / 1000).toFixed(0)} s: ${(s.triedLiveShare * 100).toFixed(0)} % of ${s.triedPerNode.toFixed(0)}`).join(', ')} |`,
+  );
+  writeFileSync(
+    join(OUT, `${STEM}.md`),
+    `# chainmesh simulator report
 
 Generated by \`make sim\` (bench/sim/main.ts), seed ${SEED}: the same seed gives the same figures
-(run time and memory aside). Raw data: [sim.json](sim.json).
+(CPU, wall time and memory aside). Raw data: [${STEM}.json](${STEM}.json).
 
 Every node runs the shipped peer layer (src/p2p \`P2P\`: discovery, peer book, prober, relay,
-sync) with the shipped defaults (64 peers, gossip every 3 s, relay fan-out 8, join fan-out 8,
+sync, compact blocks) with the shipped defaults (64 peers, gossip every 3 s, relay fan-out 8, join fan-out 8,
 3 s request timeout) on a virtual clock, over an in-memory transport that calls the receiving
 node's real protocol handlers. Network model: SimBlock's Bitcoin 2019 regions, latencies and
 upload bandwidths (Aoki et al., IEEE INFOCOM Workshops 2019), latency ×U(0.8, 1.2) per link;
 service time per request 2 ms for a block, 0.2 ms otherwise. Nodes start within 10 s, blocks
-(real proof of work at regtest difficulty) come every 10 s after a 30 s warm-up, each measured
+(real proof of work at regtest difficulty, coinbase only) come every 10 s after a 30 s warm-up, each measured
 over its 10 s window against the honest nodes up for the whole window.
 
-| scenario | to 50 % (ms) | to 90 % (ms) | to 100 % (ms) | min reached % | block pushes / node / block | requests / node / s | tried entries live % | tried / node | untried fake % | wall s | peak RSS MB |
-| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |
+| scenario | to 50 % (ms) | to 90 % (ms) | to 100 % (ms) | min reached % | block relay msgs / node / block | block relay bytes / node / block | all msgs / node / block | all kB / node / block | tried entries live % | tried / node | untried fake % | CPU s | wall s | peak RSS MB | load avg (1 min, start → end) |
+| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |
 ${rows.join('\n')}
 
-Times are medians over the run's blocks.
+Times and per-block figures are medians over the run's blocks. Block relay messages are the
+requests that carry a block (\`POST /block\`, \`/cmpctblock\`, \`/getblocktxn\`), bytes include
+their replies and ~300 bytes of HTTP framing each; "all" counts every request of the block's
+10 s window (pings, gossip, feelers, sync), i.e. the node's whole traffic per block interval.
 
-![propagation](sim-propagation.svg)
+Peer-book quality over time (share of tried entries that are live nodes, of the mean tried entries per node):
 
-![peer book](sim-peer-book.svg)
+| scenario | samples |
+| --- | --- |
+${bookRows.join('\n')}
+
+![propagation](${STEM}-propagation.svg)
+
+![peer book](${STEM}-peer-book.svg)
 `,
-);
-console.error(`sim: wrote ${join(OUT, 'sim.md')}`);
+  );
+  console.error(`sim: wrote ${join(OUT, `${STEM}.md`)}`);
+}
+
+for (const n of SIZES) {
+  const first = n === SIZES[0];
+  const scenarios: Array<[string, SimConfig]> = [];
+  if (CHOSEN.includes('base') || !first) scenarios.push([`N=${n}`, base(n)]);
+  if (first && CHOSEN.includes('churn'))
+    scenarios.push([`N=${n}, churn 10 %/min`, { ...base(n), churnPerMinute: 0.1 }]);
+  if (first && CHOSEN.includes('adversarial'))
+    scenarios.push([`N=${n}, 10 % adversarial`, { ...base(n), adversarialShare: 0.1 }]);
+  for (const [name, config] of scenarios) {
+    console.error(`sim: ${name} ...`);
+    const result = await simulate(config, (virtualMs, events) =>
+      console.error(
+        `sim: ${name} at ${virtualMs / 1000} virtual s, ${events} events, ${process.uptime().toFixed(0)} s`,
+      ),
+    );
+    console.error(
+      `sim: ${name} done in ${(result.run.wallMs / 1000).toFixed(0)} s (CPU ${(result.run.cpuMs / 1000).toFixed(0)} s), peak RSS ${result.run.peakRssMb.toFixed(0)} MB`,
+    );
+    runs.push({ name, result });
+    writeReport();
+  }
+}

@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { protocolHandlers } from '../../src/api/routes/protocol.js';
 import {
   blockHashOf,
@@ -18,7 +19,7 @@ import { MAX_SAMPLE } from '../../src/p2p/wire.js';
 import { Rng } from '../chaos/rng.js';
 import { SimChain, SimMempool } from './chain.js';
 import type { NetworkModel } from './network-model.js';
-import { SimNetwork, type Endpoint } from './transport.js';
+import { BLOCK_RELAY_KINDS, SimNetwork, type Endpoint, type Traffic } from './transport.js';
 import { VirtualClock } from './virtual-clock.js';
 
 export interface SimConfig {
@@ -64,8 +65,12 @@ export interface BlockPropagation {
   reached: number;
   /** Every node's delay (ms), for the CDF. */
   delays: number[];
-  /** POST /block requests for this block, per node. */
-  pushesPerNode: number;
+  /** Over the block's window, per node up in it: block relay requests (block, cmpctblock, getblocktxn) and their bytes (replies included). */
+  relayMessagesPerNode: number;
+  relayBytesPerNode: number;
+  /** All requests of the window (pings, gossip, feelers, sync too) and all bytes, per node. */
+  messagesPerNode: number;
+  bytesPerNode: number;
 }
 
 export interface BookSample {
@@ -90,7 +95,17 @@ export interface SimResult {
   bytesPerNodePerSecond: number;
   joined: number;
   left: number;
-  run: { wallMs: number; events: number; peakRssMb: number; peakHeapMb: number; virtualMs: number };
+  run: {
+    wallMs: number;
+    /** Process CPU time (user + system) of the run: less load-dependent than wall time. */
+    cpuMs: number;
+    events: number;
+    peakRssMb: number;
+    peakHeapMb: number;
+    virtualMs: number;
+    /** 1-minute load average of the machine at the start and end of the run. */
+    loadAverage: [number, number];
+  };
 }
 
 interface SimNode {
@@ -125,14 +140,19 @@ const silentLogger = {
  * churn, adversaries and a block every interval; returns what was measured.
  * Everything random comes from the seed: the same config gives the same result.
  */
-export async function simulate(config: SimConfig): Promise<SimResult> {
+export async function simulate(
+  config: SimConfig,
+  /** Called at every peer-book sample (a long run's progress). */
+  progress: (virtualMs: number, events: number) => void = () => undefined,
+): Promise<SimResult> {
   const wallStart = performance.now();
+  const cpuStart = process.cpuUsage();
+  const loadAtStart = loadavg()[0]!;
   const params: NetworkParams = NETWORKS.regtest;
   const clock = new VirtualClock();
   const t0 = clock.now();
   const rng = new Rng(config.seed, 0);
-  const linkRng = new Rng(config.seed, 1);
-  const network = new SimNetwork(clock, linkRng, config.model);
+  const network = new SimNetwork(clock, config.seed, config.model);
   // One registry for all: per-node metrics are not read here, and thousands of registries cost memory.
   const metrics = createMetrics({ collectDefault: false });
   const nodes: SimNode[] = [];
@@ -319,6 +339,7 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
     const mem = process.memoryUsage();
     peakRss = Math.max(peakRss, mem.rss);
     peakHeap = Math.max(peakHeap, mem.heapUsed);
+    progress(clock.now() - t0, clock.events);
   };
   clock.setInterval(sampleBook, config.sampleEveryMs);
 
@@ -333,10 +354,13 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
     const hash = blockHashOf(block.header);
     created.set(hash, clock.exactNow());
     const present = new Set(honestUp().map((n) => n.index));
+    const before = snapshot(network.traffic);
     await miner.chain.processBlock(block);
     miner.p2p.announceBlock(block);
     await clock.runUntil(clock.exactNow() + config.blockIntervalMs, config.quantumMs);
     const stayed = [...present].filter((i) => nodes[i]!.up);
+    const window = difference(network.traffic, before);
+    const upInWindow = Math.max(1, nodes.filter((n) => n?.up).length);
     const byNode = arrivals.get(hash) ?? new Map<number, number>();
     const delays = stayed.map((i) => byNode.get(i)).filter((d): d is number => d !== undefined);
     delays.sort((x, y) => x - y);
@@ -352,7 +376,13 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
       p100: at(1),
       reached: delays.length / Math.max(1, stayed.length),
       delays,
-      pushesPerNode: (network.traffic.blockPushes.get(hash) ?? 0) / Math.max(1, stayed.length),
+      relayMessagesPerNode: sum(BLOCK_RELAY_KINDS.map((k) => window.messages[k] ?? 0)) / upInWindow,
+      relayBytesPerNode:
+        sum(BLOCK_RELAY_KINDS.flatMap((k) => [window.bytes[k] ?? 0, window.bytes[`${k}-reply`] ?? 0])) /
+        upInWindow,
+      messagesPerNode:
+        sum(Object.entries(window.messages).map(([k, v]) => (k.endsWith('-reply') ? 0 : v))) / upInWindow,
+      bytesPerNode: sum(Object.values(window.bytes)) / upInWindow,
     });
   }
   sampleBook();
@@ -363,7 +393,7 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
   const messagesPerNodePerSecond: Record<string, number> = {};
   for (const [kind, count] of Object.entries(network.traffic.messages))
     if (!kind.endsWith('-reply')) messagesPerNodePerSecond[kind] = perNodeSecond(count);
-  const bytes = Object.values(network.traffic.bytes).reduce((a, b) => a + b, 0);
+  const bytes = sum(Object.values(network.traffic.bytes));
   for (const n of nodes) if (n?.up) void n.p2p.stop();
   const { model, ...rest } = config;
   return {
@@ -376,12 +406,34 @@ export async function simulate(config: SimConfig): Promise<SimResult> {
     left,
     run: {
       wallMs: performance.now() - wallStart,
+      cpuMs: cpuMsSince(cpuStart),
+      loadAverage: [loadAtStart, loadavg()[0]!],
       events: clock.events,
       peakRssMb: peakRss / 2 ** 20,
       peakHeapMb: peakHeap / 2 ** 20,
       virtualMs,
     },
   };
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
+function snapshot(traffic: Traffic): Traffic {
+  return { messages: { ...traffic.messages }, bytes: { ...traffic.bytes } };
+}
+
+/** Traffic counted since `before`. */
+function difference(now: Traffic, before: Traffic): Traffic {
+  const minus = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]));
+  return { messages: minus(now.messages, before.messages), bytes: minus(now.bytes, before.bytes) };
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
 }
 
 /** A block on `chain`'s tip with real proof of work at the network's minimum difficulty (a couple of hashes). */

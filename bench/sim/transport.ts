@@ -1,12 +1,12 @@
 import type { z } from 'zod';
 import { toApiError } from '../../src/api/errors.js';
 import type { ProtocolCall, ProtocolHandlers } from '../../src/api/routes/protocol.js';
-import { blockHashOf, decodeHeader, fromHex } from '../../src/core/index.js';
 import type { PeerFailureReason, PeerRequestKind } from '../../src/obs/index.js';
 import {
   HEADER_ADDR,
   HEADER_NETWORK,
   HEADER_NODE_ID,
+  HEADER_RELAYED_TO,
   PeerRequestError,
   type AdvertisementBody,
   type PeerTransport,
@@ -22,7 +22,6 @@ import {
   syncReplySchema,
   transactionsReplySchema,
 } from '../../src/p2p/wire.js';
-import type { Rng } from '../chaos/rng.js';
 import type { NetworkModel } from './network-model.js';
 import type { VirtualClock } from './virtual-clock.js';
 
@@ -53,12 +52,14 @@ const HANDLER_OF = {
 /** HTTP headers and framing around a JSON body (request line, identity headers, status line). */
 const HTTP_OVERHEAD_BYTES = 300;
 
-/** What the network counted: requests and bytes by kind, and block pushes by block hash. */
+/** What the network counted: requests (replies as `<kind>-reply`) and their bytes by kind. */
 export interface Traffic {
   messages: Record<string, number>;
   bytes: Record<string, number>;
-  blockPushes: Map<string, number>;
 }
+
+/** The requests that carry a block from node to node (as the cluster bench counts block relay). */
+export const BLOCK_RELAY_KINDS: readonly PeerRequestKind[] = ['block', 'cmpctblock', 'getblocktxn'];
 
 /**
  * The in-memory network: a request goes from the sender's uplink (queued
@@ -72,12 +73,12 @@ export interface Traffic {
  */
 export class SimNetwork {
   private readonly endpoints = new Map<string, Endpoint>();
-  private readonly linkFactor = new Map<string, number>();
-  readonly traffic: Traffic = { messages: {}, bytes: {}, blockPushes: new Map() };
+  readonly traffic: Traffic = { messages: {}, bytes: {} };
 
   constructor(
     private readonly clock: VirtualClock,
-    private readonly rng: Rng,
+    /** Draws the per-link latency factors (one per unordered pair of hosts, derived from this seed). */
+    private readonly linkSeed: number,
     private readonly model: NetworkModel,
     /** Share of dead addresses that never answer (a firewall dropping packets) instead of refusing. */
     private readonly blackholeShare = 0.5,
@@ -109,9 +110,13 @@ export class SimNetwork {
       body: unknown,
       schema: S,
       deadlineMs = timeoutMs,
+      relayedTo: readonly string[] = [],
     ): Promise<z.infer<S>> => {
       if (transport.closed) return Promise.reject(fail(kind, 'network', 'client closed'));
-      return this.request(self, headers, kind, host, path, body, schema, deadlineMs);
+      // As PeerClient sends it: the header only when there is something to say.
+      const sent =
+        relayedTo.length === 0 ? headers : { ...headers, [HEADER_RELAYED_TO]: relayedTo.join(',') };
+      return this.request(self, sent, kind, host, path, body, schema, deadlineMs);
     };
     const transport = {
       closed: false,
@@ -135,14 +140,22 @@ export class SimNetwork {
           throw fail('ping', 'wrong-network', `${host} is on another network`);
         return reply;
       },
-      async sendBlock(host: string, blockHex: string) {
+      async sendBlock(host: string, blockHex: string, relayedTo?: readonly string[]) {
         // A withholding node says it relayed and sends nothing.
         if (behaviour.withholdBlocks) return;
-        await send('block', host, '/block', { block: blockHex }, blockReplySchema);
+        await send('block', host, '/block', { block: blockHex }, blockReplySchema, undefined, relayedTo);
       },
-      async sendCompactBlock(host: string, compactHex: string) {
+      async sendCompactBlock(host: string, compactHex: string, relayedTo?: readonly string[]) {
         if (behaviour.withholdBlocks) return;
-        await send('cmpctblock', host, '/cmpctblock', { cmpctblock: compactHex }, compactBlockReplySchema);
+        await send(
+          'cmpctblock',
+          host,
+          '/cmpctblock',
+          { cmpctblock: compactHex },
+          compactBlockReplySchema,
+          undefined,
+          relayedTo,
+        );
       },
       async getBlockTxn(host: string, requestHex: string) {
         const reply = await send(
@@ -178,10 +191,6 @@ export class SimNetwork {
   ): Promise<z.infer<S>> {
     const requestBytes = HTTP_OVERHEAD_BYTES + sizeOf(body);
     this.count(kind, requestBytes);
-    if (kind === 'block') {
-      const hash = blockHashOf(decodeHeader(fromHex((body as { block: string }).block.slice(0, 160))));
-      this.traffic.blockPushes.set(hash, (this.traffic.blockPushes.get(hash) ?? 0) + 1);
-    }
     const sender = this.endpoints.get(self.hostname);
     return new Promise<z.infer<S>>((resolve, reject) => {
       let settled = false;
@@ -275,14 +284,15 @@ export class SimNetwork {
     return sender.uplinkFreeAt;
   }
 
-  /** A link's latency: the regions' mean times a factor drawn once per (unordered) pair of hosts. */
+  /**
+   * A link's latency: the regions' mean times a factor fixed per (unordered) pair of hosts,
+   * a hash of the pair and the seed (nothing stored per link: 10,000 nodes have ~10^6 links in use).
+   */
   private latency(a: string, regionA: number, b: string, regionB: number): number {
-    const key = a < b ? `${a}|${b}` : `${b}|${a}`;
-    let factor = this.linkFactor.get(key);
-    if (factor === undefined) {
-      factor = 1 - this.model.jitter + 2 * this.model.jitter * this.rng.next();
-      this.linkFactor.set(key, factor);
-    }
+    const pair =
+      a < b ? hashString(b, hashString(a, this.linkSeed)) : hashString(a, hashString(b, this.linkSeed));
+    const uniform = mix32(pair) / 2 ** 32;
+    const factor = 1 - this.model.jitter + 2 * this.model.jitter * uniform;
     return this.model.latencyMs[regionA]![regionB]! * factor;
   }
 
@@ -323,8 +333,15 @@ function sizeOf(body: unknown): number {
   return JSON.stringify(body).length;
 }
 
-function hashString(s: string): number {
-  let h = 2166136261;
+/** FNV-1a of a string, continuing from `h` (chained to hash a pair). */
+function hashString(s: string, h = 2166136261): number {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return h >>> 0;
+}
+
+/** A finaliser (murmur3's): FNV's low bits are poorly mixed, the uniform draw needs all 32. */
+function mix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }

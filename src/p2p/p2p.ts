@@ -243,6 +243,7 @@ export class P2P {
     this.prober = new Prober({
       book: this.book,
       bans: this.bans,
+      maxPeers: opts.maxPeers,
       client: this.client,
       metrics: this.metrics,
       logger: this.logger,

@@ -165,6 +165,7 @@ export class PeerBook {
   private readonly clock: Clock;
   /** Saves are failing (a full disk): since when, how many, when last summarised. */
   private saveFailing: { since: number; failures: number; summarisedAt: number } | undefined;
+  private readonly groups = new WeakMap<PeerEntry, { hostname: string; group: string | undefined }>();
 
   constructor(
     private readonly opts: {
@@ -189,7 +190,10 @@ export class PeerBook {
 
   /** Tried peers. */
   get size(): number {
-    return this.tried().length;
+    // Counted without building the list: the gauges ask on every change of the book.
+    let tried = 0;
+    for (const e of this.byId.values()) if (e.tried) tried++;
+    return tried;
   }
 
   get untriedCount(): number {
@@ -487,11 +491,20 @@ export class PeerBook {
     const fromSource = untried.filter((e) => e.source === source);
     if (fromSource.length >= t.maxUntriedPerSource) evict(oldestOf(fromSource));
     if (group !== undefined) {
-      const inGroup = untried.filter((e) => addressGroup(e.hostname) === group);
+      const inGroup = untried.filter((e) => this.groupOf(e) === group);
       if (inGroup.length >= t.maxUntriedPerGroup) evict(oldestOf(inGroup));
     }
     if (untried.length >= t.maxUntried) evict(oldestOf(untried));
     return untried.length < t.maxUntried;
+  }
+
+  // An entry's address group, computed once per address (the untried caps ask for it on every learn).
+  private groupOf(e: PeerEntry): string | undefined {
+    const cached = this.groups.get(e);
+    if (cached?.hostname === e.hostname) return cached.group;
+    const group = addressGroup(e.hostname);
+    this.groups.set(e, { hostname: e.hostname, group });
+    return group;
   }
 
   // Over the tried cap: evict a failing peer first, then a silent one, then among good peers the

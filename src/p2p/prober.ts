@@ -19,6 +19,12 @@ export interface ProberTuning {
   maxPingsInFlight: number;
   /** Feelers (probes of untried addresses) at once; one starts per tick at most. */
   maxFeelersInFlight: number;
+  /**
+   * While the tried table is full and every tried peer is live, one feeler at most this often
+   * (Bitcoin Core's feeler interval): a success there only replaces a good peer, so feeling
+   * out the untried table every tick would churn the book and load the network for nothing.
+   */
+  fullBookFeelerMs: number;
 }
 
 export const DEFAULT_PROBER_TUNING: ProberTuning = {
@@ -27,6 +33,7 @@ export const DEFAULT_PROBER_TUNING: ProberTuning = {
   pingQuietMs: 3_000,
   maxPingsInFlight: 16,
   maxFeelersInFlight: 4,
+  fullBookFeelerMs: 120_000,
 };
 
 /**
@@ -37,7 +44,8 @@ export const DEFAULT_PROBER_TUNING: ProberTuning = {
  *   answer is on our network it becomes tried. At most one feeler starts per
  *   tick and `maxFeelersInFlight` run at once, whatever the untried table holds.
  *   Addresses passed on by tried peers go first, so a flood of anonymous
- *   advertisements cannot push real peers to the back of the queue.
+ *   advertisements cannot push real peers to the back of the queue. Once the
+ *   tried table is full of live peers, one feeler per `fullBookFeelerMs`.
  * - pings: a tried peer with no successful request for `pingQuietMs` gets a
  *   GET /ping; its failures take it out of the live set, its answers bring it
  *   back (a paused or restarted node is re-admitted on its first answer).
@@ -47,6 +55,7 @@ export class Prober {
   private running = false;
   private readonly pinging = new Set<string>();
   private feelers = 0;
+  private lastFeelerAt = -Infinity;
   private readonly tuning: ProberTuning;
   private readonly clock: Clock;
 
@@ -54,6 +63,8 @@ export class Prober {
     private readonly opts: {
       book: PeerBook;
       bans: BanList;
+      /** The tried table's size limit (P2POptions.maxPeers). */
+      maxPeers: number;
       client: PeerTransport;
       metrics: Metrics;
       logger: Logger;
@@ -100,8 +111,11 @@ export class Prober {
       void this.ping(peer);
     }
     if (this.feelers < this.tuning.maxFeelersInFlight) {
+      if (this.bookFullOfLivePeers() && this.clock.now() < this.lastFeelerAt + this.tuning.fullBookFeelerMs)
+        return false;
       const target = this.nextFeeler();
       if (target) {
+        this.lastFeelerAt = this.clock.now();
         void this.feel(target);
         return true;
       }
@@ -109,6 +123,12 @@ export class Prober {
     }
     // Every feeler slot taken: there is work in flight, look again soon.
     return true;
+  }
+
+  private bookFullOfLivePeers(): boolean {
+    const { book } = this.opts;
+    const tried = book.tried();
+    return tried.length >= this.opts.maxPeers && tried.every((e) => book.state(e) === 'live');
   }
 
   private nextFeeler(): PeerEntry | undefined {

@@ -95,9 +95,24 @@ describe('simulation', () => {
       expect(block.reached).toBe(1);
       expect(block.p100).not.toBeNull();
     }
+    // Every node but the miner received the block over a relay request (compact blocks count: the old counter read 0).
+    for (const block of result.blocks) {
+      expect(block.relayMessagesPerNode).toBeGreaterThanOrEqual((block.nodes - 1) / block.nodes);
+      expect(block.relayBytesPerNode).toBeGreaterThan(block.relayMessagesPerNode * 300);
+      expect(block.messagesPerNode).toBeGreaterThan(block.relayMessagesPerNode);
+    }
     const last = result.book[result.book.length - 1]!;
     expect(last.triedPerNode).toBeGreaterThan(20);
     expect(last.triedLiveShare).toBe(1);
+  }, 120_000);
+
+  it('a node whose tried table is full of live peers stops feeling out the untried table (no churn of good peers)', async () => {
+    // 30 nodes, 8 peers each: 21 addresses stay untried; a feeler per 100 ms tick would be ~10 handshakes per node per s.
+    const result = await simulate({ ...SMALL, p2p: { ...SHIPPED_P2P, maxPeers: 8 }, warmupMs: 30_000 });
+    const last = result.book[result.book.length - 1]!;
+    expect(last.triedPerNode).toBe(8);
+    expect(last.untriedPerNode).toBeGreaterThan(5);
+    expect(result.messagesPerNodePerSecond.advertise).toBeLessThan(2);
   }, 120_000);
 
   it('is deterministic: the same seed gives the same report, another seed another one', async () => {
