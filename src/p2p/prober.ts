@@ -19,6 +19,12 @@ export interface ProberTuning {
   maxPingsInFlight: number;
   /** Feelers (probes of untried addresses) at once; one starts per tick at most. */
   maxFeelersInFlight: number;
+  /**
+   * Tried peers kept live by pings (PeerBook.keptLive); the rest are pinged only in backoff,
+   * and feelers stop while this many tried peers are not failing. The relay fans out to live
+   * peers, so this is the relay fan-out plus a margin (P2P sets it so).
+   */
+  keepLive: number;
 }
 
 export const DEFAULT_PROBER_TUNING: ProberTuning = {
@@ -27,6 +33,7 @@ export const DEFAULT_PROBER_TUNING: ProberTuning = {
   pingQuietMs: 3_000,
   maxPingsInFlight: 16,
   maxFeelersInFlight: 4,
+  keepLive: 12,
 };
 
 /**
@@ -38,8 +45,8 @@ export const DEFAULT_PROBER_TUNING: ProberTuning = {
  *   tick and `maxFeelersInFlight` run at once, whatever the untried table holds.
  *   Addresses passed on by tried peers go first, so a flood of anonymous
  *   advertisements cannot push real peers to the back of the queue.
- * - pings: a tried peer with no successful request for `pingQuietMs` gets a
- *   GET /ping; its failures take it out of the live set, its answers bring it
+ * - pings: a tried peer kept live (at most `keepLive` of them) with no
+ *   successful request for `pingQuietMs` gets a GET /ping; its failures take it out of the live set, its answers bring it
  *   back (a paused or restarted node is re-admitted on its first answer).
  */
 export class Prober {
@@ -94,11 +101,13 @@ export class Prober {
   /** Starts the pings and the feeler due now; true if a feeler started (more may be waiting). */
   tick(): boolean {
     const { book, bans } = this.opts;
-    for (const peer of book.duePing(this.tuning.pingQuietMs)) {
+    for (const peer of book.duePing(this.tuning.pingQuietMs, this.tuning.keepLive)) {
       if (this.pinging.size >= this.tuning.maxPingsInFlight) break;
       if (this.pinging.has(peer.nodeId) || bans.isBanned(peer.nodeId)) continue;
       void this.ping(peer);
     }
+    // Enough peers to keep live: untried addresses wait (they age out) until one fails.
+    if (book.keptLive(this.tuning.keepLive).length >= this.tuning.keepLive) return false;
     if (this.feelers < this.tuning.maxFeelersInFlight) {
       const target = this.nextFeeler();
       if (target) {
