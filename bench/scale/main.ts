@@ -415,6 +415,22 @@ function writeReport(
       `- N = ${r.n}: ${f1(r.cpuMsPerNodeBlock ?? Number.NaN)} CPU ms per node per block × ${r.n} nodes ÷ ${cores} cores = ` +
       `${f0(cpuBound[i] as number)} ms, against a p50 of ${f0(p50[i] as number)} ms`,
   );
+  const machineLines = results.map(
+    (r) =>
+      `- N = ${r.n}: idle, ${r.n} × ${f2(r.idle.cpuSecPerMin)} CPU s/min ÷ 60 = ${f2((r.n * r.idle.cpuSecPerMin) / 60)} of the ${cores} cores; ` +
+      `${r.n} × ${f1(r.idle.pssMb)} MB PSS = ${f0(r.n * r.idle.pssMb)} MB of memory; ` +
+      `start-up ${f2(r.startupCpuSecPerNode ?? Number.NaN)} CPU s per new process`,
+  );
+  const last = results.at(-1);
+  const unreached = SIZES.filter((n) => !ns.includes(n));
+  const extrapolated =
+    last === undefined
+      ? []
+      : unreached.map(
+          (n) =>
+            `- N = ${n} (not reached), at N = ${last.n}'s idle cost per node: ${n} × ${f2(last.idle.cpuSecPerMin)} ÷ 60 = ` +
+            `${f2((n * last.idle.cpuSecPerMin) / 60)} of the ${cores} cores before any start-up, discovery or block`,
+        );
   const fitSection =
     ns.length < 3
       ? `No fit: this run reached ${ns.length} size${ns.length === 1 ? '' : 's'} (${ns.join(', ')}), and a line through fewer than three points says nothing about log N against N.`
@@ -510,6 +526,14 @@ RSS counts every page a process maps, the node binary's and its shared libraries
 process; PSS divides each shared page by the processes sharing it, so summed over N nodes it is what the
 machine holds (N × PSS is the memory the cluster needs). A bare Node.js process is most of an idle
 node's RSS: the difference between the two RSS columns is what chainmesh itself adds.
+
+## What the cluster costs the machine
+
+Each node at idle pings the peers it keeps live (relay fan-out + 4 = ${RELAY_FANOUT + 4}, each when quiet for 3 s) and
+answers theirs, and gossips once per ${GOSSIP_INTERVAL_MS / 1000} s: a bounded number of HTTP requests per node whatever N,
+so the idle CPU per node should stay flat with N and the cluster's grows like N.
+
+${[...machineLines, ...extrapolated].join('\n')}
 
 ## How propagation grows with N
 
