@@ -45,7 +45,7 @@ bench: build
 ab: build
 	npx tsx bench/ab.ts $(REVS)
 
-# make scale: real node processes at N = 10, 25, 50, 100 on this machine (≤ 10 min; SCALE_SIZES=10,25
+# make scale: real node processes at N = 10, 25, 50, 100 on this machine (bounded at 15 min; SCALE_SIZES=10,25
 # shortens it); writes bench/results/scale.md and its SVG plots (README "Scale").
 scale: build
 	npx tsx bench/scale/main.ts

@@ -40,6 +40,9 @@ import {
 /** Transactions admitted between yields to the event loop while processing a batch. */
 const YIELD_EVERY_TXS = 50;
 
+/** Peers kept live beyond the relay fan-out: one or two going quiet do not thin a relay. */
+const KEEP_LIVE_MARGIN = 4;
+
 export interface P2PTuning extends PeerBookTuning, DiscoveryTuning, ProberTuning {
   banMs: number;
   /** Deadline of one sync batch request (defaults to 4 × requestTimeoutMs). */
@@ -251,7 +254,7 @@ export class P2P {
       handshake: (host) => this.discovery.advertiseTo(host),
       onPeerChain: (peer, work) => this.considerSync(peer, work),
       onPeerCompact: (nodeId, supports) => this.compact.recordSupport(nodeId, supports),
-      tuning,
+      tuning: { keepLive: opts.relayFanout + KEEP_LIVE_MARGIN, ...tuning },
       clock,
     });
   }

@@ -25,6 +25,12 @@ export interface ProberTuning {
    * out the untried table every tick would churn the book and load the network for nothing.
    */
   fullBookFeelerMs: number;
+  /**
+   * Tried peers kept live by pings (PeerBook.keptLive); the rest are pinged only in backoff,
+   * and feelers stop while this many tried peers are not failing. The relay fans out to live
+   * peers, so this is the relay fan-out plus a margin (P2P sets it so).
+   */
+  keepLive: number;
 }
 
 export const DEFAULT_PROBER_TUNING: ProberTuning = {
@@ -34,6 +40,7 @@ export const DEFAULT_PROBER_TUNING: ProberTuning = {
   maxPingsInFlight: 16,
   maxFeelersInFlight: 4,
   fullBookFeelerMs: 120_000,
+  keepLive: 12,
 };
 
 /**
@@ -44,10 +51,12 @@ export const DEFAULT_PROBER_TUNING: ProberTuning = {
  *   answer is on our network it becomes tried. At most one feeler starts per
  *   tick and `maxFeelersInFlight` run at once, whatever the untried table holds.
  *   Addresses passed on by tried peers go first, so a flood of anonymous
- *   advertisements cannot push real peers to the back of the queue. Once the
- *   tried table is full of live peers, one feeler per `fullBookFeelerMs`.
- * - pings: a tried peer with no successful request for `pingQuietMs` gets a
- *   GET /ping; its failures take it out of the live set, its answers bring it
+ *   advertisements cannot push real peers to the back of the queue. None start
+ *   while `keepLive` tried peers are not failing; once a tried table smaller
+ *   than that is full of live peers, one feeler per `fullBookFeelerMs`.
+ * - pings: a tried peer kept live (at most `keepLive` of them) with no
+ *   successful request for `pingQuietMs` gets a GET /ping; its failures take
+ *   it out of the live set, its answers bring it
  *   back (a paused or restarted node is re-admitted on its first answer).
  */
 export class Prober {
@@ -105,11 +114,13 @@ export class Prober {
   /** Starts the pings and the feeler due now; true if a feeler started (more may be waiting). */
   tick(): boolean {
     const { book, bans } = this.opts;
-    for (const peer of book.duePing(this.tuning.pingQuietMs)) {
+    for (const peer of book.duePing(this.tuning.pingQuietMs, this.tuning.keepLive)) {
       if (this.pinging.size >= this.tuning.maxPingsInFlight) break;
       if (this.pinging.has(peer.nodeId) || bans.isBanned(peer.nodeId)) continue;
       void this.ping(peer);
     }
+    // Enough peers to keep live: untried addresses wait (they age out) until one fails.
+    if (book.keptLive(this.tuning.keepLive).length >= this.tuning.keepLive) return false;
     if (this.feelers < this.tuning.maxFeelersInFlight) {
       if (this.bookFullOfLivePeers() && this.clock.now() < this.lastFeelerAt + this.tuning.fullBookFeelerMs)
         return false;

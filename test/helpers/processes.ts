@@ -31,11 +31,15 @@ async function isFree(port: number): Promise<boolean> {
 /**
  * `count` consecutive free ports (for `chainmesh cluster --base-port`), taken
  * below the kernel's ephemeral range so ports handed out to other tests
- * cannot land inside the block.
+ * cannot land inside the block; `range` (from inclusive, to exclusive) keeps a
+ * bench inside the ports given to it.
  */
-export async function freePortBlock(count: number): Promise<number> {
+export async function freePortBlock(
+  count: number,
+  range: { from: number; to: number } = { from: 20_000, to: 30_000 },
+): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 10_000);
+    const base = range.from + Math.floor(Math.random() * (range.to - range.from - count));
     const ports = Array.from({ length: count }, (_, i) => base + i);
     if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
   }

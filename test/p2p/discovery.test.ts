@@ -278,6 +278,36 @@ describe('discovery', () => {
     expect(seeds).toContain('[::1]:5');
   });
 
+  it('each node keeps only relay fan-out + 4 peers live by pings, however many it has tried', async () => {
+    // Fan-out 1: 5 peers kept live. Pinging every tried peer would cost each node pings in
+    // proportion to the network's size; bounded, the cost stays put as the network grows.
+    const p2p = { relayFanout: 1, gossipIntervalMs: 1000, tuning: { pingQuietMs: 1000 } };
+    const keep = 5;
+    const seed = await node({ p2p });
+    const nodes = [seed];
+    for (let i = 0; i < 13; i++) nodes.push(await node({ seeds: [seed.hostname], p2p }));
+    await waitFor('every node has the fan-out live', () => nodes.every((n) => n.p2p.liveCount >= 1), 20_000);
+    // Meaningful only if some node has tried more peers than it keeps live.
+    await waitFor('some node tried more peers than it keeps', () =>
+      nodes.some((n) => n.p2p.peers().filter((p) => p.table === 'tried').length > keep + 2),
+    );
+    const pings = async (n: TestNode) =>
+      (await n.metrics.peerProbes.get()).values
+        .filter((v) => v.labels.kind === 'ping')
+        .reduce((a, v) => a + v.value, 0);
+    const before = await Promise.all(nodes.map(pings));
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, 4_000)); // the window the pings are counted over
+    const after = await Promise.all(nodes.map(pings));
+    const quietPeriods = (Date.now() - started) / 1000 + 1;
+    for (const [i, n] of nodes.entries()) {
+      const tried = n.p2p.peers().filter((p) => p.table === 'tried' && p.state !== 'backoff').length;
+      // A kept peer is pinged at most once per quiet second (plus one in flight at the start).
+      expect(after[i]! - before[i]!).toBeLessThanOrEqual(Math.min(tried, keep) * quietPeriods);
+      expect(n.p2p.liveCount).toBeGreaterThanOrEqual(1);
+    }
+  });
+
   it('a dead peer is backed off, then dropped', async () => {
     const tuning = { failuresBeforeBackoff: 2, failuresBeforeDrop: 4, backoffBaseMs: 100, backoffMaxMs: 200 };
     const seed = await node({ p2p: { tuning } });

@@ -122,6 +122,42 @@ describe('peer book', () => {
     expect(b.get(id(1))?.lastSeen).toBe(clock);
   });
 
+  it('keeps at most `keep` tried peers live: a stable set, not the same on every node, backoff peers still retried', () => {
+    const hosts = (n: number) => `10.0.${Math.floor(n / 200)}.${(n % 200) + 2}:3000`;
+    const b = book({ tuning: { failuresBeforeBackoff: 3 } });
+    for (let i = 1; i <= 40; i++) b.markContact({ nodeId: id(i), hostname: hosts(i) });
+    const kept = b.keptLive(12).map((e) => e.nodeId);
+    expect(kept).toHaveLength(12);
+    expect(new Set(kept).size).toBe(12);
+    // Quiet for the ping interval: only the kept ones are due, not all 40.
+    clock += 3_001;
+    expect(new Set(b.duePing(3_000, 12).map((e) => e.nodeId))).toEqual(new Set(kept));
+    expect(b.duePing(3_000)).toHaveLength(40);
+    // Answers do not churn the set.
+    for (const nodeId of kept) b.markAlive(nodeId);
+    expect(b.keptLive(12).map((e) => e.nodeId)).toEqual(kept);
+    // A kept peer in backoff gives its place to the next one, and is still retried on its schedule.
+    const failing = kept[0]!;
+    for (let f = 0; f < 3; f++) b.recordFailure(failing, 'refused');
+    const keptAfter = b.keptLive(12).map((e) => e.nodeId);
+    expect(keptAfter).not.toContain(failing);
+    expect(keptAfter).toHaveLength(12);
+    clock += 60_000;
+    expect(b.duePing(3_000, 12).map((e) => e.nodeId)).toContain(failing);
+    // Another node ranks the same peers differently (no peer is in every node's set).
+    const other = new PeerBook({
+      self: { nodeId: id(998), hostname: '10.0.0.250:3000' },
+      maxPeers: 64,
+      now: () => clock,
+      random: Math.random,
+      logger,
+    });
+    for (let i = 1; i <= 40; i++) other.markContact({ nodeId: id(i), hostname: hosts(i) });
+    expect(other.keptLive(12).map((e) => e.nodeId)).not.toEqual(b.keptLive(12).map((e) => e.nodeId));
+    // Fewer tried peers than `keep`: all of them.
+    expect(book().keptLive(12)).toEqual([]);
+  });
+
   it('a tried peer leaves the live set after the live window and the shared list after the share window', () => {
     const b = book({ tuning: { liveWindowMs: 10_000, shareWindowMs: 30_000 } });
     b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
