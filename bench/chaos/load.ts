@@ -160,7 +160,8 @@ export class PaymentLoad {
     }
   }
 
-  private record(built: BuiltTx, conflictWith?: string): Payment {
+  /** Tracks a payment a node accepted (its inputs reserved, counted as submitted) until it confirms. */
+  record(built: BuiltTx, conflictWith?: string): Payment {
     for (const input of built.inputs) this.reserved.add(input);
     const p: Payment = {
       txid: built.txid,

@@ -65,15 +65,7 @@ describe('chaos payment load', () => {
         violation: (kind, detail) => violations.push(`${kind}: ${detail}`),
       },
     );
-    load.payments.set(built.txid, {
-      txid: built.txid,
-      hex: built.hex,
-      inputs: built.inputs,
-      submittedAt: Date.now(),
-      status: 'pending',
-      lastBroadcast: Date.now(),
-    });
-    const payment1 = load.payments.get(built.txid)!;
+    const payment1 = load.record(built);
     // Confirmed on the minority side only.
     await c.generate(minority, 1, sinkAddress());
     await waitFor(
