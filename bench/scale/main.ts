@@ -23,6 +23,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { CHILD_EXEC_ARGV } from '../../src/cli/cluster.js';
+import { keepLiveFor } from '../../src/p2p/index.js';
 import {
   ADMIN_TOKEN,
   freePortBlock,
@@ -487,7 +488,7 @@ shared: the load average says how much else ran.
 One cluster of regtest \`chainmesh node\` processes on loopback grows ${ns.join(' → ')}, started staggered as
 \`chainmesh cluster\` starts them (${STARTING_AT_ONCE} loading at once, Node.js flags \`${CHILD_EXEC_ARGV.join(' ')}\`),
 every node seeded by the first, every setting at its default (gossip every ${GOSSIP_INTERVAL_MS} ms, relay fan-out
-${RELAY_FANOUT}, peers kept live: fan-out + 4) but \`LOG_LEVEL=debug\` for the \`block connected\` lines.
+${RELAY_FANOUT}, peers kept live: ${keepLiveFor(RELAY_FANOUT)}) but \`LOG_LEVEL=debug\` for the \`block connected\` lines.
 ${stoppedNote}
 - **start-up**: until every new process answers /healthz (deadline 60 s + 5 s per new process);
   **start-up CPU**: CPU seconds a new process had used when discovery ended (loading, joining).
@@ -529,7 +530,7 @@ node's RSS: the difference between the two RSS columns is what chainmesh itself 
 
 ## What the cluster costs the machine
 
-Each node at idle pings the peers it keeps live (relay fan-out + 4 = ${RELAY_FANOUT + 4}, each when quiet for 3 s) and
+Each node at idle pings the peers it keeps live (${keepLiveFor(RELAY_FANOUT)}, the larger of relay fan-out + 4 and 32, each when quiet for 3 s) and
 answers theirs, and gossips once per ${GOSSIP_INTERVAL_MS / 1000} s: a bounded number of HTTP requests per node whatever N,
 so the idle CPU per node should stay flat with N and the cluster's grows like N.
 

@@ -8,6 +8,7 @@ export {
   type PeerSender,
   type PeerView,
   type TxResult,
+  keepLiveFor,
 } from './p2p.js';
 export type { AdvertisementBody, AdvertisementReply, PeerInfo, PingReply, SyncReply } from './wire.js';
 export type { PeerTransport } from './transport.js';

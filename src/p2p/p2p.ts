@@ -42,6 +42,12 @@ const YIELD_EVERY_TXS = 50;
 
 /** Peers kept live beyond the relay fan-out: one or two going quiet do not thin a relay. */
 const KEEP_LIVE_MARGIN = 4;
+/**
+ * Tried peers kept live by pings: at least every peer a cluster of ORIGIN_FANOUT + 1 nodes has,
+ * so a small cluster keeps full discovery and one-hop pushes of a node's own blocks; in a larger
+ * network the bound keeps each node's pings from growing with its size.
+ */
+export const keepLiveFor = (relayFanout: number) => Math.max(relayFanout + KEEP_LIVE_MARGIN, ORIGIN_FANOUT);
 
 export interface P2PTuning extends PeerBookTuning, DiscoveryTuning, ProberTuning {
   banMs: number;
@@ -254,7 +260,7 @@ export class P2P {
       handshake: (host) => this.discovery.advertiseTo(host),
       onPeerChain: (peer, work) => this.considerSync(peer, work),
       onPeerCompact: (nodeId, supports) => this.compact.recordSupport(nodeId, supports),
-      tuning: { keepLive: opts.relayFanout + KEEP_LIVE_MARGIN, ...tuning },
+      tuning: { keepLive: keepLiveFor(opts.relayFanout), ...tuning },
       clock,
     });
   }

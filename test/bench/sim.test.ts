@@ -102,8 +102,7 @@ describe('simulation', () => {
       expect(block.messagesPerNode).toBeGreaterThan(block.relayMessagesPerNode);
     }
     const last = result.book[result.book.length - 1]!;
-    // Feelers stop once a node keeps relay fan-out + 4 tried peers live (the scale branch's bound).
-    expect(last.triedPerNode).toBeGreaterThanOrEqual(SHIPPED_P2P.relayFanout + 4);
+    expect(last.triedPerNode).toBeGreaterThan(20);
     expect(last.triedLiveShare).toBe(1);
   }, 120_000);
 
