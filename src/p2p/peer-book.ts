@@ -712,7 +712,6 @@ export function toInfo(e: PeerEntry): PeerInfo {
   return { hostname: e.hostname, nodeId: e.nodeId, lastSeen: e.lastSeen };
 }
 
-/** Up to n distinct random elements (partial Fisher–Yates). */
 /** A number in [0, 2³²) for the pair (FNV-1a of both ids): the same for the pair on every call. */
 function pairRank(selfId: string, peerId: string): number {
   let hash = 0x811c9dc5;
@@ -723,6 +722,7 @@ function pairRank(selfId: string, peerId: string): number {
   return hash;
 }
 
+/** Up to n distinct random elements (partial Fisher–Yates). */
 export function pick<T>(items: readonly T[], n: number, random: () => number): T[] {
   const a = [...items];
   const k = Math.min(n, a.length);

@@ -28,7 +28,7 @@ export interface ProberTuning {
   /**
    * Tried peers kept live by pings (PeerBook.keptLive); the rest are pinged only in backoff,
    * and feelers stop while this many tried peers are not failing. The relay fans out to live
-   * peers, so this is the relay fan-out plus a margin (P2P sets it so).
+   * peers: P2P sets it to keepLiveFor(relay fan-out), at least 32 (one-hop clusters of 33).
    */
   keepLive: number;
 }
