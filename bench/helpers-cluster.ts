@@ -10,7 +10,7 @@ import { MAIN, request, tryJson, waitFor, type NodeProcess } from '../test/helpe
 
 export interface LogLine {
   message: string;
-  /** Unix ms, from winston's ISO timestamp (same clock for every process on this machine). */
+  /** Unix ms, from the log line's ISO timestamp (same clock for every process on this machine). */
   at: number;
   fields: Record<string, unknown>;
 }

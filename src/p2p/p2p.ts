@@ -635,7 +635,7 @@ export class P2P {
     const source = from ? 'peer' : 'api';
     const results: TxResult[] = [];
     const accepted: Uint8Array[] = [];
-    // winston filters levels only after queueing a line: per-transaction lines are skipped up front.
+    // Per-transaction debug lines: their fields are not even built unless they are written.
     const debug = this.logger.isDebugEnabled();
     await this.relayedBlocksSettled();
     await this.mempool.preverify(txs);

@@ -1,9 +1,7 @@
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import winston from 'winston';
 import { createLogger } from '../../src/obs/logger.js';
 import { BanList, misbehaviourPoints } from '../../src/p2p/ban.js';
 import { addressGroup, PeerBook, pick, type PeerBookTuning } from '../../src/p2p/peer-book.js';
@@ -432,19 +430,15 @@ describe('ban score', () => {
 describe('peer book saves on a disk that refuses writes', () => {
   it('logs one line when saving starts failing, a summary while it goes on, one when it works again', async () => {
     const lines: Array<{ level: string; message: string; failedSaves?: number }> = [];
-    const capture = winston.createLogger({
+    const capture = createLogger({
+      nodeId: 'test',
       level: 'debug',
-      format: winston.format.json(),
-      transports: [
-        new winston.transports.Stream({
-          stream: new Writable({
-            write(chunk: Buffer, _enc, done) {
-              lines.push(JSON.parse(chunk.toString()) as (typeof lines)[number]);
-              done();
-            },
-          }),
-        }),
-      ],
+      format: 'json',
+      destination: {
+        write(chunk: string) {
+          lines.push(JSON.parse(chunk) as (typeof lines)[number]);
+        },
+      },
     });
     // A data dir that does not exist yet: every save fails (ENOENT) until it is created.
     const missing = join(dir, 'not-yet');
