@@ -8,7 +8,38 @@ import { join } from 'node:path';
 export const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 export const ADMIN_TOKEN = 'test-admin-token';
 
+/**
+ * TEST_PORTS=FROM-TO (e.g. 20000-21999) keeps the nodes of a run inside a
+ * range of ports (engineers sharing one machine each have their own);
+ * unset, a port comes from the kernel.
+ */
+function portRange(): { from: number; to: number } | undefined {
+  const spec = process.env.TEST_PORTS;
+  if (spec === undefined || spec === '') return undefined;
+  const m = /^(\d+)-(\d+)$/.exec(spec);
+  const from = Number(m?.[1]);
+  const to = Number(m?.[2]) + 1;
+  if (!m || !(from >= 1024 && to <= 65536 && to - from >= 16))
+    throw new Error(`TEST_PORTS must be FROM-TO, at least 16 ports within 1024-65535 (got ${spec})`);
+  return { from, to };
+}
+
+/** Ports this process has handed out from TEST_PORTS: two nodes started at once never draw the same one. */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
+  const range = portRange();
+  if (!range) return kernelPort();
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = range.from + Math.floor(Math.random() * (range.to - range.from));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await isFree(port)) return port;
+  }
+  throw new Error(`no free port found in TEST_PORTS=${process.env.TEST_PORTS}`);
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -36,7 +67,7 @@ async function isFree(port: number): Promise<boolean> {
  */
 export async function freePortBlock(
   count: number,
-  range: { from: number; to: number } = { from: 20_000, to: 30_000 },
+  range: { from: number; to: number } = portRange() ?? { from: 20_000, to: 30_000 },
 ): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const base = range.from + Math.floor(Math.random() * (range.to - range.from - count));
