@@ -18,6 +18,7 @@ import {
   ValidationError,
   type Block,
   type NetworkParams,
+  type Transaction,
 } from '../core/index.js';
 import { Mempool } from '../mempool/index.js';
 import { createTemplate, Miner, TipMovingError, type BlockTemplate } from '../miner/index.js';
@@ -197,9 +198,12 @@ export class ChainmeshNode implements ApiPort {
       metrics.mempoolTransactions.set(mempool.count);
       metrics.mempoolBytes.set(mempool.bytes);
     };
-    mempool.on('accepted', ({ source }: { source?: string }) => {
-      // API and peer admissions are counted where they arrive; the mempool itself reports re-admissions.
-      if (source === 'reorg') metrics.txAccepted.inc({ source: 'reorg' });
+    mempool.on('accepted', ({ tx, source }: { tx: Transaction; source?: string }) => {
+      // API and peer admissions are counted (and relayed) where they arrive; re-admissions after a reorg here.
+      if (source === 'reorg') {
+        metrics.txAccepted.inc({ source: 'reorg' });
+        this.p2p.announceReorged(tx);
+      }
       updateMempool();
     });
     mempool.on('removed', updateMempool);

@@ -140,6 +140,8 @@ export class P2P {
   private gaugeTimer: ClockTimer | undefined;
   private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
   private readonly seenTxs = new SeenCache(SEEN_TXS);
+  /** Transactions the reorg being settled returned to the mempool, relayed together once it has. */
+  private reorged: Uint8Array[] = [];
   /** Blocks forwarded before their validation ended (not relayed a second time after it). */
   private readonly relayedEarly = new SeenCache(SEEN_BLOCKS);
   private readonly earlyRelayRefused = new SeenCache(EARLY_REFUSED);
@@ -690,11 +692,25 @@ export class P2P {
     }
   }
 
-  /** A transaction this node created and already accepted into its mempool. */
-  announceTransaction(tx: Transaction): void {
-    const id = txid(tx);
-    if (!this.seenTxs.add(id)) return;
-    this.relay.relayTransactions([encodeTx(tx)]);
+  /**
+   * A transaction a reorg returned to the mempool (its block left the best
+   * chain): relayed again although this node saw it before. The peers that
+   * confirmed it along with this node are on the same losing branch; the
+   * other side of a split may never have had it, and waiting for it to come
+   * back by chance can take forever. Those of one reorg go as one batch, in
+   * the mempool's order (parents first).
+   */
+  announceReorged(tx: Transaction): void {
+    this.seenTxs.add(txid(tx));
+    if (this.reorged.length === 0) {
+      queueMicrotask(() => {
+        const batch = this.reorged;
+        this.reorged = [];
+        this.logger.debug('reorged transactions relayed', { txs: batch.length });
+        this.relay.relayTransactions(batch);
+      });
+    }
+    this.reorged.push(encodeTx(tx));
   }
 
   /** POST /sync/blocks: raw best-chain blocks after the locator's fork point, ≤ 500 and ~8 MB. */
