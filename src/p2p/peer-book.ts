@@ -269,13 +269,13 @@ export class PeerBook {
   }
 
   /**
-   * Tried peers due a request, not waiting out a backoff: those kept live (`keptLive(keep)`)
-   * once quiet for `quietMs`, and those in backoff on their retry schedule (a paused node is
-   * re-admitted when it answers).
+   * Tried peers due a request, not waiting out a backoff: those kept live (`keptLive(keep)`,
+   * or that list itself from a caller that has it) once quiet for `quietMs`, and those in
+   * backoff on their retry schedule (a paused node is re-admitted when it answers).
    */
-  duePing(quietMs: number, keep = Number.POSITIVE_INFINITY): PeerEntry[] {
+  duePing(quietMs: number, keep: number | readonly PeerEntry[] = Number.POSITIVE_INFINITY): PeerEntry[] {
     const now = this.opts.now();
-    const kept = new Set(this.keptLive(keep).map((e) => e.nodeId));
+    const kept = new Set((typeof keep === 'number' ? this.keptLive(keep) : keep).map((e) => e.nodeId));
     return this.entries().filter(
       (e) =>
         e.tried &&

@@ -28,19 +28,19 @@ export interface ProberTuning {
   /**
    * Tried peers kept live by pings (PeerBook.keptLive); the rest are pinged only in backoff,
    * and feelers stop while this many tried peers are not failing. The relay fans out to live
-   * peers: P2P sets it to keepLiveFor(relay fan-out), at least 32 (one-hop clusters of 33).
+   * peers: so it has no default here, P2P sets it to keepLiveFor(relay fan-out), at least 32
+   * (one-hop clusters of 33).
    */
   keepLive: number;
 }
 
-export const DEFAULT_PROBER_TUNING: ProberTuning = {
+export const DEFAULT_PROBER_TUNING: Omit<ProberTuning, 'keepLive'> = {
   probeTickMs: 100,
   idleProbeTickMs: 1_000,
   pingQuietMs: 3_000,
   maxPingsInFlight: 16,
   maxFeelersInFlight: 4,
   fullBookFeelerMs: 120_000,
-  keepLive: 12,
 };
 
 /**
@@ -84,7 +84,7 @@ export class Prober {
       onPeerChain: (peer: { nodeId: string; hostname: string }, chainWork: bigint) => void;
       /** Whether a peer that answered a ping takes compact blocks. */
       onPeerCompact: (nodeId: string, supports: boolean) => void;
-      tuning?: Partial<ProberTuning>;
+      tuning: Partial<ProberTuning> & Pick<ProberTuning, 'keepLive'>;
       clock?: Clock;
     },
   ) {
@@ -114,13 +114,15 @@ export class Prober {
   /** Starts the pings and the feeler due now; true if a feeler started (more may be waiting). */
   tick(): boolean {
     const { book, bans } = this.opts;
-    for (const peer of book.duePing(this.tuning.pingQuietMs, this.tuning.keepLive)) {
+    // Once per tick: it ranks the tried table (starting pings changes nothing it depends on).
+    const kept = book.keptLive(this.tuning.keepLive);
+    for (const peer of book.duePing(this.tuning.pingQuietMs, kept)) {
       if (this.pinging.size >= this.tuning.maxPingsInFlight) break;
       if (this.pinging.has(peer.nodeId) || bans.isBanned(peer.nodeId)) continue;
       void this.ping(peer);
     }
     // Enough peers to keep live: untried addresses wait (they age out) until one fails.
-    if (book.keptLive(this.tuning.keepLive).length >= this.tuning.keepLive) return false;
+    if (kept.length >= this.tuning.keepLive) return false;
     if (this.feelers < this.tuning.maxFeelersInFlight) {
       if (this.bookFullOfLivePeers() && this.clock.now() < this.lastFeelerAt + this.tuning.fullBookFeelerMs)
         return false;
