@@ -13,7 +13,7 @@
  *   tree's dist (make build first; `make ab REVS="…"` does).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   MAIN,
@@ -113,7 +113,13 @@ function prepare(spec: string, made: Build[]): Build {
     worktree,
   };
   made.push(build);
-  symlinkSync(join(REPO, 'node_modules'), join(worktree, 'node_modules'));
+  // This tree's packages when the revision locks the same ones; else its own (older revisions lock winston).
+  const lock = (dir: string) => readFileSync(join(dir, 'package-lock.json'), 'utf8');
+  if (lock(worktree) === lock(REPO)) symlinkSync(join(REPO, 'node_modules'), join(worktree, 'node_modules'));
+  else {
+    console.log(`installing the packages ${build.label} locks ...`);
+    run('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], worktree);
+  }
   console.log(`building ${build.label} ...`);
   run(
     process.execPath,
