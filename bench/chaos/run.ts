@@ -3,6 +3,7 @@ import { freePortBlock } from '../../test/helpers/processes.js';
 import { ChaosCluster, type ClusterEvents, type Member, type NodeInfoView } from './cluster.js';
 import { DEEP_CONFIRMATIONS, PaymentLoad, txState } from './load.js';
 import { makeWallets, params, sinkAddress } from './payments.js';
+import type { PortRange } from './ports.js';
 import { applyPerturbation, type Applied, type HostileStats } from './perturb.js';
 import { buildReport, type RunReport } from './report.js';
 import { Rng } from './rng.js';
@@ -22,6 +23,8 @@ export interface RunOptions {
   log: (line: string) => void;
   /** Where the nodes run, when not as local processes (make chaos-docker: DockerCluster). */
   cluster?: (root: string, events: ClusterEvents) => ChaosCluster;
+  /** Where the run's block of ports is taken (from inclusive, to exclusive); freePortBlock's default otherwise. */
+  ports?: PortRange;
 }
 
 export interface Violation {
@@ -68,7 +71,7 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
   for (const p of schedule) log(`  at ${p.at} s: ${p.kind} (${p.duration} s)`);
 
   const nodeCount = scenario.nodes + 1;
-  const base = await freePortBlock(2 * nodeCount + SPARE_PORTS);
+  const base = await freePortBlock(2 * nodeCount + SPARE_PORTS, opts.ports);
   const ports = Array.from({ length: 2 * nodeCount + SPARE_PORTS }, (_, i) => base + i);
   const events: ClusterEvents = { violation, note: log };
   const cluster = opts.cluster ? opts.cluster(opts.root, events) : new ChaosCluster(opts.root, ports, events);
