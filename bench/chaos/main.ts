@@ -85,13 +85,13 @@ async function main(): Promise<void> {
   }
 
   const refs = args.scenario ? args.scenario.split(',').filter(Boolean) : DEFAULT_SET;
-  const scenarios: Scenario[] = [];
+  const scenarios: Array<Scenario & { ref: string }> = [];
   for (const ref of refs) {
     const path = scenarioPath(ref);
     if (!existsSync(path)) fail(`--scenario ${ref}: no file ${path}`);
     try {
       const s = loadScenario(path);
-      scenarios.push({ ...s, ...(duration ? { duration } : {}), ...(nodes ? { nodes } : {}) });
+      scenarios.push({ ...s, ref, ...(duration ? { duration } : {}), ...(nodes ? { nodes } : {}) });
     } catch (err) {
       if (err instanceof ScenarioError) fail(err.message);
       throw err;
@@ -136,7 +136,10 @@ async function main(): Promise<void> {
     const log = (line: string) =>
       process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
     try {
-      reports.push(await runScenario({ scenario, seed: runSeed, intensity, root, log, cluster, ports }));
+      const scenarioArgs = `${args.docker ? '--docker ' : ''}--scenario ${scenario.ref}`;
+      reports.push(
+        await runScenario({ scenario, seed: runSeed, intensity, root, log, cluster, ports, scenarioArgs }),
+      );
     } catch (err) {
       process.stderr.write(
         `chaos: ${scenario.name} seed ${runSeed} could not run: ${err instanceof Error ? err.stack : String(err)}\n`,

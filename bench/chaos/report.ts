@@ -202,6 +202,8 @@ export function buildReport(input: {
   loadEndSec: number;
   hostile: HostileStats;
   finalHeight: number | null;
+  /** How the run named its scenario on the command line (a path, --docker), for the replay line. */
+  scenarioArgs?: string | undefined;
 }): RunReport {
   const { load, convergences } = input;
   const kinds = [...new Set(convergences.map((c) => c.kind))].sort();
@@ -302,7 +304,8 @@ export function buildReport(input: {
     scenario: input.scenario.name,
     seed: input.seed,
     intensity: input.intensity,
-    replay: `npx tsx bench/chaos/main.ts --scenario ${input.scenario.name} --seed ${input.seed} --intensity ${input.intensity}`,
+    // Everything the schedule depends on, so that flags that overrode the file replay too.
+    replay: `npx tsx bench/chaos/main.ts ${input.scenarioArgs ?? `--scenario ${input.scenario.name}`} --seed ${input.seed} --intensity ${input.intensity} --nodes ${input.scenario.nodes} --duration ${input.scenario.duration}`,
     startedAt: new Date(input.startedAt).toISOString(),
     wallSeconds: Math.round((Date.now() - input.startedAt) / 1000),
     finalHeight: input.finalHeight,

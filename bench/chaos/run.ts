@@ -25,6 +25,8 @@ export interface RunOptions {
   cluster?: (root: string, events: ClusterEvents) => ChaosCluster;
   /** Where the run's block of ports is taken (from inclusive, to exclusive); freePortBlock's default otherwise. */
   ports?: PortRange;
+  /** How the command line named the scenario (`--scenario REF`, and `--docker`), for the report's replay line. */
+  scenarioArgs?: string;
 }
 
 export interface Violation {
@@ -245,6 +247,7 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
       loadEndSec,
       hostile,
       finalHeight: finalInfo?.height ?? null,
+      scenarioArgs: opts.scenarioArgs,
     });
   } finally {
     await cluster.stopAll();
