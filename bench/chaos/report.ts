@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { percentile } from '../helpers-cluster.js';
 import type { Member } from './cluster.js';
@@ -21,6 +22,8 @@ export interface RunReport {
   replay: string;
   startedAt: string;
   wallSeconds: number;
+  /** The machine's 1-minute load average over the run (every 5 s), and its core count. */
+  loadAverage: { first: number; mean: number; max: number; last: number; cores: number };
   finalHeight: number | null;
   schedule: ScheduledPerturbation[];
   perturbations: Array<{
@@ -182,6 +185,17 @@ export function heapAfterGcTrend(
   };
 }
 
+function loadSummary(samples: readonly number[]): RunReport['loadAverage'] {
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return {
+    first: r(samples[0] ?? 0),
+    mean: r(samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length)),
+    max: r(Math.max(0, ...samples)),
+    last: r(samples.at(-1) ?? 0),
+    cores: availableParallelism(),
+  };
+}
+
 function withHeap(trend: Trend | null, heap: Member['heap']): Trend | null {
   return trend && { ...trend, heapAfterGc: heapAfterGcTrend(heap, trend) };
 }
@@ -204,6 +218,7 @@ export function buildReport(input: {
   finalHeight: number | null;
   /** How the run named its scenario on the command line (a path, --docker), for the replay line. */
   scenarioArgs?: string | undefined;
+  loadAverages: readonly number[];
 }): RunReport {
   const { load, convergences } = input;
   const kinds = [...new Set(convergences.map((c) => c.kind))].sort();
@@ -308,6 +323,7 @@ export function buildReport(input: {
     replay: `npx tsx bench/chaos/main.ts ${input.scenarioArgs ?? `--scenario ${input.scenario.name}`} --seed ${input.seed} --intensity ${input.intensity} --nodes ${input.scenario.nodes} --duration ${input.scenario.duration}`,
     startedAt: new Date(input.startedAt).toISOString(),
     wallSeconds: Math.round((Date.now() - input.startedAt) / 1000),
+    loadAverage: loadSummary(input.loadAverages),
     finalHeight: input.finalHeight,
     schedule: input.schedule,
     perturbations,
@@ -330,7 +346,11 @@ export function markdown(reports: readonly RunReport[]): string {
   const out: string[] = ['# Chaos run', ''];
   for (const r of reports) {
     out.push(`## ${r.scenario} — seed ${r.seed}, intensity ${r.intensity}: ${r.pass ? 'PASS' : 'FAIL'}`, '');
-    out.push(`Replay: \`${r.replay}\` · ${r.wallSeconds} s wall · final height ${r.finalHeight ?? '—'}`, '');
+    const la = r.loadAverage;
+    out.push(
+      `Replay: \`${r.replay}\` · ${r.wallSeconds} s wall · final height ${r.finalHeight ?? '—'} · load average ${la.first} → ${la.last} (mean ${la.mean}, max ${la.max}, ${la.cores} cores)`,
+      '',
+    );
     out.push(
       '| perturbation | applied | convergence p50 | p99 | max | never converged |',
       '|---|---:|---:|---:|---:|---:|',
@@ -416,7 +436,7 @@ export function summary(r: RunReport): string {
   const peak = Math.max(0, ...r.nodes.map((n) => n.peakRssMb));
   return [
     `${r.pass ? 'PASS' : 'FAIL'} ${r.scenario} seed ${r.seed}: ${r.applied.length} perturbations (${conv || 'none'})`,
-    `  payments ${r.payments.submitted} submitted, ${r.payments.confirmed} confirmed, ${r.payments.conflicted} conflicted, ${r.payments.lost} lost; violations ${r.violations.length}; peak RSS ${peak} MB; final height ${r.finalHeight}`,
+    `  load average ${r.loadAverage.first} → ${r.loadAverage.last} (mean ${r.loadAverage.mean}, max ${r.loadAverage.max}, ${r.loadAverage.cores} cores); payments ${r.payments.submitted} submitted, ${r.payments.confirmed} confirmed, ${r.payments.conflicted} conflicted, ${r.payments.lost} lost; violations ${r.violations.length}; peak RSS ${peak} MB; final height ${r.finalHeight}`,
     ...r.assertions.map((a) => `  ${a.pass ? 'ok  ' : 'FAIL'} ${a.text} (observed ${a.observed})`),
   ].join('\n');
 }

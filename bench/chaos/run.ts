@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { blockSubsidy } from '../../src/core/index.js';
 import { freePortBlock } from '../../test/helpers/processes.js';
 import { ChaosCluster, type ClusterEvents, type Member, type NodeInfoView } from './cluster.js';
@@ -94,6 +95,10 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
   let nextName = scenario.nodes + 1;
   const heightAssertions = scenario.parsedAssertions.filter((a) => a.kind === 'height-within');
   const heightReachedAt = new Map<number, number>();
+  // The machine's 1-minute load average every 5 s: convergence times on a shared machine mean little without it.
+  const loadAverages: number[] = [];
+  const loadSampler = setInterval(() => loadAverages.push(loadavg()[0] ?? 0), 5000);
+  loadAverages.push(loadavg()[0] ?? 0);
 
   try {
     await cluster.addMember('seed');
@@ -248,8 +253,10 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
       hostile,
       finalHeight: finalInfo?.height ?? null,
       scenarioArgs: opts.scenarioArgs,
+      loadAverages,
     });
   } finally {
+    clearInterval(loadSampler);
     await cluster.stopAll();
     process.off('exit', killAll);
   }
