@@ -50,6 +50,15 @@ function scenarioPath(ref: string): string {
   return join(SCENARIO_DIR, `${ref}.yaml`);
 }
 
+// Ctrl-C or a kill ends the run through process.exit, so the 'exit' hook of the running scenario
+// SIGKILLs its node processes instead of leaving them behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`chaos: ${signal}: stopping the nodes\n`);
+    process.exit(130);
+  });
+}
+
 async function main(): Promise<void> {
   let args;
   try {
