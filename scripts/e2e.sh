@@ -86,7 +86,21 @@ containers() { # containers [service]: running and stopped containers of the pro
 }
 nodes_of_chain() { containers seed; containers node; } # every chainmesh container, not monitoring
 ip_of() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
-health_of() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1"; }
+# inspect_chain: one `docker inspect` of every chainmesh container into $TMP/state, a line each:
+# name running paused health ip. The checks below read it instead of one inspect per container and
+# per pair: on a loaded host each inspect took about a second, so checking 9 nodes' peer books
+# (72 address look-ups) took over a minute and a 90 s wait had time for two checks only.
+inspect_chain() {
+  local names
+  names=$(nodes_of_chain)
+  : >"$TMP/state"
+  [ -n "$names" ] || return 0
+  # shellcheck disable=SC2086
+  docker inspect -f '{{.Name}} {{.State.Running}} {{.State.Paused}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' $names 2>/dev/null |
+    sed 's|^/||' >"$TMP/state"
+}
+running_unpaused() { awk '$2 == "true" && $3 == "false" {print $1}' "$TMP/state"; }
+state_ip() { awk -v n="$1" '$1 == n {print $5}' "$TMP/state"; }
 record_volumes() {
   local c
   for c in $(containers); do
@@ -110,9 +124,12 @@ await Promise.all(pairs.map(async (pair) => {
   } catch {}
   writeFileSync(`${dir}/probe.${name}`, line);
 }));'
-snapshot() { # snapshot NAME...: probes all in parallel into $TMP/probe.<name>
-  local c args=()
-  for c in "$@"; do args+=("$c=$(ip_of "$c")"); done
+snapshot() { # snapshot NAME...: probes all in parallel into $TMP/probe.<name> (addresses from the last inspect_chain)
+  local c ip args=()
+  for c in "$@"; do
+    ip=$(state_ip "$c" 2>/dev/null)
+    args+=("$c=${ip:-$(ip_of "$c")}")
+  done
   [ ${#args[@]} -gt 0 ] || return 0
   timeout 60 node --input-type=module -e "$PROBE" "$TMP" "${args[@]}" || true
 }
@@ -137,11 +154,12 @@ wait_until() {
 }
 
 all_healthy() {
-  local c n=0 bad=""
-  for c in $(nodes_of_chain); do
+  local c n=0 bad="" health
+  inspect_chain
+  while read -r c _ _ health _; do
     n=$((n + 1))
-    [ "$(health_of "$c")" = healthy ] || bad="$bad $c=$(health_of "$c")"
-  done
+    [ "$health" = healthy ] || bad="$bad $c=$health"
+  done <"$TMP/state"
   LAST_DETAIL="  containers: $n, not healthy:${bad:- none}"
   [ "$n" -eq "$EXPECT" ] && [ -z "$bad" ]
 }
@@ -149,16 +167,17 @@ all_healthy() {
 # Every running node lists every other running node (by container address) and not itself.
 all_know_each_other() {
   local names c o peers missing=""
-  names=$(nodes_of_chain | while read -r c; do [ "$(docker inspect -f '{{.State.Running}} {{.State.Paused}}' "$c")" = "true false" ] && echo "$c"; done)
+  inspect_chain
+  names=$(running_unpaused)
   # shellcheck disable=SC2086
   snapshot $names
   for c in $names; do
     peers=",$(field "$c" 4),"
     for o in $names; do
       [ "$o" = "$c" ] && continue
-      case "$peers" in *",$(ip_of "$o"):3000,"*) ;; *) missing="$missing $c-!->$o" ;; esac
+      case "$peers" in *",$(state_ip "$o"):3000,"*) ;; *) missing="$missing $c-!->$o" ;; esac
     done
-    case "$peers" in *",$(ip_of "$c"):3000,"*) missing="$missing $c-lists-itself" ;; esac
+    case "$peers" in *",$(state_ip "$c"):3000,"*) missing="$missing $c-lists-itself" ;; esac
   done
   LAST_DETAIL="  missing:${missing:- none}"
   [ -z "$missing" ]
@@ -167,7 +186,8 @@ all_know_each_other() {
 # Every running, unpaused node reports the same tip at height >= MIN_HEIGHT.
 same_tip() {
   local names c tips heights
-  names=$(nodes_of_chain | while read -r c; do [ "$(docker inspect -f '{{.State.Running}} {{.State.Paused}}' "$c")" = "true false" ] && echo "$c"; done)
+  inspect_chain
+  names=$(running_unpaused)
   # shellcheck disable=SC2086
   snapshot $names
   tips=$(for c in $names; do field "$c" 3; done | sort -u)
@@ -188,7 +208,8 @@ DEPARTED=""
 departed_dropped() {
   local names c peers stale=""
   [ -n "$DEPARTED" ] || { LAST_DETAIL="  no departed addresses to check"; return 1; }
-  names=$(nodes_of_chain | while read -r c; do [ "$(docker inspect -f '{{.State.Running}}' "$c")" = true ] && echo "$c"; done)
+  inspect_chain
+  names=$(awk '$2 == "true" {print $1}' "$TMP/state")
   # shellcheck disable=SC2086
   snapshot $names
   for c in $names; do
@@ -202,6 +223,7 @@ departed_dropped() {
 }
 
 node_ids() { # node_ids NAME...: "name=nodeId" lines
+  inspect_chain
   snapshot "$@"
   local c
   for c in "$@"; do echo "$c=$(field "$c" 1)"; done

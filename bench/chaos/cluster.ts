@@ -41,6 +41,12 @@ export interface Member {
    * reading; the life is the restart count, so a restart's drop in RSS is not read as a trend.
    */
   readonly samples: Array<[number, number, number, number]>;
+  /**
+   * [seconds since start, V8 heap used MB, major GCs so far, process life] from the node's
+   * /metrics (nodejs_heap_size_used_bytes, nodejs_gc_duration_seconds_count{kind="major"}), read
+   * with the RSS: the heap after a full GC separates growth of live objects from GC timing.
+   */
+  readonly heap: Array<[number, number, number, number]>;
   log: WriteStream;
 }
 
@@ -135,6 +141,7 @@ export class ChaosCluster {
       peakRssBytes: 0,
       peakFds: 0,
       samples: [],
+      heap: [],
       log: createWriteStream(join(this.root, 'logs', `${name}.log`), { flags: 'a' }),
     };
     member.proxy = new NodeProxy(this.takePort(), member.realPort, (s) => this.allowed(member, s));
@@ -278,6 +285,7 @@ export class ChaosCluster {
 
   private async sample(): Promise<void> {
     const at = this.elapsedSeconds();
+    const heapReads: Promise<void>[] = [];
     for (const m of this.members) {
       const pid = m.proc?.child.pid;
       if (pid === undefined || m.proc?.exitCode !== null || m.state === 'gone') continue;
@@ -291,7 +299,17 @@ export class ChaosCluster {
       } catch {
         // the process exited between the check and the read
       }
+      if (m.state === 'running') {
+        const { url } = m.proc;
+        const life = m.restarts;
+        heapReads.push(
+          heapReading(url).then((h) => {
+            if (h) m.heap.push([at, h.usedMb, h.majorGcs, life]);
+          }),
+        );
+      }
     }
+    await Promise.all(heapReads);
   }
 
   async info(member: Member): Promise<NodeInfoView | undefined> {
@@ -358,5 +376,20 @@ export function followOutput(member: Member, proc: NodeProcess, events: ClusterE
           events.violation('fatal-log-line', `${member.name}: ${line.slice(0, 300)}`);
       }
     });
+  }
+}
+
+/** The V8 heap in use and the count of major (mark-compact) GCs from a node's /metrics, or undefined. */
+async function heapReading(url: string): Promise<{ usedMb: number; majorGcs: number } | undefined> {
+  try {
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) return undefined;
+    const text = await res.text();
+    const used = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
+    const major = /^nodejs_gc_duration_seconds_count\{kind="major"\} (\S+)$/m.exec(text)?.[1];
+    if (used === undefined) return undefined;
+    return { usedMb: Math.round(Number(used) / 1024 / 102.4) / 10, majorGcs: Number(major ?? 0) };
+  } catch {
+    return undefined;
   }
 }

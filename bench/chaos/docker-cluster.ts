@@ -209,6 +209,7 @@ export class DockerCluster extends ChaosCluster {
       peakRssBytes: 0,
       peakFds: 0,
       samples: [],
+      heap: [],
       log: createWriteStream(join(this.root, 'logs', `${name}.log`), { flags: 'a' }),
     };
     this.dockerOf.set(member, { container, ip: '', pid: 0, graceUntil: 0, unhealthyReported: false });

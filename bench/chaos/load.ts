@@ -243,7 +243,10 @@ export class PaymentLoad {
 
   /**
    * Looks up a bounded number of unsettled payments on a random live node; marks the deep ones,
-   * and the confirmed ones that are not confirmed there any more pending again.
+   * and the confirmed ones that are not confirmed there any more pending again. Deep means
+   * DEEP_CONFIRMATIONS deep on every live node, as the no-lost-payment invariant reads it: during
+   * a partition one side can bury a payment 6 deep and still lose the reorg at the heal, and a
+   * payment marked deep is never looked at (nor rebroadcast) again.
    */
   async track(maxLookups = 40): Promise<void> {
     const live = this.cluster.live();
@@ -258,8 +261,14 @@ export class PaymentLoad {
       const state = await txState(node, p.txid);
       if (state === 'unreachable') continue;
       if (state?.status === 'confirmed') {
-        p.status = state.confirmations >= DEEP_CONFIRMATIONS ? 'deep' : 'confirmed';
-        if (p.status === 'deep') p.deepAt = Date.now();
+        const deep =
+          state.confirmations >= DEEP_CONFIRMATIONS &&
+          (await this.deepOnAll(
+            live.filter((m) => m !== node),
+            p.txid,
+          ));
+        p.status = deep ? 'deep' : 'confirmed';
+        if (deep) p.deepAt = Date.now();
       } else if (p.status === 'confirmed') {
         // Its block lost a reorg (or this node has not seen it yet): unconfirmed again, so
         // rebroadcast it as a wallet does. Nodes do not relay what a reorg put back in their pool.
@@ -267,6 +276,20 @@ export class PaymentLoad {
       }
     }
     this.trackCursor += maxLookups;
+  }
+
+  /** Whether txid is DEEP_CONFIRMATIONS deep on each of the nodes (an unreachable one counts as not). */
+  private async deepOnAll(nodes: readonly Member[], txid: string): Promise<boolean> {
+    for (const m of nodes) {
+      const state = await txState(m, txid);
+      if (
+        state === 'unreachable' ||
+        state?.status !== 'confirmed' ||
+        state.confirmations < DEEP_CONFIRMATIONS
+      )
+        return false;
+    }
+    return true;
   }
 
   /** Sends unconfirmed payments again (oldest first), as a wallet does. */

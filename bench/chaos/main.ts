@@ -4,11 +4,16 @@
  *
  *   npx tsx bench/chaos/main.ts [--scenario NAME|PATH[,..]] [--seed N] [--duration S]
  *                               [--intensity X] [--nodes N] [--out DIR]
- *                               [--docker [--project NAME]]
+ *                               [--ports FROM-TO] [--docker [--project NAME]]
  *
  * --docker runs the scenarios against the compose cluster instead of local
  * processes (docker-cluster.ts; `make chaos-docker`), in compose project NAME
  * (default chainmesh-chaos-<pid>).
+ *
+ * --ports FROM-TO (or CHAOS_PORTS=FROM-TO) keeps every port the harness opens
+ * (nodes, proxies, the hostile peer, the compose seed) inside that range, for a
+ * machine shared with other benches; default 20000-30000, below the kernel's
+ * ephemeral range.
  *
  * Without --scenario it runs the default set (DEFAULT_SET). Exit status 0
  * when every scenario passed, 1 when one failed, 2 on bad arguments.
@@ -17,8 +22,9 @@ import { mkdirSync } from 'node:fs';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort } from '../../test/helpers/processes.js';
+import { freePortBlock } from '../../test/helpers/processes.js';
 import { DOCKER_PERTURBATIONS, prepareDocker } from './docker-cluster.js';
+import { DEFAULT_PORTS, portRange, type PortRange } from './ports.js';
 import { runScenario, type RunOptions } from './run.js';
 import { summary, writeReports, type RunReport } from './report.js';
 import { loadScenario, ScenarioError, type Scenario } from './scenario.js';
@@ -44,6 +50,15 @@ function scenarioPath(ref: string): string {
   return join(SCENARIO_DIR, `${ref}.yaml`);
 }
 
+// Ctrl-C or a kill ends the run through process.exit, so the 'exit' hook of the running scenario
+// SIGKILLs its node processes instead of leaving them behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`chaos: ${signal}: stopping the nodes\n`);
+    process.exit(130);
+  });
+}
+
 async function main(): Promise<void> {
   let args;
   try {
@@ -57,6 +72,7 @@ async function main(): Promise<void> {
         out: { type: 'string' },
         docker: { type: 'boolean' },
         project: { type: 'string' },
+        ports: { type: 'string' },
       },
       strict: true,
     }).values;
@@ -70,14 +86,21 @@ async function main(): Promise<void> {
   if (nodes === 0) fail('--nodes 0: expected at least 1 node besides the seed');
   if (duration !== undefined && duration < 10) fail(`--duration ${duration}: expected at least 10 seconds`);
 
+  let ports: PortRange = DEFAULT_PORTS;
+  try {
+    ports = portRange(args.ports ?? process.env.CHAOS_PORTS);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
+
   const refs = args.scenario ? args.scenario.split(',').filter(Boolean) : DEFAULT_SET;
-  const scenarios: Scenario[] = [];
+  const scenarios: Array<Scenario & { ref: string }> = [];
   for (const ref of refs) {
     const path = scenarioPath(ref);
     if (!existsSync(path)) fail(`--scenario ${ref}: no file ${path}`);
     try {
       const s = loadScenario(path);
-      scenarios.push({ ...s, ...(duration ? { duration } : {}), ...(nodes ? { nodes } : {}) });
+      scenarios.push({ ...s, ref, ...(duration ? { duration } : {}), ...(nodes ? { nodes } : {}) });
     } catch (err) {
       if (err instanceof ScenarioError) fail(err.message);
       throw err;
@@ -105,7 +128,7 @@ async function main(): Promise<void> {
     const log = (line: string) =>
       process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
     try {
-      cluster = await prepareDocker({ project, seedPort: await freePort(), log });
+      cluster = await prepareDocker({ project, seedPort: await freePortBlock(1, ports), log });
     } catch (err) {
       process.stderr.write(`chaos: --docker: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(1);
@@ -122,7 +145,10 @@ async function main(): Promise<void> {
     const log = (line: string) =>
       process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
     try {
-      reports.push(await runScenario({ scenario, seed: runSeed, intensity, root, log, cluster }));
+      const scenarioArgs = `${args.docker ? '--docker ' : ''}--scenario ${scenario.ref}`;
+      reports.push(
+        await runScenario({ scenario, seed: runSeed, intensity, root, log, cluster, ports, scenarioArgs }),
+      );
     } catch (err) {
       process.stderr.write(
         `chaos: ${scenario.name} seed ${runSeed} could not run: ${err instanceof Error ? err.stack : String(err)}\n`,

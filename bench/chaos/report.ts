@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { percentile } from '../helpers-cluster.js';
 import type { Member } from './cluster.js';
@@ -21,6 +22,8 @@ export interface RunReport {
   replay: string;
   startedAt: string;
   wallSeconds: number;
+  /** The machine's 1-minute load average over the run (every 5 s), and its core count. */
+  loadAverage: { first: number; mean: number; max: number; last: number; cores: number };
   finalHeight: number | null;
   schedule: ScheduledPerturbation[];
   perturbations: Array<{
@@ -56,6 +59,8 @@ export interface RunReport {
     /** RSS trend of the node's longest-lived process, when it lived long enough to judge. */
     trend: Trend | null;
     samples: Array<[number, number, number, number]>;
+    /** [seconds, V8 heap used MB, major GCs so far, process life] (Member.heap). */
+    heap: Array<[number, number, number, number]>;
   }>;
   assertions: AssertionResult[];
   pass: boolean;
@@ -80,7 +85,29 @@ export interface Trend {
   /** Open fds at the start and the end of the window. */
   fdsFrom: number;
   fdsTo: number;
+  /** The window, in seconds since the cluster started. */
+  windowFrom: number;
+  windowTo: number;
+  /** The V8 heap after full GCs over the same window (heapAfterGc), when the node's /metrics gave it. */
+  heapAfterGc?: HeapTrend | null;
 }
+
+/**
+ * V8 heap in use just after full GCs: the lowest heap reading of each HEAP_BUCKET_S that saw a
+ * major (mark-compact) GC. Heap in use is live objects plus garbage not yet collected, so that
+ * lowest reading is an upper bound of the live heap, close to it when the reading came soon after
+ * the GC; RSS also moves with when GCs happen and how much of the heap V8 keeps mapped, this does
+ * not. A live-object leak shows as a slope here; flat here with RSS growing points outside the JS
+ * heap (native buffers, LevelDB, allocator).
+ */
+export interface HeapTrend {
+  /** Buckets with a major GC in them (the points of the fit). */
+  points: number;
+  firstMb: number;
+  lastMb: number;
+  slopeMbPer10Min: number;
+}
+export const HEAP_BUCKET_S = 120;
 
 /** Least-squares slope of y over x. */
 function slope(points: ReadonlyArray<readonly [number, number]>): number {
@@ -129,7 +156,48 @@ export function rssTrend(
     rssSlopeMbPer10Min: Math.round(slope(window.map((r) => [r[0], r[1]])) * PER_10_MIN_S * 10) / 10,
     fdsFrom: window[0]?.[2] ?? 0,
     fdsTo: window.at(-1)?.[2] ?? 0,
+    windowFrom: window[0]?.[0] ?? 0,
+    windowTo: last,
   };
+}
+
+/** heapAfterGc over the trend's life and window; null with fewer than 3 buckets that saw a major GC. */
+export function heapAfterGcTrend(
+  heap: ReadonlyArray<readonly [number, number, number, number]>,
+  trend: Pick<Trend, 'life' | 'windowFrom' | 'windowTo'>,
+): HeapTrend | null {
+  const rows = heap.filter((h) => h[3] === trend.life && h[0] >= trend.windowFrom && h[0] <= trend.windowTo);
+  const floors: Array<[number, number]> = [];
+  for (let from = trend.windowFrom; from < trend.windowTo; from += HEAP_BUCKET_S) {
+    const bucket = rows.filter((h) => h[0] >= from && h[0] < from + HEAP_BUCKET_S);
+    const first = bucket[0];
+    const last = bucket.at(-1);
+    if (!first || !last || last[2] <= first[2]) continue;
+    const low = bucket.reduce((a, b) => (b[1] < a[1] ? b : a));
+    floors.push([low[0], low[1]]);
+  }
+  if (floors.length < 3) return null;
+  return {
+    points: floors.length,
+    firstMb: floors[0]?.[1] ?? 0,
+    lastMb: floors.at(-1)?.[1] ?? 0,
+    slopeMbPer10Min: Math.round(slope(floors) * PER_10_MIN_S * 10) / 10,
+  };
+}
+
+function loadSummary(samples: readonly number[]): RunReport['loadAverage'] {
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return {
+    first: r(samples[0] ?? 0),
+    mean: r(samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length)),
+    max: r(Math.max(0, ...samples)),
+    last: r(samples.at(-1) ?? 0),
+    cores: availableParallelism(),
+  };
+}
+
+function withHeap(trend: Trend | null, heap: Member['heap']): Trend | null {
+  return trend && { ...trend, heapAfterGc: heapAfterGcTrend(heap, trend) };
 }
 
 export function buildReport(input: {
@@ -148,6 +216,9 @@ export function buildReport(input: {
   loadEndSec: number;
   hostile: HostileStats;
   finalHeight: number | null;
+  /** How the run named its scenario on the command line (a path, --docker), for the replay line. */
+  scenarioArgs?: string | undefined;
+  loadAverages: readonly number[];
 }): RunReport {
   const { load, convergences } = input;
   const kinds = [...new Set(convergences.map((c) => c.kind))].sort();
@@ -187,8 +258,9 @@ export function buildReport(input: {
     peakFds: m.peakFds,
     firstRssMb: m.samples[0]?.[1] ?? null,
     lastRssMb: m.samples.at(-1)?.[1] ?? null,
-    trend: rssTrend(m.samples, input.loadEndSec),
+    trend: withHeap(rssTrend(m.samples, input.loadEndSec), m.heap),
     samples: m.samples,
+    heap: m.heap,
   }));
   const allTimes = convergences
     .filter((c) => c.ms !== null)
@@ -247,9 +319,11 @@ export function buildReport(input: {
     scenario: input.scenario.name,
     seed: input.seed,
     intensity: input.intensity,
-    replay: `npx tsx bench/chaos/main.ts --scenario ${input.scenario.name} --seed ${input.seed} --intensity ${input.intensity}`,
+    // Everything the schedule depends on, so that flags that overrode the file replay too.
+    replay: `npx tsx bench/chaos/main.ts ${input.scenarioArgs ?? `--scenario ${input.scenario.name}`} --seed ${input.seed} --intensity ${input.intensity} --nodes ${input.scenario.nodes} --duration ${input.scenario.duration}`,
     startedAt: new Date(input.startedAt).toISOString(),
     wallSeconds: Math.round((Date.now() - input.startedAt) / 1000),
+    loadAverage: loadSummary(input.loadAverages),
     finalHeight: input.finalHeight,
     schedule: input.schedule,
     perturbations,
@@ -272,7 +346,11 @@ export function markdown(reports: readonly RunReport[]): string {
   const out: string[] = ['# Chaos run', ''];
   for (const r of reports) {
     out.push(`## ${r.scenario} — seed ${r.seed}, intensity ${r.intensity}: ${r.pass ? 'PASS' : 'FAIL'}`, '');
-    out.push(`Replay: \`${r.replay}\` · ${r.wallSeconds} s wall · final height ${r.finalHeight ?? '—'}`, '');
+    const la = r.loadAverage;
+    out.push(
+      `Replay: \`${r.replay}\` · ${r.wallSeconds} s wall · final height ${r.finalHeight ?? '—'} · load average ${la.first} → ${la.last} (mean ${la.mean}, max ${la.max}, ${la.cores} cores)`,
+      '',
+    );
     out.push(
       '| perturbation | applied | convergence p50 | p99 | max | never converged |',
       '|---|---:|---:|---:|---:|---:|',
@@ -304,13 +382,14 @@ export function markdown(reports: readonly RunReport[]): string {
     }
     out.push(
       '',
-      `| node | restarts | peak RSS | RSS first → last | peak fds | RSS slope per 10 min, last two thirds of the load of its longest life | fds over that window |`,
-      '|---|---:|---:|---:|---:|---:|---:|',
+      `| node | restarts | peak RSS | RSS first → last | peak fds | RSS slope per 10 min, last two thirds of the load of its longest life | fds over that window | heap after full GC over that window: first → last, slope per 10 min |`,
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const n of r.nodes) {
       const t = n.trend;
+      const h = t?.heapAfterGc;
       out.push(
-        `| ${n.name} | ${n.restarts} | ${n.peakRssMb} MB | ${n.firstRssMb ?? '—'} → ${n.lastRssMb ?? '—'} MB | ${n.peakFds} | ${t ? `${t.rssSlopeMbPer10Min} MB / 10 min (lived ${Math.round(t.livedSeconds / 60)} min)` : '—'} | ${t ? `${t.fdsFrom} → ${t.fdsTo}` : '—'} |`,
+        `| ${n.name} | ${n.restarts} | ${n.peakRssMb} MB | ${n.firstRssMb ?? '—'} → ${n.lastRssMb ?? '—'} MB | ${n.peakFds} | ${t ? `${t.rssSlopeMbPer10Min} MB / 10 min (lived ${Math.round(t.livedSeconds / 60)} min)` : '—'} | ${t ? `${t.fdsFrom} → ${t.fdsTo}` : '—'} | ${h ? `${h.firstMb} → ${h.lastMb} MB, ${h.slopeMbPer10Min} MB / 10 min (${h.points} × ${HEAP_BUCKET_S / 60} min)` : '—'} |`,
       );
     }
     if (r.wallSeconds >= TREND_MIN_LIFE_S) out.push('', ...rssOverTime(r));
@@ -357,7 +436,7 @@ export function summary(r: RunReport): string {
   const peak = Math.max(0, ...r.nodes.map((n) => n.peakRssMb));
   return [
     `${r.pass ? 'PASS' : 'FAIL'} ${r.scenario} seed ${r.seed}: ${r.applied.length} perturbations (${conv || 'none'})`,
-    `  payments ${r.payments.submitted} submitted, ${r.payments.confirmed} confirmed, ${r.payments.conflicted} conflicted, ${r.payments.lost} lost; violations ${r.violations.length}; peak RSS ${peak} MB; final height ${r.finalHeight}`,
+    `  load average ${r.loadAverage.first} → ${r.loadAverage.last} (mean ${r.loadAverage.mean}, max ${r.loadAverage.max}, ${r.loadAverage.cores} cores); payments ${r.payments.submitted} submitted, ${r.payments.confirmed} confirmed, ${r.payments.conflicted} conflicted, ${r.payments.lost} lost; violations ${r.violations.length}; peak RSS ${peak} MB; final height ${r.finalHeight}`,
     ...r.assertions.map((a) => `  ${a.pass ? 'ok  ' : 'FAIL'} ${a.text} (observed ${a.observed})`),
   ].join('\n');
 }

@@ -1,8 +1,10 @@
+import { loadavg } from 'node:os';
 import { blockSubsidy } from '../../src/core/index.js';
 import { freePortBlock } from '../../test/helpers/processes.js';
 import { ChaosCluster, type ClusterEvents, type Member, type NodeInfoView } from './cluster.js';
 import { DEEP_CONFIRMATIONS, PaymentLoad, txState } from './load.js';
 import { makeWallets, params, sinkAddress } from './payments.js';
+import type { PortRange } from './ports.js';
 import { applyPerturbation, type Applied, type HostileStats } from './perturb.js';
 import { buildReport, type RunReport } from './report.js';
 import { Rng } from './rng.js';
@@ -22,6 +24,10 @@ export interface RunOptions {
   log: (line: string) => void;
   /** Where the nodes run, when not as local processes (make chaos-docker: DockerCluster). */
   cluster?: (root: string, events: ClusterEvents) => ChaosCluster;
+  /** Where the run's block of ports is taken (from inclusive, to exclusive); freePortBlock's default otherwise. */
+  ports?: PortRange;
+  /** How the command line named the scenario (`--scenario REF`, and `--docker`), for the report's replay line. */
+  scenarioArgs?: string;
 }
 
 export interface Violation {
@@ -68,7 +74,7 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
   for (const p of schedule) log(`  at ${p.at} s: ${p.kind} (${p.duration} s)`);
 
   const nodeCount = scenario.nodes + 1;
-  const base = await freePortBlock(2 * nodeCount + SPARE_PORTS);
+  const base = await freePortBlock(2 * nodeCount + SPARE_PORTS, opts.ports);
   const ports = Array.from({ length: 2 * nodeCount + SPARE_PORTS }, (_, i) => base + i);
   const events: ClusterEvents = { violation, note: log };
   const cluster = opts.cluster ? opts.cluster(opts.root, events) : new ChaosCluster(opts.root, ports, events);
@@ -89,6 +95,10 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
   let nextName = scenario.nodes + 1;
   const heightAssertions = scenario.parsedAssertions.filter((a) => a.kind === 'height-within');
   const heightReachedAt = new Map<number, number>();
+  // The machine's 1-minute load average every 5 s: convergence times on a shared machine mean little without it.
+  const loadAverages: number[] = [];
+  const loadSampler = setInterval(() => loadAverages.push(loadavg()[0] ?? 0), 5000);
+  loadAverages.push(loadavg()[0] ?? 0);
 
   try {
     await cluster.addMember('seed');
@@ -242,8 +252,11 @@ export async function runScenario(opts: RunOptions): Promise<RunReport> {
       loadEndSec,
       hostile,
       finalHeight: finalInfo?.height ?? null,
+      scenarioArgs: opts.scenarioArgs,
+      loadAverages,
     });
   } finally {
+    clearInterval(loadSampler);
     await cluster.stopAll();
     process.off('exit', killAll);
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenario, parseAssertion, validateScenario } from '../../bench/chaos/scenario.js';
 import { buildSchedule } from '../../bench/chaos/schedule.js';
-import { rssTrend } from '../../bench/chaos/report.js';
+import { heapAfterGcTrend, rssTrend } from '../../bench/chaos/report.js';
 
 const SCENARIOS = join(import.meta.dirname, '..', '..', 'scenarios');
 
@@ -108,5 +108,31 @@ describe('the soak RSS trend', () => {
 
   it('judges nothing when no process lived 20 minutes', () => {
     expect(rssTrend([...life(0, 900, () => 100, 0), ...life(905, 1800, () => 100, 1)])).toBeNull();
+  });
+
+  it('reads the heap after full GCs: the lowest reading of each 2 minutes that saw a major GC', () => {
+    // Garbage piles up between GCs (a sawtooth every 50 s); the live heap under it grows 1 MB a
+    // minute from 20 MB; one bucket sees no major GC and its high readings are left out.
+    const heap = Array.from({ length: 1800 / 5 + 1 }, (_, i) => {
+      const t = i * 5;
+      const live = 20 + t / 60;
+      const quiet = t >= 1200 && t < 1320;
+      return [t, quiet ? live + 30 : live + (t % 50) / 5, quiet ? 24 : Math.floor(t / 50), 0] as [
+        number,
+        number,
+        number,
+        number,
+      ];
+    });
+    const trend = heapAfterGcTrend(heap, { life: 0, windowFrom: 600, windowTo: 1800 });
+    expect(trend?.points).toBe(9);
+    expect(trend?.slopeMbPer10Min).toBeCloseTo(10, 0);
+    expect(trend?.firstMb).toBe(30);
+    const flat = heap.map(
+      ([t, , gcs, l]) => [t, 40 + (t % 50) / 5, gcs, l] as [number, number, number, number],
+    );
+    expect(heapAfterGcTrend(flat, { life: 0, windowFrom: 600, windowTo: 1800 })?.slopeMbPer10Min).toBe(0);
+    // Another life's readings, or too few GCs, judge nothing.
+    expect(heapAfterGcTrend(heap, { life: 1, windowFrom: 600, windowTo: 1800 })).toBeNull();
   });
 });
