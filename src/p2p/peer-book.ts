@@ -265,7 +265,7 @@ export class PeerBook {
    * differs from node to node, so that no peer — the seed every node joined through — is in
    * every node's set. Keeping every tried peer live would cost each node requests in proportion
    * to the network's size (N × maxPeers pings per interval in all): on 2 cores, 100 nodes of 64
-   * tried peers each pinging every 3 s are 2,000 requests a second.
+   * tried peers each pinging every 5 s are 1,300 requests a second.
    */
   keptLive(keep: number): PeerEntry[] {
     const candidates = this.entries().filter((e) => e.tried && this.state(e) !== 'backoff');
