@@ -4,6 +4,8 @@
  * seconds per idle minute (bench/scale/proc.ts), and the same for a bare Node.js process
  * (`setInterval(() => {}, 1000)`): the floor a Node 20 process cannot go below.
  *
+ * IDLE_MAIN=/path/to/other/dist/cli/main.js runs another build (run two at once for an A/B).
+ *
  * The nodes run with the Node.js flags `chainmesh cluster` gives its children; IDLE_PLAIN=1 runs
  * them without (as `chainmesh node` runs alone or in a container).
  *
@@ -54,6 +56,8 @@ try {
         port,
         dataDir,
         env: loopbackNodeEnv(port, dataDir, seeds),
+        // IDLE_MAIN: another build's dist/cli/main.js (an A/B of idle cost under the same load)
+        ...(process.env.IDLE_MAIN && { main: process.env.IDLE_MAIN }),
         execArgv: [
           ...(process.env.IDLE_PLAIN === '1' ? [] : CHILD_EXEC_ARGV),
           // IDLE_PROFILE_DIR: node n1 writes a V8 CPU profile there when it stops (bench/helpers-profile.ts reads it)
