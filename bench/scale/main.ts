@@ -530,7 +530,7 @@ node's RSS: the difference between the two RSS columns is what chainmesh itself 
 
 ## What the cluster costs the machine
 
-Each node at idle pings the peers it keeps live (${keepLiveFor(RELAY_FANOUT)}, the larger of relay fan-out + 4 and 32, each when quiet for 3 s) and
+Each node at idle pings the peers it keeps live (${keepLiveFor(RELAY_FANOUT)}, the larger of relay fan-out + 4 and 32, each when quiet for 5 s) and
 answers theirs, and gossips once per ${GOSSIP_INTERVAL_MS / 1000} s: a bounded number of HTTP requests per node whatever N,
 so the idle CPU per node should stay flat with N and the cluster's grows like N.
 

@@ -13,8 +13,9 @@ export interface FastLaneHooks {
 }
 
 /**
- * The two routes every transaction and block arrives by, and GET /info (what
- * watchers and the cluster bench poll, every 2 ms per node), served straight
+ * The two routes every transaction and block arrives by, GET /info (what
+ * watchers and the cluster bench poll, every 2 ms per node) and GET /ping (what
+ * keeps peers live), served straight
  * from node:http. express 5 costs each request two prototype swaps and a walk of
  * every router layer, which capped one-transaction requests well below what
  * admission itself allows. The lane runs the same handlers, schemas, error
@@ -71,6 +72,14 @@ export function withFastLane(
       send(res, 200, node.info());
       return;
     }
+    // Exactly `GET /ping`: every tried peer kept live sends one every few seconds (32 per node), so an
+    // idle node answers ten a second; express's router walk was most of the cost of an answer.
+    if (req.method === 'GET' && req.url === '/ping') {
+      const end = hooks.startTimer();
+      res.once('finish', () => end({ method: 'GET', route: '/ping', status: String(res.statusCode) }));
+      void serve(req, res, handlers.ping, EMPTY_BODY);
+      return;
+    }
     const route = req.method === 'POST' ? req.url : undefined;
     const handler = route === undefined ? undefined : routes.get(route);
     if (route === undefined || handler === undefined || !readsLikeExpressJson(req, bodyLimit)) {
@@ -107,6 +116,8 @@ function readsLikeExpressJson(req: IncomingMessage, bodyLimit: number): boolean 
   if (type !== undefined && /charset/i.test(type) && !UTF8_CHARSET.test(type)) return false;
   return Number(length) <= bodyLimit;
 }
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 const FIRST_CHAR = /^[ \t\n\r]*(.)/s;
 

@@ -51,6 +51,13 @@ export interface PeerBookTuning {
   /** Retry cap for a peer that answered within the last minute: a paused node is re-admitted promptly. */
   recentBackoffMaxMs: number;
   saveDebounceMs: number;
+  /**
+   * A change that only refreshes when a tried peer was last heard from (every answered ping:
+   * a few a second) is saved within this long, not within saveDebounceMs: a node kept 32
+   * peers live and wrote and fsynced peers.json twice a second for timestamps that matter
+   * only at the scale of dropAfterMs.
+   */
+  lastSeenSaveMs: number;
   /** A failing tried peer not heard from for this long is dropped. */
   dropAfterMs: number;
   /** A tried peer is live while its last success is at most this old. */
@@ -74,6 +81,7 @@ export const DEFAULT_PEER_BOOK_TUNING: PeerBookTuning = {
   backoffMaxMs: 5 * 60_000,
   recentBackoffMaxMs: 5_000,
   saveDebounceMs: 500,
+  lastSeenSaveMs: 60_000,
   dropAfterMs: 15 * 60_000,
   liveWindowMs: 10_000,
   shareWindowMs: 30_000,
@@ -159,6 +167,8 @@ export class PeerBook {
   private readonly tombstones = new Map<string, number>();
   private readonly tuning: PeerBookTuning;
   private saveTimer: ClockTimer | undefined;
+  /** The pending save is a lastSeen refresh (lastSeenSaveMs): a real change brings it forward. */
+  private saveTimerIsSlow = false;
   private saving: Promise<void> = Promise.resolve();
   private dirty = false;
   private closed = false;
@@ -255,7 +265,7 @@ export class PeerBook {
    * differs from node to node, so that no peer — the seed every node joined through — is in
    * every node's set. Keeping every tried peer live would cost each node requests in proportion
    * to the network's size (N × maxPeers pings per interval in all): on 2 cores, 100 nodes of 64
-   * tried peers each pinging every 3 s are 2,000 requests a second.
+   * tried peers each pinging every 5 s are 1,300 requests a second.
    */
   keptLive(keep: number): PeerEntry[] {
     const candidates = this.entries().filter((e) => e.tried && this.state(e) !== 'backoff');
@@ -325,6 +335,8 @@ export class PeerBook {
     if (this.refuses(p)) return false;
     const now = this.opts.now();
     const existing = this.byId.get(p.nodeId);
+    // What peers.json holds of a tried peer at the same address is only its lastSeen then.
+    const refreshOnly = existing?.tried === true && existing.hostname === p.hostname;
     const entry = this.place(p.nodeId, p.hostname, now, existing?.source ?? 'dialled');
     if (!entry.tried) {
       entry.tried = true;
@@ -341,7 +353,7 @@ export class PeerBook {
     }
     this.tombstones.delete(p.nodeId);
     this.enforceTriedCap(entry.nodeId);
-    this.changed();
+    this.changed(refreshOnly);
     return true;
   }
 
@@ -559,9 +571,10 @@ export class PeerBook {
     }
   }
 
-  private changed(): void {
+  /** `lastSeenOnly`: nothing persisted changed but a tried peer's lastSeen (saved later, lastSeenSaveMs). */
+  private changed(lastSeenOnly = false): void {
     this.opts.onChange?.();
-    this.scheduleSave();
+    this.scheduleSave(lastSeenOnly);
   }
 
   // ---- persistence ----
@@ -620,14 +633,21 @@ export class PeerBook {
     await this.flush();
   }
 
-  private scheduleSave(): void {
+  private scheduleSave(slow = false): void {
     if (!this.file || this.closed) return;
     this.dirty = true;
-    if (this.saveTimer) return;
-    this.saveTimer = this.clock.setTimeout(() => {
-      this.saveTimer = undefined;
-      void this.flush();
-    }, this.tuning.saveDebounceMs);
+    if (this.saveTimer) {
+      if (slow || !this.saveTimerIsSlow) return;
+      this.clock.clearTimeout(this.saveTimer);
+    }
+    this.saveTimerIsSlow = slow;
+    this.saveTimer = this.clock.setTimeout(
+      () => {
+        this.saveTimer = undefined;
+        void this.flush();
+      },
+      slow ? this.tuning.lastSeenSaveMs : this.tuning.saveDebounceMs,
+    );
     this.saveTimer.unref();
   }
 

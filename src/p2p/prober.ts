@@ -14,7 +14,13 @@ export interface ProberTuning {
    * (pingQuietMs), so an idle node need not wake ten times a second to find nothing to do.
    */
   idleProbeTickMs: number;
-  /** A tried peer with no successful request for this long is pinged. */
+  /**
+   * A tried peer with no successful request for this long is pinged. 5 s: the ping then starts
+   * within idleProbeTickMs (1 s) and is answered within the peer timeout (3 s) or fails, so a
+   * live peer that answers is heard from again within 9 s, inside the live window (10 s); a
+   * dead one leaves the live set when that window ends, whatever this interval. At 3 s an idle
+   * node sent ~40% more pings for the same liveness (32 kept-live peers: ~9 a second).
+   */
   pingQuietMs: number;
   maxPingsInFlight: number;
   /** Feelers (probes of untried addresses) at once; one starts per tick at most. */
@@ -37,7 +43,7 @@ export interface ProberTuning {
 export const DEFAULT_PROBER_TUNING: Omit<ProberTuning, 'keepLive'> = {
   probeTickMs: 100,
   idleProbeTickMs: 1_000,
-  pingQuietMs: 3_000,
+  pingQuietMs: 5_000,
   maxPingsInFlight: 16,
   maxFeelersInFlight: 4,
   fullBookFeelerMs: 120_000,

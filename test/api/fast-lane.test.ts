@@ -80,10 +80,10 @@ function post(
 }
 
 /** GET over node:http, with the answer's headers. */
-function get(node: NodeProcess, path: string): Promise<Answer> {
+function get(node: NodeProcess, path: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port: node.port, path }, (res) => {
+      .get({ host: '127.0.0.1', port: node.port, path, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -265,6 +265,25 @@ describe('fast lane for transactions and blocks', () => {
     const after = (await request(`${node.url}/metrics`)).body as string;
     // Both requests are timed under the route pattern, whichever lane served them.
     expect(metricCount(after, '/info', 200, 'GET') - metricCount(before, '/info', 200, 'GET')).toBe(2);
+  });
+
+  it('GET /ping: the fast lane answers exactly what express does, and refuses another network alike', async () => {
+    const before = (await request(`${node.url}/metrics`)).body as string;
+    const fast = await get(node, '/ping');
+    const viaExpress = await get(node, '/ping?lane=express');
+    expect(fast.status).toBe(200);
+    expect(fast.body).toMatchObject({ network: params.genesisHash, tipHash: expect.any(String) });
+    expect(fast).toEqual(viaExpress);
+    const after = (await request(`${node.url}/metrics`)).body as string;
+    expect(metricCount(after, '/ping', 200, 'GET') - metricCount(before, '/ping', 200, 'GET')).toBe(2);
+    const other = { 'x-chainmesh-network': 'ab'.repeat(32) };
+    const [fastRefused, expressRefused] = [
+      await get(node, '/ping', other),
+      await get(node, '/ping?x=1', other),
+    ];
+    expect(fastRefused.status).toBeGreaterThanOrEqual(400);
+    expect(fastRefused.body).toMatchObject({ error: 'peer-wrong-network' });
+    expect(fastRefused).toEqual(expressRefused);
   });
 
   it('times and counts fast-lane requests under the route pattern, like express routes', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/obs/logger.js';
 import { BanList, misbehaviourPoints } from '../../src/p2p/ban.js';
+import type { Clock, ClockTimer } from '../../src/p2p/clock.js';
 import { addressGroup, PeerBook, pick, type PeerBookTuning } from '../../src/p2p/peer-book.js';
 
 const logger = createLogger({ nodeId: 'test', level: 'error', format: 'json', silent: true });
@@ -351,6 +352,83 @@ describe('peer book', () => {
     expect(again.state(again.get(id(1))!)).toBe('stale');
     expect(again.duePing(3000)).toHaveLength(1);
     expect(again.get(id(2))).toBeUndefined();
+  });
+
+  it('saves a new tried peer at once, a refreshed lastSeen only within lastSeenSaveMs', async () => {
+    // Timers on a hand-driven clock: a save happens only when the test fires its timer.
+    const timers: Array<{ at: number; run: () => void; done: boolean } & ClockTimer> = [];
+    const timerClock: Clock = {
+      now: () => clock,
+      setTimeout: (run, ms) => {
+        const timer = { at: clock + ms, run, done: false, unref: () => timer };
+        timers.push(timer);
+        return timer;
+      },
+      clearTimeout: (timer) => {
+        if (timer) (timer as (typeof timers)[number]).done = true;
+      },
+      setInterval: () => {
+        throw new Error('the book uses no intervals');
+      },
+      clearInterval: () => undefined,
+    };
+    const advance = (ms: number) => {
+      clock += ms;
+      for (const t of timers.filter((t) => !t.done && t.at <= clock)) {
+        t.done = true;
+        t.run();
+      }
+    };
+    const b = new PeerBook({
+      self: SELF,
+      maxPeers: 64,
+      dataDir: dir,
+      now: () => clock,
+      random: () => 0.5,
+      logger,
+      clock: timerClock,
+      tuning: { saveDebounceMs: 500, lastSeenSaveMs: 60_000 },
+    });
+    const saved = async () =>
+      (
+        JSON.parse(await readFile(join(dir, 'peers.json'), 'utf8')) as {
+          peers: Array<{ nodeId: string; lastSeen: number }>;
+        }
+      ).peers;
+    b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
+    advance(500);
+    await b.flush(); // waits for the save the timer started
+    const first = clock;
+    expect(await saved()).toMatchObject([{ nodeId: id(1), lastSeen: first - 500 }]);
+    // Answered pings: only lastSeen changes; no save within the short debounce.
+    for (let i = 0; i < 10; i++) {
+      advance(3_000);
+      b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
+    }
+    advance(500);
+    // One save pending, due lastSeenSaveMs after the first refresh; none started meanwhile.
+    expect(timers.filter((t) => !t.done).map((t) => t.at)).toEqual([first + 3_000 + 60_000]);
+    expect(await saved()).toMatchObject([{ nodeId: id(1), lastSeen: first - 500 }]);
+    // A new tried peer is a real change: saved within the short debounce, with the refreshed lastSeen.
+    b.markContact({ nodeId: id(2), hostname: '10.0.0.3:3000' });
+    advance(500);
+    await b.flush();
+    expect(await saved()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ nodeId: id(1), lastSeen: first + 30_000 }),
+        expect.objectContaining({ nodeId: id(2) }),
+      ]),
+    );
+    // A refresh alone is saved within lastSeenSaveMs, and close() saves what is pending.
+    b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
+    const refreshed = clock;
+    advance(60_000);
+    await b.flush();
+    expect((await saved()).find((p) => p.nodeId === id(1))?.lastSeen).toBe(refreshed);
+    advance(1_000);
+    b.markContact({ nodeId: id(2), hostname: '10.0.0.3:3000' });
+    await b.close();
+    expect((await saved()).find((p) => p.nodeId === id(2))?.lastSeen).toBe(clock);
   });
 
   it('reads a peers.json of the earlier format as untried addresses', async () => {
