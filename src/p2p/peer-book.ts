@@ -176,6 +176,13 @@ export class PeerBook {
   private readonly untriedPerSource = new Map<string, number>();
   private readonly untriedPerGroup = new Map<string, number>();
   private readonly groups = new WeakMap<PeerEntry, string | undefined>();
+  /**
+   * Untried entries were made in order of their addedAt (the book's order is then their age
+   * order, and the oldest of a kind is the first found): true unless the clock went back or
+   * peers.json brought untried entries with their own ages, which fall back to a full scan.
+   */
+  private untriedByAge = true;
+  private lastCreatedAt = -Infinity;
 
   constructor(
     private readonly opts: {
@@ -542,6 +549,8 @@ export class PeerBook {
         retryAt: 0,
         addedAt: this.opts.now(),
       };
+      if (entry.addedAt < this.lastCreatedAt) this.untriedByAge = false;
+      this.lastCreatedAt = entry.addedAt;
       this.byId.set(nodeId, entry);
       this.countUntried(entry);
     }
@@ -555,8 +564,11 @@ export class PeerBook {
     const t = this.tuning;
     const evictOldest = (match: (e: PeerEntry) => boolean): void => {
       let oldest: PeerEntry | undefined;
-      for (const e of this.byId.values())
-        if (!e.tried && match(e) && (oldest === undefined || e.addedAt < oldest.addedAt)) oldest = e;
+      for (const e of this.byId.values()) {
+        if (e.tried || !match(e) || (oldest !== undefined && e.addedAt >= oldest.addedAt)) continue;
+        oldest = e;
+        if (this.untriedByAge) break;
+      }
       if (!oldest) return;
       this.unlink(oldest);
       this.opts.onEvicted?.('untried');
@@ -636,6 +648,7 @@ export class PeerBook {
       entry.lastSeen = p.lastSeen;
       if (p.tried === true) this.promote(entry);
       if (p.addedAt !== undefined) entry.addedAt = Math.min(p.addedAt, this.opts.now());
+      if (!entry.tried) this.untriedByAge = false;
       // Failures are not carried over: after a restart every known peer gets a fresh chance.
       loaded++;
     }
