@@ -175,7 +175,9 @@ export class PeerBook {
   private readonly triedSet = new Set<PeerEntry>();
   private readonly untriedPerSource = new Map<string, number>();
   private readonly untriedPerGroup = new Map<string, number>();
-  private readonly groups = new WeakMap<PeerEntry, string | undefined>();
+  // A Map, not a WeakMap: entries leave it when they leave the untried table, and weak maps of
+  // millions of entries (a simulator's books) made every full garbage collection slower.
+  private readonly groups = new Map<PeerEntry, string | undefined>();
   /**
    * Untried entries were made in order of their addedAt (the book's order is then their age
    * order, and the oldest of a kind is the first found): true unless the clock went back or
