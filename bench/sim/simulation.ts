@@ -42,7 +42,10 @@ export interface SimConfig {
   /** Timers within this many ms run back to back before their promise chains (see VirtualClock.runUntil). */
   quantumMs: number;
   /** The shipped defaults (src/daemon/config.ts) unless a scenario says otherwise. */
-  p2p: Pick<P2POptions, 'maxPeers' | 'gossipIntervalMs' | 'relayFanout' | 'joinFanout' | 'requestTimeoutMs'>;
+  p2p: Pick<
+    P2POptions,
+    'maxPeers' | 'gossipIntervalMs' | 'relayFanout' | 'joinFanout' | 'requestTimeoutMs' | 'tuning'
+  >;
 }
 
 export const SHIPPED_P2P: SimConfig['p2p'] = {

@@ -79,6 +79,8 @@ export const BLOCK_RELAY_KINDS: readonly PeerRequestKind[] = ['block', 'cmpctblo
 export class SimNetwork {
   private readonly endpoints = new Map<string, Endpoint>();
   private frequentReplies = 0;
+  /** When each of the machine's cores is free again (a model with sharedCores), else undefined. */
+  private readonly cores: number[] | undefined;
   readonly traffic: Traffic = { messages: {}, bytes: {} };
 
   constructor(
@@ -88,7 +90,9 @@ export class SimNetwork {
     private readonly model: NetworkModel,
     /** Share of dead addresses that never answer (a firewall dropping packets) instead of refusing. */
     private readonly blackholeShare = 0.5,
-  ) {}
+  ) {
+    this.cores = model.sharedCores === undefined ? undefined : Array<number>(model.sharedCores).fill(0);
+  }
 
   attach(endpoint: Endpoint): void {
     this.endpoints.set(endpoint.hostname, endpoint);
@@ -219,8 +223,11 @@ export class SimNetwork {
       };
       const target = this.endpoints.get(host);
       const targetRegion = target?.region ?? this.deadRegion(host);
+      // The sender's own CPU for the request (encoding, the socket) before it leaves, where modelled.
+      const sendMs = this.model.sendMs ?? 0;
+      const ready = sender && sendMs > 0 ? this.compute(sender, this.clock.exactNow(), sendMs) : undefined;
       const arrival =
-        this.departure(sender, self.region, targetRegion, requestBytes) +
+        this.departure(sender, self.region, targetRegion, requestBytes, ready) +
         this.latency(self.hostname, self.region, host, targetRegion);
       if (!target?.up) {
         if (this.blackholed(host)) return finishAt(Infinity, timeout);
@@ -228,8 +235,7 @@ export class SimNetwork {
         return finishAt(refusedAt, () => reject(fail(kind, 'network', `${host}${path}: connection refused`)));
       }
       // The receiver's core takes requests in the order they were sent (arrival order but for jitter).
-      const start = Math.max(arrival, target.cpuFreeAt);
-      target.cpuFreeAt = start + this.serviceMs(kind);
+      this.compute(target, arrival, this.serviceMs(kind));
       // A handler that may wait on the network (a compact block's getblocktxn, a block being
       // validated, a sync) can answer after the deadline, as can one served after it: the timeout
       // is then a timer of its own. The others answer when served.
@@ -295,8 +301,14 @@ export class SimNetwork {
   }
 
   /** When a message of `bytes` leaves the sender's uplink (after its queued sends). */
-  private departure(sender: Endpoint | undefined, from: number, to: number, bytes: number): number {
-    const now = this.clock.exactNow();
+  private departure(
+    sender: Endpoint | undefined,
+    from: number,
+    to: number,
+    bytes: number,
+    ready = this.clock.exactNow(),
+  ): number {
+    const now = ready;
     const transferMs = ((bytes * 8) / this.model.uploadBps[from]![to]!) * 1000;
     if (!sender) return now + transferMs;
     const start = Math.max(now, sender.uplinkFreeAt);
@@ -314,6 +326,25 @@ export class SimNetwork {
     const uniform = mix32(pair) / 2 ** 32;
     const factor = 1 - this.model.jitter + 2 * this.model.jitter * uniform;
     return this.model.latencyMs[regionA]![regionB]! * factor;
+  }
+
+  /**
+   * `ms` of a node's CPU from `earliest` on: after its earlier work (one core per node) and, in a
+   * model of one machine, on the first of its shared cores to be free. Returns when it ends.
+   */
+  private compute(node: Endpoint, earliest: number, cpuMs: number): number {
+    let start = Math.max(earliest, node.cpuFreeAt);
+    const cores = this.cores;
+    let ms = cpuMs;
+    if (cores) {
+      ms *= 1 + (this.model.backgroundThreads ?? 0) / cores.length;
+      let core = 0;
+      for (let i = 1; i < cores.length; i++) if (cores[i]! < cores[core]!) core = i;
+      start = Math.max(start, cores[core]!);
+      cores[core] = start + ms;
+    }
+    node.cpuFreeAt = start + ms;
+    return node.cpuFreeAt;
   }
 
   private serviceMs(kind: PeerRequestKind): number {

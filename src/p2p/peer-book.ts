@@ -274,9 +274,7 @@ export class PeerBook {
   /** Tried peers that answered within the share window and are not failing: what we tell others. */
   shared(): PeerEntry[] {
     const since = this.opts.now() - this.tuning.shareWindowMs;
-    return this.selectTried(
-      (e) => e.lastSuccess >= since && e.failures < this.tuning.failuresBeforeBackoff,
-    );
+    return this.selectTried((e) => e.lastSuccess >= since && e.failures < this.tuning.failuresBeforeBackoff);
   }
 
   /**
