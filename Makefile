@@ -1,5 +1,5 @@
 # chainmesh — every entry point a developer or CI needs.
-.PHONY: all install build browser test test-unit lint format bench ab cluster demo-local clean chaos chaos-ci soak chaos-docker scale sim
+.PHONY: all install build browser test test-unit lint format bench ab cluster demo-local clean chaos chaos-ci soak chaos-docker scale sim sim-vs-real
 
 NPM ?= npm
 # make bench BENCH=core runs only bench/*core*.bench.ts
@@ -62,6 +62,11 @@ cluster: build
 # allocates short-lived request objects by the million, and scavenges were a quarter of its CPU.
 sim: node_modules
 	NODE_OPTIONS=--max-semi-space-size=64 npx tsx bench/sim/main.ts
+
+# The simulator against make scale's real-process figures (bench/results/scale.json), same N and method,
+# on a model of one 2-core machine; writes bench/results/sim-vs-real.md.
+sim-vs-real: node_modules
+	npx tsx bench/sim/compare.ts
 
 # Chaos and soak (README "Chaos and soak"): real node processes under payments and seeded faults.
 # make chaos SCENARIO=split-brain SEED=7 replays one run; CHAOS_ARGS passes other flags (--intensity, --nodes).

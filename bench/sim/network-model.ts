@@ -28,6 +28,19 @@ export interface NetworkModel {
    * (one core per node).
    */
   readonly serviceMs: Readonly<Record<'block' | 'sync' | 'other', number>>;
+  /** CPU the sender spends on each request before it leaves (encoding, the socket), ms; 0 if absent. */
+  readonly sendMs?: number;
+  /**
+   * All nodes on one machine of this many cores: every node's CPU time (sendMs, serviceMs) also
+   * waits for a free core of the machine. Absent: each node has its own core.
+   */
+  readonly sharedCores?: number;
+  /**
+   * Threads of other programs always runnable on those shared cores (a shared machine's load):
+   * every CPU time takes 1 + backgroundThreads / sharedCores times as long, as under fair sharing
+   * with few of the nodes runnable at once. Absent: 0 (the machine is the nodes' alone).
+   */
+  readonly backgroundThreads?: number;
 }
 
 const M = 1_000_000;
@@ -73,7 +86,29 @@ export const loopback: NetworkModel = {
   serviceMs: { block: 12, sync: 12, other: 2 },
 };
 
+/**
+ * The real-process runs of `make scale`: every node a process on one 2-core machine. Loopback
+ * latency is negligible; what a block waits for is CPU, its node's and the machine's. CPU costs
+ * are set from the scale run's own measurements, not fitted to its propagation times
+ * (bench/results/sim.md, "Simulator against real processes"): an idle node spends ~23 ms of CPU
+ * a second on ~4 requests sent and ~4 served (1.4 CPU s a minute), so ~2 ms to serve one and
+ * ~1 ms to send one; a new compact block costs its receiver ~4 ms (N = 10: 4.1 CPU ms per node
+ * per block, 0.9 relay messages per node).
+ */
+export const loopback2Cores: NetworkModel = {
+  name: 'loopback-2-cores',
+  regions: ['localhost'],
+  share: [1],
+  latencyMs: [[0.05]],
+  uploadBps: [[4_000 * M]],
+  jitter: 0.2,
+  serviceMs: { block: 4, sync: 4, other: 2 },
+  sendMs: 1,
+  sharedCores: 2,
+};
+
 export const MODELS: Record<string, NetworkModel> = {
   [global2019.name]: global2019,
   [loopback.name]: loopback,
+  [loopback2Cores.name]: loopback2Cores,
 };

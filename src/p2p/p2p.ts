@@ -138,6 +138,7 @@ export class P2P {
   private readonly prober: Prober;
   private readonly compact: CompactBlocks;
   private gaugeTimer: ClockTimer | undefined;
+  private gaugesPending = false;
   private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
   private readonly seenTxs = new SeenCache(SEEN_TXS);
   /** Transactions the reorg being settled returned to the mempool, relayed together once it has. */
@@ -188,7 +189,7 @@ export class P2P {
       random: this.random,
       logger: this.logger,
       tuning,
-      onChange: () => this.updateGauges(),
+      onChange: () => this.gaugesChanged(),
       onEvicted: (table) => this.metrics.peersEvicted.inc({ table }),
       clock,
     });
@@ -802,6 +803,19 @@ export class P2P {
     this.metrics.peersBanned.inc();
     this.logger.warn('peer banned', { peer: nodeId, reason, hostname: this.book.get(nodeId)?.hostname });
     this.updateGauges();
+  }
+
+  /**
+   * The book changed: the gauges follow once the current burst of changes is over (one gossip
+   * message learns dozens of addresses, and each count scans the book).
+   */
+  private gaugesChanged(): void {
+    if (this.gaugesPending) return;
+    this.gaugesPending = true;
+    queueMicrotask(() => {
+      this.gaugesPending = false;
+      this.updateGauges();
+    });
   }
 
   private updateGauges(): void {

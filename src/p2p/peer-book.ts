@@ -175,7 +175,26 @@ export class PeerBook {
   private readonly clock: Clock;
   /** Saves are failing (a full disk): since when, how many, when last summarised. */
   private saveFailing: { since: number; failures: number; summarisedAt: number } | undefined;
-  private readonly groups = new WeakMap<PeerEntry, { hostname: string; group: string | undefined }>();
+  /**
+   * Counts kept as entries come and go, so that a learn (dozens per gossip message) checks the
+   * untried caps without scanning the table, and the tried table's scans (live, shared, kept
+   * live: several per request) cover its ≤ maxPeers entries, not the untried ones as well:
+   * tried entries (in the order they became tried), untried ones per source and per address
+   * group, and the group each untried entry was counted under.
+   */
+  private readonly triedSet = new Set<PeerEntry>();
+  private readonly untriedPerSource = new Map<string, number>();
+  private readonly untriedPerGroup = new Map<string, number>();
+  // A Map, not a WeakMap: entries leave it when they leave the untried table, and weak maps of
+  // millions of entries (a simulator's books) made every full garbage collection slower.
+  private readonly groups = new Map<PeerEntry, string | undefined>();
+  /**
+   * Untried entries were made in order of their addedAt (the book's order is then their age
+   * order, and the oldest of a kind is the first found): true unless the clock went back or
+   * peers.json brought untried entries with their own ages, which fall back to a full scan.
+   */
+  private untriedByAge = true;
+  private lastCreatedAt = -Infinity;
 
   constructor(
     private readonly opts: {
@@ -200,10 +219,7 @@ export class PeerBook {
 
   /** Tried peers. */
   get size(): number {
-    // Counted without building the list: the gauges ask on every change of the book.
-    let tried = 0;
-    for (const e of this.byId.values()) if (e.tried) tried++;
-    return tried;
+    return this.triedSet.size;
   }
 
   get untriedCount(): number {
@@ -239,24 +255,36 @@ export class PeerBook {
   }
 
   tried(): PeerEntry[] {
-    return this.entries().filter((e) => e.tried);
+    return [...this.triedSet];
   }
 
   untried(): PeerEntry[] {
-    return this.entries().filter((e) => !e.tried);
+    return this.select((e) => !e.tried);
+  }
+
+  /** Entries that pass `keep`, without copying the whole book first (these run per request). */
+  private select(keep: (e: PeerEntry) => boolean): PeerEntry[] {
+    const out: PeerEntry[] = [];
+    for (const e of this.byId.values()) if (keep(e)) out.push(e);
+    return out;
+  }
+
+  /** Tried entries that pass `keep`. */
+  private selectTried(keep: (e: PeerEntry) => boolean): PeerEntry[] {
+    const out: PeerEntry[] = [];
+    for (const e of this.triedSet) if (keep(e)) out.push(e);
+    return out;
   }
 
   /** Tried peers that answered within the live window: relay, sync and gossip targets. */
   live(): PeerEntry[] {
-    return this.entries().filter((e) => this.state(e) === 'live');
+    return this.selectTried((e) => this.state(e) === 'live');
   }
 
   /** Tried peers that answered within the share window and are not failing: what we tell others. */
   shared(): PeerEntry[] {
     const since = this.opts.now() - this.tuning.shareWindowMs;
-    return this.entries().filter(
-      (e) => e.tried && e.lastSuccess >= since && e.failures < this.tuning.failuresBeforeBackoff,
-    );
+    return this.selectTried((e) => e.lastSuccess >= since && e.failures < this.tuning.failuresBeforeBackoff);
   }
 
   /**
@@ -268,11 +296,11 @@ export class PeerBook {
    * tried peers each pinging every 5 s are 1,300 requests a second.
    */
   keptLive(keep: number): PeerEntry[] {
-    const candidates = this.entries().filter((e) => e.tried && this.state(e) !== 'backoff');
+    const candidates = this.selectTried((e) => this.state(e) !== 'backoff');
     if (candidates.length <= keep) return candidates;
-    const self = this.opts.self.nodeId;
+    const selfHash = pairRankPrefix(this.opts.self.nodeId);
     return candidates
-      .map((e) => ({ e, rank: pairRank(self, e.nodeId) }))
+      .map((e) => ({ e, rank: pairRank(selfHash, e.nodeId) }))
       .sort((a, b) => a.rank - b.rank)
       .slice(0, keep)
       .map(({ e }) => e);
@@ -286,9 +314,8 @@ export class PeerBook {
   duePing(quietMs: number, keep: number | readonly PeerEntry[] = Number.POSITIVE_INFINITY): PeerEntry[] {
     const now = this.opts.now();
     const kept = new Set((typeof keep === 'number' ? this.keptLive(keep) : keep).map((e) => e.nodeId));
-    return this.entries().filter(
+    return this.selectTried(
       (e) =>
-        e.tried &&
         e.retryAt <= now &&
         e.lastSuccess < now - quietMs &&
         (kept.has(e.nodeId) || this.state(e) === 'backoff'),
@@ -298,7 +325,7 @@ export class PeerBook {
   /** Untried addresses a feeler may probe now. */
   probeable(): PeerEntry[] {
     const now = this.opts.now();
-    return this.entries().filter((e) => !e.tried && e.retryAt <= now);
+    return this.select((e) => !e.tried && e.retryAt <= now);
   }
 
   /** Tried first (live before the rest), then untried, each by most recent contact. */
@@ -339,7 +366,7 @@ export class PeerBook {
     const refreshOnly = existing?.tried === true && existing.hostname === p.hostname;
     const entry = this.place(p.nodeId, p.hostname, now, existing?.source ?? 'dialled');
     if (!entry.tried) {
-      entry.tried = true;
+      this.promote(entry);
       entry.addedAt = now;
     }
     entry.lastSeen = now;
@@ -475,8 +502,32 @@ export class PeerBook {
   }
 
   private unlink(e: PeerEntry): void {
+    if (this.byId.get(e.nodeId) !== e) return;
     this.byId.delete(e.nodeId);
     if (this.byHost.get(e.hostname) === e.nodeId) this.byHost.delete(e.hostname);
+    if (e.tried) this.triedSet.delete(e);
+    else this.uncountUntried(e);
+  }
+
+  /** An untried entry becomes tried (a handshake answered). */
+  private promote(e: PeerEntry): void {
+    this.uncountUntried(e);
+    e.tried = true;
+    this.triedSet.add(e);
+  }
+
+  private countUntried(e: PeerEntry): void {
+    const group = addressGroup(e.hostname);
+    this.groups.set(e, group);
+    bump(this.untriedPerSource, e.source, 1);
+    if (group !== undefined) bump(this.untriedPerGroup, group, 1);
+  }
+
+  private uncountUntried(e: PeerEntry): void {
+    const group = this.groups.get(e);
+    this.groups.delete(e);
+    bump(this.untriedPerSource, e.source, -1);
+    if (group !== undefined) bump(this.untriedPerGroup, group, -1);
   }
 
   // Puts (nodeId, hostname) in the book: a node id at a new address moves (keeping its history), and
@@ -492,7 +543,9 @@ export class PeerBook {
       if (entry.tried)
         this.opts.logger.info('peer re-addressed', { peer: nodeId, from: entry.hostname, to: hostname });
       if (this.byHost.get(entry.hostname) === nodeId) this.byHost.delete(entry.hostname);
+      if (!entry.tried) this.uncountUntried(entry);
       entry.hostname = hostname;
+      if (!entry.tried) this.countUntried(entry);
       entry.failures = 0;
       entry.retryAt = 0;
     }
@@ -508,7 +561,10 @@ export class PeerBook {
         retryAt: 0,
         addedAt: this.opts.now(),
       };
+      if (entry.addedAt < this.lastCreatedAt) this.untriedByAge = false;
+      this.lastCreatedAt = entry.addedAt;
       this.byId.set(nodeId, entry);
+      this.countUntried(entry);
     }
     this.byHost.set(hostname, nodeId);
     return entry;
@@ -518,42 +574,30 @@ export class PeerBook {
   // own oldest entry (so a flood churns only its own slots); a full table, its oldest entry.
   private makeUntriedRoom(source: string, group: string | undefined): boolean {
     const t = this.tuning;
-    const untried = this.untried();
-    const oldestOf = (list: PeerEntry[]) =>
-      list.reduce<PeerEntry | undefined>(
-        (o, e) => (o === undefined || e.addedAt < o.addedAt ? e : o),
-        undefined,
-      );
-    const evict = (victim: PeerEntry | undefined): void => {
-      if (!victim) return;
-      this.unlink(victim);
-      untried.splice(untried.indexOf(victim), 1);
+    const evictOldest = (match: (e: PeerEntry) => boolean): void => {
+      let oldest: PeerEntry | undefined;
+      for (const e of this.byId.values()) {
+        if (e.tried || !match(e) || (oldest !== undefined && e.addedAt >= oldest.addedAt)) continue;
+        oldest = e;
+        if (this.untriedByAge) break;
+      }
+      if (!oldest) return;
+      this.unlink(oldest);
       this.opts.onEvicted?.('untried');
     };
-    const fromSource = untried.filter((e) => e.source === source);
-    if (fromSource.length >= t.maxUntriedPerSource) evict(oldestOf(fromSource));
-    if (group !== undefined) {
-      const inGroup = untried.filter((e) => this.groupOf(e) === group);
-      if (inGroup.length >= t.maxUntriedPerGroup) evict(oldestOf(inGroup));
-    }
-    if (untried.length >= t.maxUntried) evict(oldestOf(untried));
-    return untried.length < t.maxUntried;
-  }
-
-  // An entry's address group, computed once per address (the untried caps ask for it on every learn).
-  private groupOf(e: PeerEntry): string | undefined {
-    const cached = this.groups.get(e);
-    if (cached?.hostname === e.hostname) return cached.group;
-    const group = addressGroup(e.hostname);
-    this.groups.set(e, { hostname: e.hostname, group });
-    return group;
+    if ((this.untriedPerSource.get(source) ?? 0) >= t.maxUntriedPerSource)
+      evictOldest((e) => e.source === source);
+    if (group !== undefined && (this.untriedPerGroup.get(group) ?? 0) >= t.maxUntriedPerGroup)
+      evictOldest((e) => this.groups.get(e) === group);
+    if (this.untriedCount >= t.maxUntried) evictOldest(() => true);
+    return this.untriedCount < t.maxUntried;
   }
 
   // Over the tried cap: evict a failing peer first, then a silent one, then among good peers the
   // youngest (the longest-lived good peers are the ones an attacker cannot cheaply replace).
   private enforceTriedCap(keep: string): void {
+    if (this.triedSet.size <= this.opts.maxPeers) return;
     const tried = this.tried();
-    if (tried.length <= this.opts.maxPeers) return;
     const rank = { live: 0, stale: 1, backoff: 2, untried: 3 };
     const victims = tried
       .filter((e) => e.nodeId !== keep)
@@ -615,8 +659,9 @@ export class PeerBook {
       if (p.tried !== true && !this.makeUntriedRoom('persisted', addressGroup(p.hostname))) continue;
       const entry = this.place(p.nodeId, p.hostname, p.lastSeen, 'persisted');
       entry.lastSeen = p.lastSeen;
-      entry.tried = p.tried === true;
+      if (p.tried === true) this.promote(entry);
       if (p.addedAt !== undefined) entry.addedAt = Math.min(p.addedAt, this.opts.now());
+      if (!entry.tried) this.untriedByAge = false;
       // Failures are not carried over: after a restart every known peer gets a fresh chance.
       loaded++;
     }
@@ -732,14 +777,25 @@ export function toInfo(e: PeerEntry): PeerInfo {
   return { hostname: e.hostname, nodeId: e.nodeId, lastSeen: e.lastSeen };
 }
 
+/** FNV-1a of `<selfId>/`, the part of pairRank shared by every peer (node ids are ASCII hex). */
+function pairRankPrefix(selfId: string): number {
+  return fnv1a(`${selfId}/`, 0x811c9dc5);
+}
+
 /** A number in [0, 2³²) for the pair (FNV-1a of both ids): the same for the pair on every call. */
-function pairRank(selfId: string, peerId: string): number {
-  let hash = 0x811c9dc5;
-  for (const ch of `${selfId}/${peerId}`) {
-    hash ^= ch.charCodeAt(0);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
+function pairRank(prefixHash: number, peerId: string): number {
+  return fnv1a(peerId, prefixHash);
+}
+
+function fnv1a(text: string, hash: number): number {
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return hash;
+}
+
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  const n = (counts.get(key) ?? 0) + by;
+  if (n === 0) counts.delete(key);
+  else counts.set(key, n);
 }
 
 /** Up to n distinct random elements (partial Fisher–Yates). */

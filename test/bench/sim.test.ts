@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { NETWORKS, checkBlock, ValidationError } from '../../src/core/index.js';
 import { SimChain } from '../../bench/sim/chain.js';
-import { global2019, loopback } from '../../bench/sim/network-model.js';
+import { global2019, loopback, loopback2Cores } from '../../bench/sim/network-model.js';
+import type { NetworkModel } from '../../bench/sim/network-model.js';
 import { mineBlock, simulate, SHIPPED_P2P, type SimConfig } from '../../bench/sim/simulation.js';
 import { VirtualClock } from '../../bench/sim/virtual-clock.js';
 
@@ -127,5 +128,17 @@ describe('simulation', () => {
   it('on loopback a block costs the service time per hop: slower than the latency alone', async () => {
     const result = await simulate({ ...SMALL, nodes: 12, model: loopback, blocks: 1 });
     expect(result.blocks[0]!.p100).toBeGreaterThanOrEqual(loopback.serviceMs.block);
+  }, 120_000);
+
+  it('on one shared machine a block waits for its cores: slower with a core per node taken away, slower still under other load', async () => {
+    const config = { ...SMALL, nodes: 24, blocks: 2, quantumMs: 0.1 };
+    const p100 = async (model: NetworkModel) =>
+      Math.max(...(await simulate({ ...config, model })).blocks.map((b) => b.p100 ?? Infinity));
+    const ownCores = await p100({ ...loopback2Cores, sharedCores: undefined });
+    const shared = await p100(loopback2Cores);
+    const loaded = await p100({ ...loopback2Cores, backgroundThreads: 8 });
+    expect(shared).toBeGreaterThan(ownCores);
+    // Every CPU time × 5 (1 + 8 / 2); the latency left is ~0.05 ms a hop.
+    expect(loaded).toBeGreaterThan(shared * 3);
   }, 120_000);
 });

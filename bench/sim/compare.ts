@@ -1,0 +1,153 @@
+/**
+ * `make sim-vs-real`: the simulator against the real-process runs of `make scale`, by the same
+ * method. For every size in bench/results/scale.json it simulates that many nodes on the
+ * `loopback-2-cores` model (all nodes on one 2-core machine) with the peer layer settings of that
+ * run, 8 blocks from random nodes, and compares: time for a block to reach every node (p50 and
+ * max over the rounds), the median arrival over every node of every round, block relay messages
+ * per node per block. Writes bench/results/sim-vs-real.md and its JSON.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { loopback2Cores, type NetworkModel } from './network-model.js';
+import { simulate, SHIPPED_P2P, type SimConfig } from './simulation.js';
+
+const OUT = join(import.meta.dirname, '..', 'results');
+const SEED = Number(process.env.SIM_SEED ?? 1);
+/** Peers kept live in the real run (its code's bound: relay fan-out + 4), so both run the same rule. */
+const REAL_KEEP_LIVE = Number(process.env.SIM_KEEP_LIVE ?? 12);
+/** Relative difference within which a simulated figure counts as matching the real one. */
+const TOLERANCE = 0.5;
+
+interface RealSize {
+  n: number;
+  loadAvg: number;
+  rounds: number[];
+  arrivals: number[];
+  messagesPerNodeBlock: number;
+}
+const real = JSON.parse(readFileSync(join(OUT, 'scale.json'), 'utf8')) as {
+  startedAt: string;
+  commit: string;
+  results: RealSize[];
+};
+
+const quantile = (xs: readonly number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+};
+const median = (xs: readonly number[]): number => quantile(xs, 0.5);
+
+interface Row {
+  n: number;
+  model: string;
+  real: { p50: number; max: number; arrivalP50: number; relay: number; load: number };
+  sim: { p50: number; max: number; arrivalP50: number; relay: number; reached: number };
+}
+
+async function run(n: number, model: NetworkModel): Promise<Row['sim']> {
+  const config: SimConfig = {
+    nodes: n,
+    seed: SEED,
+    model,
+    startSpreadMs: 10_000,
+    warmupMs: 30_000,
+    blocks: 8,
+    blockIntervalMs: 10_000,
+    churnPerMinute: 0,
+    adversarialShare: 0,
+    seedNodes: 1,
+    sampleEveryMs: 10_000,
+    quantumMs: 0.1,
+    p2p: { ...SHIPPED_P2P, tuning: { keepLive: REAL_KEEP_LIVE } },
+  };
+  const result = await simulate(config);
+  // The origin's own arrival (0 ms) is left out, as the real run counts the other nodes only.
+  const rounds = result.blocks.map((b) => b.p100 ?? Infinity);
+  const arrivals = result.blocks.flatMap((b) => b.delays.slice(1));
+  return {
+    p50: median(rounds),
+    max: Math.max(...rounds),
+    arrivalP50: median(arrivals),
+    relay: median(result.blocks.map((b) => b.relayMessagesPerNode)),
+    reached: Math.min(...result.blocks.map((b) => b.reached)),
+  };
+}
+
+const rows: Row[] = [];
+const loadAtStart = loadavg()[0]!;
+for (const size of real.results) {
+  // From the machine the nodes' alone to as many other runnable threads as the real run's 1-minute
+  // load average (an upper bound of what else ran: the load counts the cluster's own processes too).
+  for (const backgroundThreads of [...new Set([0, 2.5, 5, 10, size.loadAvg])].filter(
+    (b) => b <= size.loadAvg,
+  )) {
+    const model = { ...loopback2Cores, backgroundThreads };
+    const sim = await run(size.n, model);
+    rows.push({
+      n: size.n,
+      model: `${model.name}, ${backgroundThreads.toFixed(1)} background threads`,
+      real: {
+        p50: median(size.rounds),
+        max: Math.max(...size.rounds),
+        arrivalP50: median(size.arrivals),
+        relay: size.messagesPerNodeBlock,
+        load: size.loadAvg,
+      },
+      sim,
+    });
+    console.error(`sim-vs-real: N=${size.n}, ${backgroundThreads} background threads done`);
+  }
+}
+
+const ratio = (sim: number, realValue: number): string => {
+  const r = sim / realValue;
+  const mark = Math.abs(r - 1) <= TOLERANCE ? '' : ' ✗';
+  return `×${r.toFixed(2)}${mark}`;
+};
+const ms = (v: number): string => (Number.isFinite(v) ? `${Math.round(v)}` : '—');
+const table = rows
+  .map(
+    (r) =>
+      `| ${r.n} | ${r.real.load.toFixed(1)} | ${r.model.split(', ')[1]} | ${ms(r.real.p50)} / ${ms(r.sim.p50)} (${ratio(r.sim.p50, r.real.p50)}) | ${ms(r.real.max)} / ${ms(r.sim.max)} (${ratio(r.sim.max, r.real.max)}) | ${ms(r.real.arrivalP50)} / ${ms(r.sim.arrivalP50)} (${ratio(r.sim.arrivalP50, r.real.arrivalP50)}) | ${r.real.relay.toFixed(2)} / ${r.sim.relay.toFixed(2)} (${ratio(r.sim.relay, r.real.relay)}) | ${(r.sim.reached * 100).toFixed(0)} |`,
+  )
+  .join('\n');
+writeFileSync(
+  join(OUT, 'sim-vs-real.json'),
+  JSON.stringify({ seed: SEED, keepLive: REAL_KEEP_LIVE, rows }, null, 1),
+);
+writeFileSync(
+  join(OUT, 'sim-vs-real.md'),
+  `# Simulator against real processes
+
+Generated by \`make sim-vs-real\` (bench/sim/compare.ts), seed ${SEED}, load average at start
+${loadAtStart.toFixed(1)}. Real: bench/results/scale.json (\`make scale\` of ${real.startedAt}, commit
+\`${real.commit}\`). Simulated: the same N on the \`${loopback2Cores.name}\` model (bench/sim/network-model.ts:
+every node on one machine of ${loopback2Cores.sharedCores} cores, ${loopback2Cores.serviceMs.block} ms of CPU to serve a block,
+${loopback2Cores.serviceMs.other} ms other requests, ${loopback2Cores.sendMs} ms to send one), peers kept live ${REAL_KEEP_LIVE} as in
+the real run's code, 8 blocks from random nodes. Each N is simulated twice: with the 2 cores the
+nodes' alone, and with as many other runnable threads as the real run's 1-minute load average (each
+CPU time × (1 + load ÷ 2), fair sharing), which brackets what the real nodes got of the machine. Each cell is real / simulated (simulated ÷ real);
+✗ marks a figure outside the ±${TOLERANCE * 100} % tolerance.
+
+| N | real run's load (1 min) | simulated machine | block on every node p50 ms | max ms | arrival p50 ms | block relay msgs / node / block | sim reached % |
+| -: | -: | --- | --: | --: | --: | --: | -: |
+${table}
+
+Background load at which the simulated p50 to every node comes closest to the real one (of those
+tried), against the real run's load average:
+
+${real.results
+  .map((size) => {
+    const mine = rows.filter((r) => r.n === size.n && Number.isFinite(r.sim.p50));
+    const best = mine.reduce((a, b) =>
+      Math.abs(Math.log(b.sim.p50 / b.real.p50)) < Math.abs(Math.log(a.sim.p50 / a.real.p50)) ? b : a,
+    );
+    return `- N = ${size.n}: ${best.model.split(', ')[1]} (${ms(best.sim.p50)} ms against ${ms(best.real.p50)} ms), load average ${size.loadAvg.toFixed(1)}`;
+  })
+  .join('\n')}
+
+JSON: [sim-vs-real.json](sim-vs-real.json).
+`,
+);
+console.error(`sim-vs-real: wrote ${join(OUT, 'sim-vs-real.md')}`);
