@@ -13,7 +13,7 @@ import {
   type Block,
   type NetworkParams,
 } from '../../src/core/index.js';
-import { createMetrics, type Logger } from '../../src/obs/index.js';
+import { createLogger, createMetrics, type Logger } from '../../src/obs/index.js';
 import { P2P, type P2POptions, type PeerTransport } from '../../src/p2p/index.js';
 import { MAX_SAMPLE } from '../../src/p2p/wire.js';
 import { Rng } from '../chaos/rng.js';
@@ -125,19 +125,13 @@ interface SimNode {
   startedAt: number;
 }
 
-/** Log lines are not the simulation's output: one shared logger that drops them. */
 const FLOOD_EVERY_MS = 1000;
 const CHURN_EVERY_MS = 10_000;
 /** Peer books read per quality sample (all of them up to this many nodes). */
 const BOOK_SAMPLE_NODES = 200;
 
-const silentLogger = {
-  error: () => undefined,
-  warn: () => undefined,
-  info: () => undefined,
-  debug: () => undefined,
-  isDebugEnabled: () => false,
-} as unknown as Logger;
+/** Log lines are not the simulation's output: one shared logger that drops them. */
+const silentLogger: Logger = createLogger({ nodeId: 'sim', level: 'error', format: 'json', silent: true });
 
 /**
  * N nodes of the real peer layer (src/p2p's P2P: discovery, peer book,
