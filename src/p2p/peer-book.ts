@@ -307,13 +307,13 @@ export class PeerBook {
   }
 
   /**
-   * Tried peers due a request, not waiting out a backoff: those kept live (`keptLive(keep)`,
-   * or that list itself from a caller that has it) once quiet for `quietMs`, and those in
-   * backoff on their retry schedule (a paused node is re-admitted when it answers).
+   * Tried peers due a request, not waiting out a backoff: those in `keptLive` (the caller ranks
+   * them once per tick with `keptLive(n)`) once quiet for `quietMs`, and those in backoff on
+   * their retry schedule (a paused node is re-admitted when it answers).
    */
-  duePing(quietMs: number, keep: number | readonly PeerEntry[] = Number.POSITIVE_INFINITY): PeerEntry[] {
+  duePing(quietMs: number, keptLive: readonly PeerEntry[]): PeerEntry[] {
     const now = this.opts.now();
-    const kept = new Set((typeof keep === 'number' ? this.keptLive(keep) : keep).map((e) => e.nodeId));
+    const kept = new Set(keptLive.map((e) => e.nodeId));
     return this.selectTried(
       (e) =>
         e.retryAt <= now &&

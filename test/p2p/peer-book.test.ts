@@ -130,8 +130,8 @@ describe('peer book', () => {
     expect(new Set(kept).size).toBe(12);
     // Quiet for the ping interval: only the kept ones are due, not all 40.
     clock += 3_001;
-    expect(new Set(b.duePing(3_000, 12).map((e) => e.nodeId))).toEqual(new Set(kept));
-    expect(b.duePing(3_000)).toHaveLength(40);
+    expect(new Set(b.duePing(3_000, b.keptLive(12)).map((e) => e.nodeId))).toEqual(new Set(kept));
+    expect(b.duePing(3_000, b.keptLive(Infinity))).toHaveLength(40);
     // Answers do not churn the set.
     for (const nodeId of kept) b.markAlive(nodeId);
     expect(b.keptLive(12).map((e) => e.nodeId)).toEqual(kept);
@@ -142,7 +142,7 @@ describe('peer book', () => {
     expect(keptAfter).not.toContain(failing);
     expect(keptAfter).toHaveLength(12);
     clock += 60_000;
-    expect(b.duePing(3_000, 12).map((e) => e.nodeId)).toContain(failing);
+    expect(b.duePing(3_000, b.keptLive(12)).map((e) => e.nodeId)).toContain(failing);
     // Another node ranks the same peers differently (no peer is in every node's set).
     const other = new PeerBook({
       self: { nodeId: id(998), hostname: '10.0.0.250:3000' },
@@ -166,7 +166,7 @@ describe('peer book', () => {
     expect(b.state(b.get(id(1))!)).toBe('stale');
     expect(b.live()).toEqual([]);
     expect(b.shared()).toHaveLength(1);
-    expect(b.duePing(3000).map((p) => p.nodeId)).toEqual([id(1)]);
+    expect(b.duePing(3000, b.keptLive(Infinity)).map((p) => p.nodeId)).toEqual([id(1)]);
     clock += 20_000;
     expect(b.shared()).toEqual([]);
     // Still tried: it comes back, history intact, the moment it answers.
@@ -350,7 +350,7 @@ describe('peer book', () => {
     expect(await again.load()).toBe(1);
     expect(again.get(id(1))).toMatchObject({ hostname: '10.0.0.2:3000', tried: true, lastSuccess: 0 });
     expect(again.state(again.get(id(1))!)).toBe('stale');
-    expect(again.duePing(3000)).toHaveLength(1);
+    expect(again.duePing(3000, again.keptLive(Infinity))).toHaveLength(1);
     expect(again.get(id(2))).toBeUndefined();
   });
 
