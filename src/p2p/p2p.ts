@@ -16,6 +16,7 @@ import {
 import { PeerError } from './errors.js';
 import type { CompactBlockOutcome, Logger, Metrics } from '../obs/index.js';
 import { BanList, misbehaviourPoints } from './ban.js';
+import { BurstBatch } from './burst.js';
 import { wallClock, type Clock, type ClockTimer } from './clock.js';
 import { BlockPayload, CompactBlocks } from './compact.js';
 import type { AcceptedBlock, BlockLogPort, ChainPort, MempoolPort, ProcessBlockResult } from './deps.js';
@@ -138,11 +139,18 @@ export class P2P {
   private readonly prober: Prober;
   private readonly compact: CompactBlocks;
   private gaugeTimer: ClockTimer | undefined;
-  private gaugesPending = false;
+  /**
+   * The book changed: the gauges follow once the current burst of changes is over (one gossip
+   * message learns dozens of addresses, and each count scans the book).
+   */
+  private readonly gaugesChanged = new BurstBatch<void>(() => this.updateGauges());
   private readonly seenBlocks = new SeenCache(SEEN_BLOCKS);
   private readonly seenTxs = new SeenCache(SEEN_TXS);
   /** Transactions the reorg being settled returned to the mempool, relayed together once it has. */
-  private reorged: Uint8Array[] = [];
+  private readonly reorged = new BurstBatch<Uint8Array>((batch) => {
+    this.logger.debug('reorged transactions relayed', { txs: batch.length });
+    this.relay.relayTransactions(batch);
+  });
   /** Blocks forwarded before their validation ended (not relayed a second time after it). */
   private readonly relayedEarly = new SeenCache(SEEN_BLOCKS);
   private readonly earlyRelayRefused = new SeenCache(EARLY_REFUSED);
@@ -189,7 +197,7 @@ export class P2P {
       random: this.random,
       logger: this.logger,
       tuning,
-      onChange: () => this.gaugesChanged(),
+      onChange: () => this.gaugesChanged.add(),
       onEvicted: (table) => this.metrics.peersEvicted.inc({ table }),
       clock,
     });
@@ -703,15 +711,7 @@ export class P2P {
    */
   announceReorged(tx: Transaction): void {
     this.seenTxs.add(txid(tx));
-    if (this.reorged.length === 0) {
-      queueMicrotask(() => {
-        const batch = this.reorged;
-        this.reorged = [];
-        this.logger.debug('reorged transactions relayed', { txs: batch.length });
-        this.relay.relayTransactions(batch);
-      });
-    }
-    this.reorged.push(encodeTx(tx));
+    this.reorged.add(encodeTx(tx));
   }
 
   /** POST /sync/blocks: raw best-chain blocks after the locator's fork point, ≤ 500 and ~8 MB. */
@@ -803,19 +803,6 @@ export class P2P {
     this.metrics.peersBanned.inc();
     this.logger.warn('peer banned', { peer: nodeId, reason, hostname: this.book.get(nodeId)?.hostname });
     this.updateGauges();
-  }
-
-  /**
-   * The book changed: the gauges follow once the current burst of changes is over (one gossip
-   * message learns dozens of addresses, and each count scans the book).
-   */
-  private gaugesChanged(): void {
-    if (this.gaugesPending) return;
-    this.gaugesPending = true;
-    queueMicrotask(() => {
-      this.gaugesPending = false;
-      this.updateGauges();
-    });
   }
 
   private updateGauges(): void {
