@@ -124,7 +124,7 @@ export function addressGroup(hostname: string): string | undefined {
   const family = isIP(host);
   if (family === 4) {
     if (host.startsWith('127.')) return undefined;
-    return host.split('.').slice(0, 3).join('.');
+    return host.slice(0, host.lastIndexOf('.')); // the /24: the first three of the four parts
   }
   if (family === 6) {
     const lower = host.toLowerCase();
@@ -176,22 +176,26 @@ export class PeerBook {
   /** Saves are failing (a full disk): since when, how many, when last summarised. */
   private saveFailing: { since: number; failures: number; summarisedAt: number } | undefined;
   /**
-   * Counts kept as entries come and go, so that a learn (dozens per gossip message) checks the
-   * untried caps without scanning the table, and the tried table's scans (live, shared, kept
-   * live: several per request) cover its ≤ maxPeers entries, not the untried ones as well:
-   * tried entries (in the order they became tried), untried ones per source and per address
-   * group, and the group each untried entry was counted under.
+   * The tables by kind, kept as entries come and go, so that a learn (dozens per gossip message)
+   * checks the untried caps and finds the entry to replace without scanning the table, and the
+   * tried table's scans (live, shared, kept live: several per request) cover its ≤ maxPeers
+   * entries, not the untried ones as well: tried entries (in the order they became tried),
+   * untried ones in all and per source (in the book's order, the order they were made), the
+   * count of untried entries per address group, and the group each was counted under. (Not a
+   * set per group: most untried addresses are alone in their /24, a set each cost more than a
+   * scan of the untried table when a group is full.)
    */
   private readonly triedSet = new Set<PeerEntry>();
-  private readonly untriedPerSource = new Map<string, number>();
+  private readonly untriedSet = new Set<PeerEntry>();
+  private readonly untriedBySource = new Map<string, Set<PeerEntry>>();
   private readonly untriedPerGroup = new Map<string, number>();
   // A Map, not a WeakMap: entries leave it when they leave the untried table, and weak maps of
   // millions of entries (a simulator's books) made every full garbage collection slower.
   private readonly groups = new Map<PeerEntry, string | undefined>();
   /**
    * Untried entries were made in order of their addedAt (the book's order is then their age
-   * order, and the oldest of a kind is the first found): true unless the clock went back or
-   * peers.json brought untried entries with their own ages, which fall back to a full scan.
+   * order, and the oldest of a kind is the first of its set): true unless the clock went back
+   * or peers.json brought untried entries with their own ages, which fall back to a scan of the set.
    */
   private untriedByAge = true;
   private lastCreatedAt = -Infinity;
@@ -259,14 +263,7 @@ export class PeerBook {
   }
 
   untried(): PeerEntry[] {
-    return this.select((e) => !e.tried);
-  }
-
-  /** Entries that pass `keep`, without copying the whole book first (these run per request). */
-  private select(keep: (e: PeerEntry) => boolean): PeerEntry[] {
-    const out: PeerEntry[] = [];
-    for (const e of this.byId.values()) if (keep(e)) out.push(e);
-    return out;
+    return [...this.untriedSet];
   }
 
   /** Tried entries that pass `keep`. */
@@ -325,7 +322,9 @@ export class PeerBook {
   /** Untried addresses a feeler may probe now. */
   probeable(): PeerEntry[] {
     const now = this.opts.now();
-    return this.select((e) => !e.tried && e.retryAt <= now);
+    const out: PeerEntry[] = [];
+    for (const e of this.untriedSet) if (e.retryAt <= now) out.push(e);
+    return out;
   }
 
   /** Tried first (live before the rest), then untried, each by most recent contact. */
@@ -413,8 +412,10 @@ export class PeerBook {
     if (occupant && occupant.nodeId !== info.nodeId && (occupant.tried || occupant.lastSeen >= lastSeen)) {
       return false;
     }
-    if (!existing && !this.makeUntriedRoom(source, addressGroup(info.hostname))) return false;
-    const entry = this.place(info.nodeId, info.hostname, lastSeen, source);
+    // The address group once per learn (the caps and the count of a new entry both need it).
+    const group = existing ? null : addressGroup(info.hostname);
+    if (group !== null && !this.makeUntriedRoom(source, group)) return false;
+    const entry = this.place(info.nodeId, info.hostname, lastSeen, source, group);
     entry.lastSeen = Math.max(entry.lastSeen, lastSeen);
     this.tombstones.delete(info.nodeId);
     this.changed();
@@ -516,23 +517,45 @@ export class PeerBook {
     this.triedSet.add(e);
   }
 
-  private countUntried(e: PeerEntry): void {
-    const group = addressGroup(e.hostname);
-    this.groups.set(e, group);
-    bump(this.untriedPerSource, e.source, 1);
-    if (group !== undefined) bump(this.untriedPerGroup, group, 1);
+  /** `group`: addressGroup(e.hostname) if the caller has it (null: not computed yet). */
+  private countUntried(e: PeerEntry, group: string | undefined | null = null): void {
+    const g = group === null ? addressGroup(e.hostname) : group;
+    this.groups.set(e, g);
+    this.untriedSet.add(e);
+    addTo(this.untriedBySource, e.source, e);
+    if (g !== undefined) bump(this.untriedPerGroup, g, 1);
   }
 
   private uncountUntried(e: PeerEntry): void {
     const group = this.groups.get(e);
     this.groups.delete(e);
-    bump(this.untriedPerSource, e.source, -1);
+    this.untriedSet.delete(e);
+    removeFrom(this.untriedBySource, e.source, e);
     if (group !== undefined) bump(this.untriedPerGroup, group, -1);
   }
 
   // Puts (nodeId, hostname) in the book: a node id at a new address moves (keeping its history), and
   // an address now answered by another node id evicts the previous owner.
-  private place(nodeId: string, hostname: string, lastSeen: number, source: string): PeerEntry {
+  /**
+   * An untried entry moved to another address: it keeps its place in the table and its source
+   * (their sets keep their order) and counts against the new address's group.
+   */
+  private regroupUntried(e: PeerEntry): void {
+    const before = this.groups.get(e);
+    if (before !== undefined) bump(this.untriedPerGroup, before, -1);
+    const group = addressGroup(e.hostname);
+    this.groups.set(e, group);
+    if (group !== undefined) bump(this.untriedPerGroup, group, 1);
+  }
+
+  // `group`: addressGroup(hostname) if the caller has it (null: not computed yet).
+  private place(
+    nodeId: string,
+    hostname: string,
+    lastSeen: number,
+    source: string,
+    group: string | undefined | null = null,
+  ): PeerEntry {
     const occupantId = this.byHost.get(hostname);
     if (occupantId !== undefined && occupantId !== nodeId) {
       this.remove(occupantId, 'address taken by another node id');
@@ -543,9 +566,8 @@ export class PeerBook {
       if (entry.tried)
         this.opts.logger.info('peer re-addressed', { peer: nodeId, from: entry.hostname, to: hostname });
       if (this.byHost.get(entry.hostname) === nodeId) this.byHost.delete(entry.hostname);
-      if (!entry.tried) this.uncountUntried(entry);
       entry.hostname = hostname;
-      if (!entry.tried) this.countUntried(entry);
+      if (!entry.tried) this.regroupUntried(entry);
       entry.failures = 0;
       entry.retryAt = 0;
     }
@@ -564,7 +586,7 @@ export class PeerBook {
       if (entry.addedAt < this.lastCreatedAt) this.untriedByAge = false;
       this.lastCreatedAt = entry.addedAt;
       this.byId.set(nodeId, entry);
-      this.countUntried(entry);
+      this.countUntried(entry, group);
     }
     this.byHost.set(hostname, nodeId);
     return entry;
@@ -574,23 +596,29 @@ export class PeerBook {
   // own oldest entry (so a flood churns only its own slots); a full table, its oldest entry.
   private makeUntriedRoom(source: string, group: string | undefined): boolean {
     const t = this.tuning;
-    const evictOldest = (match: (e: PeerEntry) => boolean): void => {
-      let oldest: PeerEntry | undefined;
-      for (const e of this.byId.values()) {
-        if (e.tried || !match(e) || (oldest !== undefined && e.addedAt >= oldest.addedAt)) continue;
-        oldest = e;
-        if (this.untriedByAge) break;
-      }
-      if (!oldest) return;
-      this.unlink(oldest);
-      this.opts.onEvicted?.('untried');
-    };
-    if ((this.untriedPerSource.get(source) ?? 0) >= t.maxUntriedPerSource)
-      evictOldest((e) => e.source === source);
+    const fromSource = this.untriedBySource.get(source);
+    if (fromSource !== undefined && fromSource.size >= t.maxUntriedPerSource) this.evictOldest(fromSource);
     if (group !== undefined && (this.untriedPerGroup.get(group) ?? 0) >= t.maxUntriedPerGroup)
-      evictOldest((e) => this.groups.get(e) === group);
-    if (this.untriedCount >= t.maxUntried) evictOldest(() => true);
-    return this.untriedCount < t.maxUntried;
+      this.evictOldest(this.untriedSet, group);
+    if (this.untriedSet.size >= t.maxUntried) this.evictOldest(this.untriedSet);
+    return this.untriedSet.size < t.maxUntried;
+  }
+
+  /**
+   * Evicts the oldest of these untried entries, of `group` if given (the first one found while
+   * entries came in age order).
+   */
+  private evictOldest(entries: ReadonlySet<PeerEntry>, group?: string): void {
+    let oldest: PeerEntry | undefined;
+    for (const e of entries) {
+      if (group !== undefined && this.groups.get(e) !== group) continue;
+      if (oldest !== undefined && e.addedAt >= oldest.addedAt) continue;
+      oldest = e;
+      if (this.untriedByAge) break;
+    }
+    if (!oldest) return;
+    this.unlink(oldest);
+    this.opts.onEvicted?.('untried');
   }
 
   // Over the tried cap: evict a failing peer first, then a silent one, then among good peers the
@@ -792,10 +820,24 @@ function fnv1a(text: string, hash: number): number {
   return hash;
 }
 
+function addTo(sets: Map<string, Set<PeerEntry>>, key: string, e: PeerEntry): Set<PeerEntry> {
+  let set = sets.get(key);
+  if (set === undefined) sets.set(key, (set = new Set()));
+  set.add(e);
+  return set;
+}
+
 function bump(counts: Map<string, number>, key: string, by: number): void {
   const n = (counts.get(key) ?? 0) + by;
   if (n === 0) counts.delete(key);
   else counts.set(key, n);
+}
+
+function removeFrom(sets: Map<string, Set<PeerEntry>>, key: string, e: PeerEntry): void {
+  const set = sets.get(key);
+  if (set === undefined) return;
+  set.delete(e);
+  if (set.size === 0) sets.delete(key);
 }
 
 /** Up to n distinct random elements (partial Fisher–Yates). */
