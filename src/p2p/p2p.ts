@@ -323,7 +323,9 @@ export class P2P {
   }
 
   get liveCount(): number {
-    return this.book.live().filter((p) => !this.bans.isBanned(p.nodeId)).length;
+    let count = 0;
+    for (const p of this.book.live()) if (!this.bans.isBanned(p.nodeId)) count++;
+    return count;
   }
 
   /**

@@ -3,7 +3,7 @@ import type { BanList } from './ban.js';
 import { wallClock, type Clock, type ClockTimer } from './clock.js';
 import { PeerRequestError } from './peer-client.js';
 import type { PeerTransport } from './transport.js';
-import { pick, type PeerBook, type PeerEntry } from './peer-book.js';
+import type { PeerBook, PeerEntry } from './peer-book.js';
 import { decodeChainWork, type AdvertisementReply } from './wire.js';
 
 export interface ProberTuning {
@@ -150,14 +150,31 @@ export class Prober {
     return tried.length >= this.opts.maxPeers && tried.every((e) => book.state(e) === 'live');
   }
 
+  /**
+   * A random probeable untried address, preferring those vouched for (from a seed, peers.json or
+   * a tried peer's sample). One pass over the untried table, each source looked up once: this
+   * runs on every tick while addresses wait, and a full table holds hundreds of them.
+   */
   private nextFeeler(): PeerEntry | undefined {
     const { book, bans } = this.opts;
-    const candidates = book.probeable().filter((e) => !bans.isBanned(e.nodeId));
-    const vouched = candidates.filter((e) => {
-      if (e.source === 'seed' || e.source === 'persisted') return true;
-      return e.source.startsWith('peer:') && book.get(e.source.slice(5))?.tried === true;
-    });
-    return pick(vouched.length > 0 ? vouched : candidates, 1, this.opts.random)[0];
+    const candidates: PeerEntry[] = [];
+    const vouched: PeerEntry[] = [];
+    const vouchedSources = new Map<string, boolean>();
+    for (const e of book.probeable()) {
+      if (bans.isBanned(e.nodeId)) continue;
+      candidates.push(e);
+      let ok = vouchedSources.get(e.source);
+      if (ok === undefined) {
+        ok =
+          e.source === 'seed' ||
+          e.source === 'persisted' ||
+          (e.source.startsWith('peer:') && book.get(e.source.slice(5))?.tried === true);
+        vouchedSources.set(e.source, ok);
+      }
+      if (ok) vouched.push(e);
+    }
+    const pool = vouched.length > 0 ? vouched : candidates;
+    return pool.length === 0 ? undefined : pool[Math.floor(this.opts.random() * pool.length)];
   }
 
   private async feel(target: PeerEntry): Promise<void> {
