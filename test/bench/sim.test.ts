@@ -4,6 +4,7 @@ import { SimChain } from '../../bench/sim/chain.js';
 import { global2019, loopback, loopback2Cores } from '../../bench/sim/network-model.js';
 import type { NetworkModel } from '../../bench/sim/network-model.js';
 import { mineBlock, simulate, SHIPPED_P2P, type SimConfig } from '../../bench/sim/simulation.js';
+import { jsonSize } from '../../bench/sim/transport.js';
 import { VirtualClock } from '../../bench/sim/virtual-clock.js';
 
 describe('virtual clock', () => {
@@ -37,6 +38,34 @@ describe('virtual clock', () => {
     await clock.runUntil(3_600_000);
     expect(seen).toEqual(['chain@1', 'next@2', 'an hour later']);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('message sizes', () => {
+  it('counts a body as the length of its JSON, without building it', () => {
+    const bodies: unknown[] = [
+      {
+        hostname: '10.1.2.3:8333',
+        nodeId: 'ab'.repeat(16),
+        peers: [{ nodeId: 'cd', hostname: 'h:1', lastSeen: 1_767_225_600_123 }],
+      },
+      {
+        a: undefined,
+        b: null,
+        c: [undefined, () => 1, 0, -0, -12, 3.5, 1e21, NaN, Infinity],
+        d: true,
+        e: false,
+      },
+      { text: 'quote " backslash \\ newline \n tab \t bell \u0007 lone \ud800 pair \ud83d\ude00 é' },
+      { nested: { deep: [[], {}, [{}]] }, date: new Date(0), withToJSON: { toJSON: () => 'x' } },
+      [],
+      'plain',
+      Number.MAX_SAFE_INTEGER,
+      -Number.MAX_SAFE_INTEGER,
+      0.1 + 0.2,
+    ];
+    for (const body of bodies) expect(jsonSize(body)).toBe(JSON.stringify(body).length);
+    expect(jsonSize(undefined)).toBe(0);
   });
 });
 
