@@ -274,6 +274,36 @@ describe('peer book', () => {
     expect(b.untried().filter((e) => e.source === SRC)).toHaveLength(4);
   });
 
+  it('a full source, group or table gives up its oldest untried entry (promoted and re-addressed ones keep their age)', () => {
+    const b = book({ tuning: { maxUntried: 6, maxUntriedPerSource: 3, maxUntriedPerGroup: 2 } });
+    const learn = (n: number, host: string, source: string) => {
+      clock += 1;
+      b.learn({ nodeId: id(n), hostname: host, lastSeen: clock }, source);
+    };
+    const untried = () => b.untried().map((e) => parseInt(e.nodeId, 16));
+    learn(1, '10.0.1.1:1', 'peer:a');
+    learn(2, '10.0.2.1:1', 'peer:a');
+    learn(3, '10.0.3.1:1', 'peer:a');
+    learn(4, '10.0.4.1:1', 'peer:a'); // source full: 1 goes
+    expect(untried()).toEqual([2, 3, 4]);
+    b.markContact({ nodeId: id(2), hostname: '10.0.2.1:1' }); // 2 is tried now: 3 is the source's oldest
+    learn(5, '10.0.5.1:1', 'peer:a');
+    learn(6, '10.0.6.1:1', 'peer:a'); // source full again: 3 goes
+    expect(untried()).toEqual([4, 5, 6]);
+    learn(7, '10.0.9.1:1', 'peer:b');
+    learn(8, '10.0.9.2:1', 'peer:b');
+    learn(9, '10.0.9.3:1', 'peer:b'); // group 10.0.9 full: 7 goes
+    expect(untried()).toEqual([4, 5, 6, 8, 9]);
+    // 4 moves into group 10.0.9 keeping its age: the group's oldest now, and the next there evicts it.
+    clock += 1;
+    b.learn({ nodeId: id(4), hostname: '10.0.9.4:1', lastSeen: clock }, 'peer:a');
+    learn(10, '10.0.9.5:1', 'peer:c');
+    expect(untried()).toEqual([5, 6, 8, 9, 10]);
+    learn(11, '10.0.11.1:1', 'peer:c');
+    learn(12, '10.0.12.1:1', 'peer:d'); // table full: the oldest of all, 5, goes
+    expect(untried()).toEqual([6, 8, 9, 10, 11, 12]);
+  });
+
   it('caps the untried table per /24 (loopback exempt) and in all', () => {
     const b = book({ tuning: { maxUntried: 20, maxUntriedPerSource: 1000, maxUntriedPerGroup: 4 } });
     for (let i = 0; i < 50; i++) {
