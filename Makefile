@@ -60,9 +60,11 @@ cluster: build
 # Simulator (README "Simulated network"): the real peer layer at N = 1,000 and 10,000 on a virtual clock;
 # SIM_NODES=1000 for a shorter run. Writes bench/results/sim.md. A larger young generation: the sim
 # allocates short-lived request objects by the million, and scavenges were a quarter of its CPU
-# (128 MB: ~9 % less wall time than 64 MB at N = 2,000; 256 MB was no better).
+# (128 MB: ~9 % less wall time than 64 MB at N = 2,000; 256 MB was no better). A larger old
+# generation: at N = 10,000 the heap reaches node's default limit (~4 GB here) and full collections
+# then ran back to back (the cost per event doubled from 20 virtual s on).
 sim: node_modules
-	NODE_OPTIONS=--max-semi-space-size=128 npx tsx bench/sim/main.ts
+	NODE_OPTIONS="--max-semi-space-size=128 --max-old-space-size=12288" npx tsx bench/sim/main.ts
 
 # The simulator against make scale's real-process figures (bench/results/scale.json), same N and method,
 # on a model of one 2-core machine; writes bench/results/sim-vs-real.md.
