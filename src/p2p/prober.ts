@@ -23,7 +23,7 @@ export interface ProberTuning {
    */
   pingQuietMs: number;
   maxPingsInFlight: number;
-  /** Feelers (probes of untried addresses) at once; one starts per tick at most. */
+  /** Feelers (probes of untried addresses) at once; one anonymous-sourced one starts per tick at most. */
   maxFeelersInFlight: number;
   /**
    * While the tried table is full and every tried peer is live, one feeler at most this often
@@ -55,8 +55,9 @@ export const DEFAULT_PROBER_TUNING: Omit<ProberTuning, 'keepLive'> = {
  *
  * - feelers (Bitcoin Core's name): an untried address gets a handshake; if the
  *   answer is on our network it becomes tried. At most one feeler starts per
- *   tick and `maxFeelersInFlight` run at once, whatever the untried table holds.
- *   Addresses passed on by tried peers go first, so a flood of anonymous
+ *   tick and `maxFeelersInFlight` run at once, whatever the untried table holds,
+ *   except that addresses vouched for (by the seed, the saved book or a tried
+ *   peer) fill every free slot. Those go first, so a flood of anonymous
  *   advertisements cannot push real peers to the back of the queue. None start
  *   while `keepLive` tried peers are not failing; once a tried table smaller
  *   than that is full of live peers, one feeler per `fullBookFeelerMs`.
@@ -69,7 +70,8 @@ export class Prober {
   private timer: ClockTimer | undefined;
   private running = false;
   private readonly pinging = new Set<string>();
-  private feelers = 0;
+  /** Hosts a feeler is out to (so a slow one is not felt twice at once). */
+  private readonly feeling = new Set<string>();
   private lastFeelerAt = -Infinity;
   private readonly tuning: ProberTuning;
   private readonly clock: Clock;
@@ -129,19 +131,21 @@ export class Prober {
     }
     // Enough peers to keep live: untried addresses wait (they age out) until one fails.
     if (kept.length >= this.tuning.keepLive) return false;
-    if (this.feelers < this.tuning.maxFeelersInFlight) {
-      if (this.bookFullOfLivePeers() && this.clock.now() < this.lastFeelerAt + this.tuning.fullBookFeelerMs)
-        return false;
-      const target = this.nextFeeler();
-      if (target) {
-        this.lastFeelerAt = this.clock.now();
-        void this.feel(target);
-        return true;
-      }
+    if (this.feeling.size >= this.tuning.maxFeelersInFlight) return true; // work in flight: look again soon
+    if (this.bookFullOfLivePeers() && this.clock.now() < this.lastFeelerAt + this.tuning.fullBookFeelerMs)
       return false;
+    let started = false;
+    while (this.feeling.size < this.tuning.maxFeelersInFlight) {
+      const next = this.nextFeeler();
+      if (!next) break;
+      this.lastFeelerAt = this.clock.now();
+      void this.feel(next.target);
+      started = true;
+      // Addresses someone we trust vouched for fill every free slot: that is how a joining node
+      // reaches the network's peers within a second. Anonymous ones start one per tick.
+      if (!next.vouched) break;
     }
-    // Every feeler slot taken: there is work in flight, look again soon.
-    return true;
+    return started;
   }
 
   private bookFullOfLivePeers(): boolean {
@@ -151,17 +155,17 @@ export class Prober {
   }
 
   /**
-   * A random probeable untried address, preferring those vouched for (from a seed, peers.json or
-   * a tried peer's sample). One pass over the untried table, each source looked up once: this
-   * runs on every tick while addresses wait, and a full table holds hundreds of them.
+   * A random probeable untried address no feeler is out to, preferring those vouched for (from a
+   * seed, peers.json or a tried peer's sample). One pass over the untried table, each source
+   * looked up once: this runs on every tick while addresses wait, and a full table holds hundreds.
    */
-  private nextFeeler(): PeerEntry | undefined {
+  private nextFeeler(): { target: PeerEntry; vouched: boolean } | undefined {
     const { book, bans } = this.opts;
     const candidates: PeerEntry[] = [];
     const vouched: PeerEntry[] = [];
     const vouchedSources = new Map<string, boolean>();
     for (const e of book.probeable()) {
-      if (bans.isBanned(e.nodeId)) continue;
+      if (bans.isBanned(e.nodeId) || this.feeling.has(e.hostname)) continue;
       candidates.push(e);
       let ok = vouchedSources.get(e.source);
       if (ok === undefined) {
@@ -174,18 +178,19 @@ export class Prober {
       if (ok) vouched.push(e);
     }
     const pool = vouched.length > 0 ? vouched : candidates;
-    return pool.length === 0 ? undefined : pool[Math.floor(this.opts.random() * pool.length)];
+    if (pool.length === 0) return undefined;
+    return { target: pool[Math.floor(this.opts.random() * pool.length)]!, vouched: vouched.length > 0 };
   }
 
   private async feel(target: PeerEntry): Promise<void> {
-    this.feelers++;
+    this.feeling.add(target.hostname);
     try {
       const reply = await this.opts.handshake(target.hostname);
       this.opts.metrics.peerProbes.inc({ kind: 'feeler', result: reply ? 'ok' : 'failed' });
     } catch (err) {
       this.opts.logger.warn('feeler failed', { hostname: target.hostname, error: String(err) });
     } finally {
-      this.feelers--;
+      this.feeling.delete(target.hostname);
     }
   }
 
