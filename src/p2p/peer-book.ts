@@ -534,8 +534,6 @@ export class PeerBook {
     if (group !== undefined) bump(this.untriedPerGroup, group, -1);
   }
 
-  // Puts (nodeId, hostname) in the book: a node id at a new address moves (keeping its history), and
-  // an address now answered by another node id evicts the previous owner.
   /**
    * An untried entry moved to another address: it keeps its place in the table and its source
    * (their sets keep their order) and counts against the new address's group.
@@ -548,7 +546,11 @@ export class PeerBook {
     if (group !== undefined) bump(this.untriedPerGroup, group, 1);
   }
 
-  // `group`: addressGroup(hostname) if the caller has it (null: not computed yet).
+  /**
+   * Puts (nodeId, hostname) in the book: a node id at a new address moves (keeping its history),
+   * and an address now answered by another node id evicts the previous owner. `group`:
+   * addressGroup(hostname) if the caller has it (null: not computed yet).
+   */
   private place(
     nodeId: string,
     hostname: string,
@@ -820,11 +822,10 @@ function fnv1a(text: string, hash: number): number {
   return hash;
 }
 
-function addTo(sets: Map<string, Set<PeerEntry>>, key: string, e: PeerEntry): Set<PeerEntry> {
+function addTo(sets: Map<string, Set<PeerEntry>>, key: string, e: PeerEntry): void {
   let set = sets.get(key);
   if (set === undefined) sets.set(key, (set = new Set()));
   set.add(e);
-  return set;
 }
 
 function bump(counts: Map<string, number>, key: string, by: number): void {
