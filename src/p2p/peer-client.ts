@@ -45,7 +45,13 @@ export class PeerRequestError extends Error {
 const SMALL_REPLY_BYTES = 1 << 20;
 /** Answers a peer never gives: followed by no request of this client (as fetch's redirect: 'error'). */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const IDLE_SOCKET_MS = 4_000;
+/**
+ * How long an idle connection to a peer stays open: longer than the prober's quiet time before a
+ * ping (5 s), so a kept-live peer's pings reuse one connection instead of a TCP handshake each on
+ * both sides; shorter than a chainmesh server keeps one (65 s, src/daemon/node.ts), so a request
+ * never goes out on a connection the other side is closing.
+ */
+const IDLE_SOCKET_MS = 30_000;
 // 500 blocks of hex with headroom over the ~8 MB (binary) cap of a sync reply.
 const SYNC_REPLY_BYTES = 40 << 20;
 // Every transaction of the largest block, as hex, with headroom.
@@ -72,8 +78,6 @@ export class PeerClient implements PeerTransport {
       maxSocketsPerPeer?: number;
     },
   ) {
-    // Idle sockets are closed by us (4 s) before a peer's server does (Node's default is 5 s),
-    // so a request never goes out on a connection the other side is closing.
     this.agent = new Agent({
       keepAlive: true,
       maxSockets: opts.maxSocketsPerPeer ?? 4,

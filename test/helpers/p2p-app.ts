@@ -95,7 +95,8 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<TestNod
     const s = app.listen(opts.port ?? 0, '127.0.0.1', () => resolve(s));
     s.once('error', reject);
   });
-  server.keepAliveTimeout = 10_000;
+  // As a node does (src/daemon/node.ts): longer than a PeerClient keeps an idle connection.
+  server.keepAliveTimeout = 65_000;
   const port = (server.address() as AddressInfo).port;
   const hostname = `127.0.0.1:${port}`;
 
