@@ -4,6 +4,7 @@ import type { ProtocolCall, ProtocolHandlers } from '../../src/api/routes/protoc
 import type { PeerFailureReason, PeerRequestKind } from '../../src/obs/index.js';
 import {
   HEADER_ADDR,
+  HEADER_CHAIN_WORK,
   HEADER_NETWORK,
   HEADER_NODE_ID,
   HEADER_RELAYED_TO,
@@ -121,11 +122,18 @@ export class SimNetwork {
       schema: S,
       deadlineMs = timeoutMs,
       relayedTo: readonly string[] = [],
+      extraHeaders?: Record<string, string>,
     ): Promise<z.infer<S>> => {
       if (transport.closed) return Promise.reject(fail(kind, 'network', 'client closed'));
       // As PeerClient sends it: the header only when there is something to say.
       const sent =
-        relayedTo.length === 0 ? headers : { ...headers, [HEADER_RELAYED_TO]: relayedTo.join(',') };
+        relayedTo.length === 0 && extraHeaders === undefined
+          ? headers
+          : {
+              ...headers,
+              ...(relayedTo.length > 0 && { [HEADER_RELAYED_TO]: relayedTo.join(',') }),
+              ...extraHeaders,
+            };
       return this.request(self, sent, kind, host, path, body, schema, deadlineMs);
     };
     const transport = {
@@ -144,8 +152,10 @@ export class SimNetwork {
       },
       knownNodes: (host: string) =>
         send('known_nodes', host, '/known_node_request', undefined, knownNodesReplySchema),
-      async ping(host: string) {
-        const reply = await send('ping', host, '/ping', undefined, pingReplySchema);
+      async ping(host: string, chainWork: string) {
+        const reply = await send('ping', host, '/ping', undefined, pingReplySchema, undefined, [], {
+          [HEADER_CHAIN_WORK]: chainWork,
+        });
         if (reply.network !== self.network)
           throw fail('ping', 'wrong-network', `${host} is on another network`);
         return reply;

@@ -62,6 +62,7 @@ export type ApiP2P = Pick<
   P2P,
   | 'peers'
   | 'isPlausibleSender'
+  | 'heardPing'
   | 'assertNotBanned'
   | 'penalize'
   | 'handleAdvertisement'

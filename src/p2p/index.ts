@@ -14,5 +14,12 @@ export type { AdvertisementBody, AdvertisementReply, PeerInfo, PingReply, SyncRe
 export type { PeerTransport } from './transport.js';
 export { PeerRequestError } from './peer-client.js';
 export { wallClock, type Clock, type ClockTimer } from './clock.js';
-export { HEADER_ADDR, HEADER_NETWORK, HEADER_NODE_ID, HEADER_RELAYED_TO, parseRelayedTo } from './wire.js';
+export {
+  HEADER_ADDR,
+  HEADER_CHAIN_WORK,
+  HEADER_NETWORK,
+  HEADER_NODE_ID,
+  HEADER_RELAYED_TO,
+  parseRelayedTo,
+} from './wire.js';
 export { PEER_ERROR_CODES, PeerError, type PeerErrorCode } from './errors.js';

@@ -33,6 +33,7 @@ import {
   hostOf,
   isHostPort,
   MAX_SYNC_BLOCKS,
+  parseChainWorkHeader,
   type AdvertisementBody,
   type AdvertisementReply,
   type PeerInfo,
@@ -269,6 +270,7 @@ export class P2P {
       logger: this.logger,
       random: this.random,
       handshake: (host) => this.discovery.advertiseTo(host),
+      chainWork: () => this.chain.tip.chainWork,
       onPeerChain: (peer, work) => this.considerSync(peer, work),
       onPeerCompact: (nodeId, supports) => this.compact.recordSupport(nodeId, supports),
       tuning: { keepLive: keepLiveFor(opts.relayFanout), ...tuning },
@@ -358,6 +360,16 @@ export class P2P {
     if (!entry) return false;
     const host = hostOf(entry.hostname);
     return isIP(host) === 0 || host === remoteIp?.replace(/^::ffff:/, '');
+  }
+
+  /**
+   * GET /ping from `from` (a plausible sender), with the chain work it claims (HEADER_CHAIN_WORK):
+   * alive, unless it claims more work than ours or none. Then our own ping stays due, and its
+   * answer (to our request, as sync trusts) tells whether there is a chain to fetch.
+   */
+  heardPing(from: PeerSender, claimedChainWork: string | undefined): void {
+    const claimed = parseChainWorkHeader(claimedChainWork);
+    if (claimed !== undefined && claimed <= this.chain.tip.chainWork) this.book.markHeard(from.nodeId);
   }
 
   /**

@@ -29,6 +29,13 @@ export interface PeerEntry {
   lastSeen: number;
   /** Our last successful request to it, unix ms (0: none yet in this run, e.g. loaded from disk). */
   lastSuccess: number;
+  /**
+   * Its last ping to us that counts for liveness (markHeard), unix ms; 0 after a request of ours
+   * to it failed, until one succeeds again. Never persisted.
+   */
+  lastHeard: number;
+  /** Our last failed request to it, unix ms (0: none in this run). */
+  lastFailure: number;
   /** Consecutive failed requests (or failed probes of an untried address). */
   failures: number;
   /** No request before this time (unix ms). */
@@ -95,6 +102,9 @@ export const DEFAULT_PEER_BOOK_TUNING: PeerBookTuning = {
 export const PEERS_FILE = 'peers.json';
 const MAX_TOMBSTONES = 4096;
 const RECENT_MS = 60_000;
+
+/** The last time a tried peer was known alive: it answered us, or it pinged us (markHeard). */
+const lastContact = (e: PeerEntry): number => Math.max(e.lastSuccess, e.lastHeard);
 /** While peers.json cannot be written, one summary line this often (not one per save attempt). */
 const SAVE_FAILURE_SUMMARY_MS = 5 * 60_000;
 
@@ -251,7 +261,7 @@ export class PeerBook {
   state(e: PeerEntry): PeerState {
     if (!e.tried) return 'untried';
     if (e.failures >= this.tuning.failuresBeforeBackoff) return 'backoff';
-    return e.lastSuccess >= this.opts.now() - this.tuning.liveWindowMs ? 'live' : 'stale';
+    return lastContact(e) >= this.opts.now() - this.tuning.liveWindowMs ? 'live' : 'stale';
   }
 
   entries(): PeerEntry[] {
@@ -281,7 +291,7 @@ export class PeerBook {
   /** Tried peers that answered within the share window and are not failing: what we tell others. */
   shared(): PeerEntry[] {
     const since = this.opts.now() - this.tuning.shareWindowMs;
-    return this.selectTried((e) => e.lastSuccess >= since && e.failures < this.tuning.failuresBeforeBackoff);
+    return this.selectTried((e) => lastContact(e) >= since && e.failures < this.tuning.failuresBeforeBackoff);
   }
 
   /**
@@ -306,16 +316,20 @@ export class PeerBook {
   /**
    * Tried peers due a request, not waiting out a backoff: those in `keptLive` (the caller ranks
    * them once per tick with `keptLive(n)`) once quiet for `quietMs`, and those in backoff on
-   * their retry schedule (a paused node is re-admitted when it answers).
+   * their retry schedule (a paused node is re-admitted when it answers). Of each pair, the side
+   * that does not ping first (pingsFirst) waits `yieldMs` longer: the other's ping (markHeard)
+   * comes first, and the pair pings once per quiet period, not twice.
    */
-  duePing(quietMs: number, keptLive: readonly PeerEntry[]): PeerEntry[] {
+  duePing(quietMs: number, keptLive: readonly PeerEntry[], yieldMs = 0): PeerEntry[] {
     const now = this.opts.now();
     const kept = new Set(keptLive.map((e) => e.nodeId));
+    const self = this.opts.self.nodeId;
     return this.selectTried(
       (e) =>
         e.retryAt <= now &&
-        e.lastSuccess < now - quietMs &&
-        (kept.has(e.nodeId) || this.state(e) === 'backoff'),
+        lastContact(e) < now - quietMs &&
+        (kept.has(e.nodeId) || this.state(e) === 'backoff') &&
+        (yieldMs === 0 || lastContact(e) < now - quietMs - yieldMs || pingsFirst(self, e.nodeId)),
     );
   }
 
@@ -395,6 +409,22 @@ export class PeerBook {
   }
 
   /**
+   * A tried peer pinged us (a plausible sender: known id, from its address, claiming no more
+   * chain work than ours): it is alive as surely as if it had answered our ping, so ours is not
+   * due. Both sides of a pair then ping once between them, not once each: half the idle
+   * requests. It never promotes, never clears failures, and counts only while our own last
+   * request to it succeeded: a peer we cannot reach (a wrong advertised address, a one-way
+   * partition) is not kept live by what it sends us.
+   */
+  markHeard(nodeId: string): void {
+    const e = this.byId.get(nodeId);
+    if (!e?.tried || e.failures > 0 || e.lastFailure > e.lastSuccess) return;
+    const wasLive = this.state(e) === 'live';
+    e.lastHeard = e.lastSeen = this.opts.now();
+    if (!wasLive) this.changed();
+  }
+
+  /**
    * Hearsay: an address someone told us of, from `source`. It goes to the
    * untried table (or updates an untried entry); it never touches a tried
    * peer. Returns true if the book changed.
@@ -462,7 +492,9 @@ export class PeerBook {
       this.changed();
       return;
     }
-    const recentlyAlive = e.lastSuccess >= now - t.liveWindowMs;
+    const recentlyAlive = lastContact(e) >= now - t.liveWindowMs;
+    e.lastFailure = now;
+    e.lastHeard = 0;
     if (reason !== 'timeout' || !recentlyAlive) e.failures++;
     e.retryAt = Math.max(e.retryAt, now + t.backoffBaseMs / 2);
     if (e.failures >= t.failuresBeforeDrop && e.lastSeen < now - t.dropAfterMs) {
@@ -581,6 +613,8 @@ export class PeerBook {
         source,
         lastSeen,
         lastSuccess: 0,
+        lastHeard: 0,
+        lastFailure: 0,
         failures: 0,
         retryAt: 0,
         addedAt: this.opts.now(),
@@ -805,6 +839,17 @@ export class PeerBook {
 
 export function toInfo(e: PeerEntry): PeerInfo {
   return { hostname: e.hostname, nodeId: e.nodeId, lastSeen: e.lastSeen };
+}
+
+/**
+ * Whether `selfId` is the side of its pair with `peerId` that pings first: a coin toss per pair
+ * that both sides make alike (FNV-1a of the two ids in order), so each node pings first for
+ * about half its peers.
+ */
+export function pingsFirst(selfId: string, peerId: string): boolean {
+  const selfIsLow = selfId < peerId;
+  const lowFirst = (fnv1a(selfIsLow ? `${selfId}/${peerId}` : `${peerId}/${selfId}`, 0x811c9dc5) & 1) === 0;
+  return lowFirst === selfIsLow;
 }
 
 /** FNV-1a of `<selfId>/`, the part of pairRank shared by every peer (node ids are ASCII hex). */

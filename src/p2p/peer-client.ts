@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Metrics, PeerFailureReason, PeerRequestKind } from '../obs/index.js';
 import {
   HEADER_ADDR,
+  HEADER_CHAIN_WORK,
   HEADER_NETWORK,
   HEADER_NODE_ID,
   HEADER_RELAYED_TO,
@@ -112,8 +113,10 @@ export class PeerClient implements PeerTransport {
     return this.request('known_nodes', host, 'GET', '/known_node_request', undefined, knownNodesReplySchema);
   }
 
-  async ping(host: string): Promise<PingReply> {
-    const reply = await this.request('ping', host, 'GET', '/ping', undefined, pingReplySchema);
+  async ping(host: string, chainWork: string): Promise<PingReply> {
+    const reply = await this.request('ping', host, 'GET', '/ping', undefined, pingReplySchema, {
+      headers: { [HEADER_CHAIN_WORK]: chainWork },
+    });
     if (reply.network !== this.opts.self.network) {
       throw this.fail('ping', 'wrong-network', `${host} is on network ${reply.network}`);
     }

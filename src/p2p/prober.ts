@@ -4,7 +4,7 @@ import { wallClock, type Clock, type ClockTimer } from './clock.js';
 import { PeerRequestError } from './peer-client.js';
 import type { PeerTransport } from './transport.js';
 import type { PeerBook, PeerEntry } from './peer-book.js';
-import { decodeChainWork, type AdvertisementReply } from './wire.js';
+import { decodeChainWork, encodeChainWork, type AdvertisementReply } from './wire.js';
 
 export interface ProberTuning {
   /** How often the prober looks for work while there are untried addresses to feel out. */
@@ -22,6 +22,12 @@ export interface ProberTuning {
    * node sent ~40% more pings for the same liveness (32 kept-live peers: ~9 a second).
    */
   pingQuietMs: number;
+  /**
+   * How much longer the side of a pair that does not ping first (PeerBook.pingsFirst) waits: more
+   * than a tick, so that the other side's ping, which keeps both live, arrives first; 5 s + 1.5 s
+   * and a tick is still well inside the live window.
+   */
+  pingYieldMs: number;
   maxPingsInFlight: number;
   /** Feelers (probes of untried addresses) at once; one anonymous-sourced one starts per tick at most. */
   maxFeelersInFlight: number;
@@ -44,6 +50,7 @@ export const DEFAULT_PROBER_TUNING: Omit<ProberTuning, 'keepLive'> = {
   probeTickMs: 100,
   idleProbeTickMs: 1_000,
   pingQuietMs: 5_000,
+  pingYieldMs: 1_500,
   maxPingsInFlight: 16,
   maxFeelersInFlight: 4,
   fullBookFeelerMs: 120_000,
@@ -88,6 +95,8 @@ export class Prober {
       random: () => number;
       /** The advertisement handshake (it records the outcome in the book). */
       handshake: (host: string) => Promise<AdvertisementReply | undefined>;
+      /** This node's chain work: a ping carries it (HEADER_CHAIN_WORK). */
+      chainWork: () => bigint;
       /** A peer answered a ping with its chain work (sync decides whether it matters). */
       onPeerChain: (peer: { nodeId: string; hostname: string }, chainWork: bigint) => void;
       /** Whether a peer that answered a ping takes compact blocks. */
@@ -124,7 +133,7 @@ export class Prober {
     const { book, bans } = this.opts;
     // Once per tick: it ranks the tried table (starting pings changes nothing it depends on).
     const kept = book.keptLive(this.tuning.keepLive);
-    for (const peer of book.duePing(this.tuning.pingQuietMs, kept)) {
+    for (const peer of book.duePing(this.tuning.pingQuietMs, kept, this.tuning.pingYieldMs)) {
       if (this.pinging.size >= this.tuning.maxPingsInFlight) break;
       if (this.pinging.has(peer.nodeId) || bans.isBanned(peer.nodeId)) continue;
       void this.ping(peer);
@@ -199,7 +208,7 @@ export class Prober {
     const { nodeId, hostname } = peer;
     this.pinging.add(nodeId);
     try {
-      const reply = await client.ping(hostname);
+      const reply = await client.ping(hostname, encodeChainWork(this.opts.chainWork()));
       metrics.peerProbes.inc({ kind: 'ping', result: 'ok' });
       const chain = {
         height: reply.height,

@@ -10,7 +10,8 @@ import type { AdvertisementBody, AdvertisementReply, PeerInfo, PingReply, SyncRe
 export interface PeerTransport {
   advertise(host: string, body: AdvertisementBody): Promise<AdvertisementReply>;
   knownNodes(host: string): Promise<PeerInfo[]>;
-  ping(host: string): Promise<PingReply>;
+  /** `chainWork`: ours, encoded as in a ping reply (HEADER_CHAIN_WORK). */
+  ping(host: string, chainWork: string): Promise<PingReply>;
   /** `relayedTo`: short ids of the peers known to have been sent this block (HEADER_RELAYED_TO). */
   sendBlock(host: string, blockHex: string, relayedTo?: readonly string[]): Promise<void>;
   /** A compact block (BIP152 HeaderAndShortIDs, hex); the peer may ask for transactions (getblocktxn) before it answers. */

@@ -17,6 +17,13 @@ export const HEADER_ADDR = 'x-chainmesh-addr';
  * push, and that peer still learns of the block by gossip and sync.
  */
 export const HEADER_RELAYED_TO = 'x-chainmesh-relayed-to';
+/**
+ * On GET /ping: the pinger's chain work (hex, as in a ping reply). A known peer's ping that claims no
+ * more work than ours keeps it live here without a ping of our own (PeerBook.markHeard): one ping per
+ * pair of peers instead of two. A claim of more work counts for nothing: we ping it back, and only
+ * that answer, to our own request, is what sync trusts.
+ */
+export const HEADER_CHAIN_WORK = 'x-chainmesh-chain-work';
 /** Most short ids a relayed-to header may carry. */
 export const MAX_RELAYED_TO = 64;
 const SHORT_ID_CHARS = 8;
@@ -59,7 +66,8 @@ export function hostOf(hostPort: string): string {
 
 const hostPort = z.string().max(260).refine(isHostPort, 'host:port');
 const hash = z.string().regex(/^[0-9a-f]{64}$/);
-const chainWork = z.string().regex(/^[0-9a-f]{1,64}$/);
+const CHAIN_WORK_HEX = /^[0-9a-f]{1,64}$/;
+const chainWork = z.string().regex(CHAIN_WORK_HEX);
 const hex = z.string().regex(/^(?:[0-9a-f]{2})*$/);
 
 export const peerInfoSchema = z.object({
@@ -145,4 +153,9 @@ export function encodeChainWork(work: bigint): string {
 
 export function decodeChainWork(hexWork: string): bigint {
   return BigInt('0x' + hexWork);
+}
+
+/** HEADER_CHAIN_WORK as a peer sent it: undefined when absent or not chain work. */
+export function parseChainWorkHeader(value: string | undefined): bigint | undefined {
+  return value !== undefined && CHAIN_WORK_HEX.test(value) ? decodeChainWork(value) : undefined;
 }

@@ -92,6 +92,24 @@ describe('peer client', () => {
     expect(sent.values.find((v) => v.labels.kind === 'advertise')?.value).toBe(1);
   });
 
+  it('sends its chain work with a ping, with the identity headers', async () => {
+    let seen: IncomingMessage['headers'] = {};
+    const reply = {
+      nodeId: goodReply.nodeId,
+      network: NETWORK,
+      height: 3,
+      tipHash: 'ee'.repeat(32),
+      chainWork: '0a',
+    };
+    const host = await serve((req, res) => {
+      seen = req.headers;
+      json(res, 200, reply, { 'x-chainmesh-network': NETWORK });
+    });
+    expect((await newClient().ping(host, '07')).height).toBe(3);
+    expect(seen['x-chainmesh-chain-work']).toBe('07');
+    expect(seen['x-chainmesh-node-id']).toBe(self.nodeId);
+  });
+
   it('refuses a reply from another network (body or header)', async () => {
     const byBody = await serve((_req, res) => json(res, 200, { ...goodReply, network: OTHER }));
     expect((await failure(newClient().advertise(byBody, advertisement))).reason).toBe('wrong-network');
@@ -205,7 +223,8 @@ describe('peer client memory', () => {
     const host = await serve((_req, res) => json(res, 200, reply, { 'x-chainmesh-network': NETWORK }));
     const c = newClient(5_000);
     const pings = async (count: number) => {
-      for (let i = 0; i < count; i += 100) await Promise.all(Array.from({ length: 100 }, () => c.ping(host)));
+      for (let i = 0; i < count; i += 100)
+        await Promise.all(Array.from({ length: 100 }, () => c.ping(host, '0a')));
     };
     const heapAfterGc = async () => {
       for (let i = 0; i < 3; i++) {

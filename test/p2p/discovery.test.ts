@@ -309,6 +309,63 @@ describe('discovery', () => {
     }
   });
 
+  it('two peers ping once between them, not once each: a ping from a known peer keeps it live', async () => {
+    // Gossip rare, so that only pings keep the pair live; ticks short, so that each side would ping
+    // about every 0.6 s if it alone kept the other live.
+    const p2p = {
+      gossipIntervalMs: 600_000,
+      tuning: { pingQuietMs: 500, pingYieldMs: 300, idleProbeTickMs: 100 },
+    };
+    const a = await node({ p2p });
+    const b = await node({ seeds: [a.hostname], p2p });
+    await waitFor('paired', () => reached(a, [b]) && reached(b, [a]));
+    const pings = async () =>
+      (await counter(a, 'messagesSent', { kind: 'ping' })) +
+      (await counter(b, 'messagesSent', { kind: 'ping' }));
+    const before = await pings();
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, 6_000)); // the window the pings are counted over
+    const sent = (await pings()) - before;
+    // Each side pinging for itself: one every quiet period and tick (0.6 s) each, 2 × 6 s / 0.6 s = 20.
+    const eachForItself = (2 * (Date.now() - started)) / 600;
+    expect(sent).toBeLessThanOrEqual(0.7 * eachForItself);
+    expect(sent).toBeGreaterThanOrEqual(3);
+    expect(reached(a, [b]) && reached(b, [a])).toBe(true);
+  });
+
+  it("a peer's ping that claims more chain work than ours does not stand for our own ping", async () => {
+    // b leaves keeping the pair live to a; the test pings a as b (a known peer, from its address).
+    const a = await node({
+      p2p: { gossipIntervalMs: 600_000, tuning: { pingQuietMs: 500, pingYieldMs: 0, idleProbeTickMs: 100 } },
+    });
+    const b = await node({
+      seeds: [a.hostname],
+      p2p: { gossipIntervalMs: 600_000, tuning: { pingQuietMs: 600_000 } },
+    });
+    await waitFor('paired', () => reached(a, [b]) && reached(b, [a]));
+    const pingAsB = (chainWork: string) =>
+      fetch(`http://${a.hostname}/ping`, {
+        headers: {
+          'x-chainmesh-node-id': b.nodeId,
+          'x-chainmesh-network': a.params.genesisHash,
+          'x-chainmesh-chain-work': chainWork,
+        },
+      });
+    const pingsByA = async (chainWork: string) => {
+      const before = await counter(a, 'messagesSent', { kind: 'ping' });
+      for (let i = 0; i < 30; i++) {
+        expect((await pingAsB(chainWork)).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return (await counter(a, 'messagesSent', { kind: 'ping' })) - before;
+    };
+    // No more work than a's (regtest genesis: 2): heard, a's own ping is never due.
+    expect(await pingsByA('1')).toBeLessThanOrEqual(1);
+    // More work, or a header that is not chain work: a pings b for itself, every quiet period.
+    expect(await pingsByA('ff'.repeat(32))).toBeGreaterThanOrEqual(2);
+    expect(await pingsByA('not-hex')).toBeGreaterThanOrEqual(2);
+  });
+
   it('a dead peer is backed off, then dropped', async () => {
     const tuning = { failuresBeforeBackoff: 2, failuresBeforeDrop: 4, backoffBaseMs: 100, backoffMaxMs: 200 };
     const seed = await node({ p2p: { tuning } });

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/obs/logger.js';
 import { BanList, misbehaviourPoints } from '../../src/p2p/ban.js';
 import type { Clock, ClockTimer } from '../../src/p2p/clock.js';
-import { addressGroup, PeerBook, pick, type PeerBookTuning } from '../../src/p2p/peer-book.js';
+import { addressGroup, PeerBook, pick, pingsFirst, type PeerBookTuning } from '../../src/p2p/peer-book.js';
 
 const logger = createLogger({ nodeId: 'test', level: 'error', format: 'json', silent: true });
 const id = (n: number) => n.toString(16).padStart(32, '0');
@@ -173,6 +173,62 @@ describe('peer book', () => {
     b.markAlive(id(1));
     expect(b.state(b.get(id(1))!)).toBe('live');
     expect(b.shared()).toHaveLength(1);
+  });
+
+  it("a tried peer's ping keeps it live and shared, and ours not due, only while our own last request to it succeeded", () => {
+    const b = book({ tuning: { liveWindowMs: 10_000, shareWindowMs: 30_000, failuresBeforeBackoff: 3 } });
+    b.markContact({ nodeId: id(1), hostname: '10.0.0.2:3000' });
+    clock += 8_000;
+    b.markHeard(id(1));
+    clock += 8_000; // 16 s since our last success, 8 s since its ping
+    expect(b.state(b.get(id(1))!)).toBe('live');
+    expect(b.duePing(5_000, b.keptLive(Infinity)).map((p) => p.nodeId)).toEqual([id(1)]);
+    b.markHeard(id(1));
+    expect(b.duePing(5_000, b.keptLive(Infinity))).toEqual([]);
+    clock += 25_000;
+    b.markHeard(id(1));
+    expect(b.shared().map((p) => p.nodeId)).toEqual([id(1)]);
+    // A request of ours fails (here a timeout, which alone backs nothing off): its pings count for
+    // nothing until one of ours succeeds again, so a peer we cannot reach leaves by the clock.
+    b.recordFailure(id(1), 'timeout');
+    b.markHeard(id(1));
+    clock += 10_001;
+    b.markHeard(id(1));
+    expect(b.state(b.get(id(1))!)).toBe('stale');
+    expect(b.duePing(5_000, b.keptLive(Infinity)).map((p) => p.nodeId)).toEqual([id(1)]);
+    b.markAlive(id(1));
+    clock += 10_000;
+    b.markHeard(id(1));
+    clock += 5_000;
+    expect(b.state(b.get(id(1))!)).toBe('live');
+    // Hearsay is not a handshake: an untried address is never made live by what it sends.
+    b.learn({ nodeId: id(2), hostname: '10.0.0.3:3000', lastSeen: clock }, SRC);
+    b.markHeard(id(2));
+    expect(b.state(b.get(id(2))!)).toBe('untried');
+    // Nor is a peer in backoff.
+    b.markContact({ nodeId: id(3), hostname: '10.0.0.4:3000' });
+    for (let i = 0; i < 3; i++) b.recordFailure(id(3), 'network');
+    b.markHeard(id(3));
+    expect(b.state(b.get(id(3))!)).toBe('backoff');
+  });
+
+  it('of each pair of peers exactly one pings first, the same as both sides see it; the other waits yieldMs longer', () => {
+    let first = 0;
+    for (let i = 0; i < 1000; i++) {
+      const [a, b] = [id(i), id(5000 + ((i * 7919) % 4000))];
+      expect(pingsFirst(a, b)).toBe(!pingsFirst(b, a));
+      if (pingsFirst(a, b)) first++;
+    }
+    expect(first).toBeGreaterThan(400);
+    expect(first).toBeLessThan(600);
+    const b = book();
+    const peers = Array.from({ length: 20 }, (_, i) => id(i + 1));
+    peers.forEach((p, i) => b.markContact({ nodeId: p, hostname: `10.0.0.${i + 2}:3000` }));
+    clock += 5_001;
+    const due = b.duePing(5_000, b.keptLive(Infinity), 1_500).map((e) => e.nodeId);
+    expect(due.sort()).toEqual(peers.filter((p) => pingsFirst(SELF.nodeId, p)).sort());
+    clock += 1_500;
+    expect(b.duePing(5_000, b.keptLive(Infinity), 1_500)).toHaveLength(20);
   });
 
   it('one timeout leaves a slow peer live; repeated failures back it off with a low cap while it was recently live', () => {

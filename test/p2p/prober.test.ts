@@ -32,6 +32,7 @@ function setup() {
       new Promise<AdvertisementReply | undefined>((resolve) =>
         handshakes.push({ host, settle: () => resolve(undefined) }),
       ),
+    chainWork: () => 0n,
     onPeerChain: () => {},
     onPeerCompact: () => {},
     tuning: { keepLive: 32, maxFeelersInFlight: 4 },

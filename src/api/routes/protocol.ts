@@ -12,6 +12,7 @@ import { NodeError } from '../node-error.js';
 import type { ApiPort } from '../port.js';
 import {
   HEADER_NETWORK,
+  HEADER_CHAIN_WORK,
   HEADER_NODE_ID,
   HEADER_RELAYED_TO,
   parseRelayedTo,
@@ -98,7 +99,8 @@ export function protocolHandlers(node: ProtocolNode) {
   };
 
   const ping: ProtocolHandler = (call) => {
-    sender(call);
+    const from = sender(call);
+    if (from !== undefined) node.p2p.heardPing(from, call.header(HEADER_CHAIN_WORK));
     return ok(node.p2p.pingReply());
   };
 
