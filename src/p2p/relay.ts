@@ -34,6 +34,13 @@ export class SeenCache {
   }
 }
 
+/**
+ * Copies of a forwarded block each peer not yet sent it should get, in all, from the peers that
+ * forward it at the same hop (see relayBlock): with 4, a peer misses the hop with odds of about
+ * e⁻⁴ (2%) and gets it one hop later.
+ */
+const FORWARD_COPIES = 4;
+
 /** A receiver's limits (src/api): at most 1000 transactions and a 4 MB body per request. */
 const TX_BATCH = 1000;
 const TX_BATCH_HEX_CHARS = 3_000_000;
@@ -74,6 +81,13 @@ export class Relay {
    * (`relayedTo`, short ids): compact to peers that take compact blocks, whole
    * to the others. Each push names, for its receiver, this node, the sender,
    * those peers and this round's targets (MAX_RELAYED_TO at most).
+   *
+   * Forwarding, this node is one of the named peers that forward at once: if
+   * c of its live peers are named and u are not, about c/u of the network was
+   * sent the block, and each named peer sending to fanout of the rest would
+   * give every one of them fanout × c/u copies (at 50 nodes, after a maker's
+   * push to 32: 15 each). It sends to FORWARD_COPIES × u/c of them, between 1
+   * and fanout, which gives each about FORWARD_COPIES.
    */
   relayBlock(
     payload: BlockPayload,
@@ -82,7 +96,7 @@ export class Relay {
     relayedTo: readonly string[] = [],
   ): number {
     const covered = new Set(relayedTo);
-    const targets = this.targets(exceptNodeId, fanout, covered);
+    const targets = this.targets(exceptNodeId, this.forwardShare(fanout, covered), covered);
     const named = new Set([shortId(this.opts.selfNodeId)]);
     if (exceptNodeId !== undefined) named.add(shortId(exceptNodeId));
     for (const peer of targets) named.add(shortId(peer.nodeId));
@@ -174,6 +188,17 @@ export class Relay {
         return;
       }
     }
+  }
+
+  /** How many peers to send a block whose sender named `covered` (see relayBlock). */
+  private forwardShare(fanout: number, covered: ReadonlySet<string>): number {
+    if (covered.size === 0) return fanout;
+    const live = this.opts.book.live();
+    let coveredLive = 0;
+    for (const p of live) if (covered.has(shortId(p.nodeId))) coveredLive++;
+    if (coveredLive === 0) return fanout;
+    const uncovered = live.length - coveredLive;
+    return Math.min(fanout, Math.max(1, Math.ceil((FORWARD_COPIES * uncovered) / coveredLive)));
   }
 
   private targets(
