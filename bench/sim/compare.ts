@@ -9,13 +9,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
+import { keepLiveFor } from '../../src/p2p/index.js';
 import { loopback2Cores, type NetworkModel } from './network-model.js';
 import { simulate, SHIPPED_P2P, type SimConfig } from './simulation.js';
 
 const OUT = join(import.meta.dirname, '..', 'results');
 const SEED = Number(process.env.SIM_SEED ?? 1);
-/** Peers kept live in the real run (its code's bound: relay fan-out + 4), so both run the same rule. */
-const REAL_KEEP_LIVE = Number(process.env.SIM_KEEP_LIVE ?? 12);
+/** Peers kept live in the real run (the shipped bound, keepLiveFor), so both run the same rule. */
+const REAL_KEEP_LIVE = Number(process.env.SIM_KEEP_LIVE ?? keepLiveFor(SHIPPED_P2P.relayFanout));
 /** Relative difference within which a simulated figure counts as matching the real one. */
 const TOLERANCE = 0.5;
 
