@@ -530,8 +530,9 @@ node's RSS: the difference between the two RSS columns is what chainmesh itself 
 
 ## What the cluster costs the machine
 
-Each node at idle pings the peers it keeps live (${keepLiveFor(RELAY_FANOUT)}, the larger of relay fan-out + 4 and 32, each when quiet for 5 s) and
-answers theirs, and gossips once per ${GOSSIP_INTERVAL_MS / 1000} s: a bounded number of HTTP requests per node whatever N,
+Each node at idle keeps ${keepLiveFor(RELAY_FANOUT)} peers live (the larger of relay fan-out + 4 and 24): each pair pings once when
+quiet for 5 s (one side first, the other 1.5 s later if it has not been pinged), and each node gossips once per
+${GOSSIP_INTERVAL_MS / 1000} s: a bounded number of HTTP requests per node whatever N,
 so the idle CPU per node should stay flat with N and the cluster's grows like N.
 
 ${[...machineLines, ...extrapolated].join('\n')}

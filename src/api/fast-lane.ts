@@ -72,7 +72,7 @@ export function withFastLane(
       send(res, 200, node.info());
       return;
     }
-    // Exactly `GET /ping`: every tried peer kept live sends one every few seconds (32 per node), so an
+    // Exactly `GET /ping`: every tried peer kept live sends one every few seconds (24 per node), so an
     // idle node answers ten a second; express's router walk was most of the cost of an answer.
     if (req.method === 'GET' && req.url === '/ping') {
       const end = hooks.startTimer();

@@ -119,8 +119,12 @@ export type CompactBlockResult =
 
 const SYNC_REPLY_MAX_BYTES = 8_000_000;
 const SEEN_BLOCKS = 20_000;
-/** Peers a block this node made (or a user submitted) is pushed to: every live peer of a cluster this size. */
-const ORIGIN_FANOUT = 32;
+/**
+ * Peers a block this node made (or a user submitted) is pushed to: every live peer of a cluster of
+ * 25. It also sets how many peers each node keeps live (keepLiveFor), and so its idle pings: at
+ * 32, 100 nodes on one 2-core machine used 1.8 of its cores at idle.
+ */
+const ORIGIN_FANOUT = 24;
 /** Sources remembered as having sent an invalid block (no early relay from them). */
 const EARLY_REFUSED = 4_096;
 const SEEN_TXS = 100_000;

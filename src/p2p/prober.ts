@@ -40,8 +40,8 @@ export interface ProberTuning {
   /**
    * Tried peers kept live by pings (PeerBook.keptLive); the rest are pinged only in backoff,
    * and feelers stop while this many tried peers are not failing. The relay fans out to live
-   * peers: so it has no default here, P2P sets it to keepLiveFor(relay fan-out), at least 32
-   * (one-hop clusters of 33).
+   * peers: so it has no default here, P2P sets it to keepLiveFor(relay fan-out), at least 24
+   * (one-hop clusters of 25).
    */
   keepLive: number;
 }
