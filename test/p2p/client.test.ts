@@ -27,6 +27,13 @@ const goodReply = {
   chainWork: '0a',
   peers: [{ hostname: '127.0.0.1:9', nodeId: '33'.repeat(16), lastSeen: 5 }],
 };
+const goodPing = {
+  nodeId: goodReply.nodeId,
+  network: NETWORK,
+  height: 3,
+  tipHash: 'ee'.repeat(32),
+  chainWork: '0a',
+};
 
 const servers: Server[] = [];
 afterAll(async () => {
@@ -94,16 +101,9 @@ describe('peer client', () => {
 
   it('sends its chain work with a ping, with the identity headers', async () => {
     let seen: IncomingMessage['headers'] = {};
-    const reply = {
-      nodeId: goodReply.nodeId,
-      network: NETWORK,
-      height: 3,
-      tipHash: 'ee'.repeat(32),
-      chainWork: '0a',
-    };
     const host = await serve((req, res) => {
       seen = req.headers;
-      json(res, 200, reply, { 'x-chainmesh-network': NETWORK });
+      json(res, 200, goodPing, { 'x-chainmesh-network': NETWORK });
     });
     expect((await newClient().ping(host, '07')).height).toBe(3);
     expect(seen['x-chainmesh-chain-work']).toBe('07');
@@ -213,14 +213,7 @@ describe('peer client memory', () => {
   it('keeps nothing per finished request: the heap after GC is flat over 20,000 pings', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const reply = {
-      nodeId: goodReply.nodeId,
-      network: NETWORK,
-      height: 3,
-      tipHash: 'ee'.repeat(32),
-      chainWork: '0a',
-    };
-    const host = await serve((_req, res) => json(res, 200, reply, { 'x-chainmesh-network': NETWORK }));
+    const host = await serve((_req, res) => json(res, 200, goodPing, { 'x-chainmesh-network': NETWORK }));
     const c = newClient(5_000);
     const pings = async (count: number) => {
       for (let i = 0; i < count; i += 100)
