@@ -83,11 +83,11 @@ export class Relay {
    * those peers and this round's targets (MAX_RELAYED_TO at most).
    *
    * Forwarding, this node is one of the named peers that forward at once: if
-   * c of its live peers are named and u are not, about c/u of the network was
-   * sent the block, and each named peer sending to fanout of the rest would
-   * give every one of them fanout × c/u copies (at 50 nodes, after a maker's
-   * push to 32: 15 each). It sends to FORWARD_COPIES × u/c of them, between 1
-   * and fanout, which gives each about FORWARD_COPIES.
+   * c of its live peers are named and u are not, the named are about c/u as
+   * many as the rest of the network, and each sending to fanout of the rest
+   * would give every one of them fanout × c/u copies (at 50 nodes, after a
+   * maker's push to 32: 15 each). It sends to FORWARD_COPIES × u/c of them,
+   * between 1 and fanout, which gives each about FORWARD_COPIES.
    */
   relayBlock(
     payload: BlockPayload,
