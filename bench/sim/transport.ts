@@ -7,8 +7,8 @@ import {
   HEADER_CHAIN_WORK,
   HEADER_NETWORK,
   HEADER_NODE_ID,
-  HEADER_RELAYED_TO,
   PeerRequestError,
+  relayedToHeaders,
   type AdvertisementBody,
   type PeerTransport,
 } from '../../src/p2p/index.js';
@@ -121,19 +121,10 @@ export class SimNetwork {
       body: unknown,
       schema: S,
       deadlineMs = timeoutMs,
-      relayedTo: readonly string[] = [],
       extraHeaders?: Record<string, string>,
     ): Promise<z.infer<S>> => {
       if (transport.closed) return Promise.reject(fail(kind, 'network', 'client closed'));
-      // As PeerClient sends it: the header only when there is something to say.
-      const sent =
-        relayedTo.length === 0 && extraHeaders === undefined
-          ? headers
-          : {
-              ...headers,
-              ...(relayedTo.length > 0 && { [HEADER_RELAYED_TO]: relayedTo.join(',') }),
-              ...extraHeaders,
-            };
+      const sent = extraHeaders === undefined ? headers : { ...headers, ...extraHeaders };
       return this.request(self, sent, kind, host, path, body, schema, deadlineMs);
     };
     const transport = {
@@ -153,7 +144,7 @@ export class SimNetwork {
       knownNodes: (host: string) =>
         send('known_nodes', host, '/known_node_request', undefined, knownNodesReplySchema),
       async ping(host: string, chainWork: string) {
-        const reply = await send('ping', host, '/ping', undefined, pingReplySchema, undefined, [], {
+        const reply = await send('ping', host, '/ping', undefined, pingReplySchema, undefined, {
           [HEADER_CHAIN_WORK]: chainWork,
         });
         if (reply.network !== self.network)
@@ -163,7 +154,15 @@ export class SimNetwork {
       async sendBlock(host: string, blockHex: string, relayedTo?: readonly string[]) {
         // A withholding node says it relayed and sends nothing.
         if (behaviour.withholdBlocks) return;
-        await send('block', host, '/block', { block: blockHex }, blockReplySchema, undefined, relayedTo);
+        await send(
+          'block',
+          host,
+          '/block',
+          { block: blockHex },
+          blockReplySchema,
+          undefined,
+          relayedToHeaders(relayedTo ?? []),
+        );
       },
       async sendCompactBlock(host: string, compactHex: string, relayedTo?: readonly string[]) {
         if (behaviour.withholdBlocks) return;
@@ -174,7 +173,7 @@ export class SimNetwork {
           { cmpctblock: compactHex },
           compactBlockReplySchema,
           undefined,
-          relayedTo,
+          relayedToHeaders(relayedTo ?? []),
         );
       },
       async getBlockTxn(host: string, requestHex: string) {

@@ -21,5 +21,6 @@ export {
   HEADER_NODE_ID,
   HEADER_RELAYED_TO,
   parseRelayedTo,
+  relayedToHeaders,
 } from './wire.js';
 export { PEER_ERROR_CODES, PeerError, type PeerErrorCode } from './errors.js';

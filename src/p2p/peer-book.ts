@@ -25,7 +25,10 @@ export interface PeerEntry {
    * (an advertisement from a caller we cannot identify), `seed`, `persisted`, `dialled`.
    */
   source: string;
-  /** On the wire: our last success for a tried peer, the reported one (never later than now) for an untried one. */
+  /**
+   * On the wire: for a tried peer our last contact (its answer, or its ping: markHeard), for an
+   * untried one the reported one (never later than now).
+   */
   lastSeen: number;
   /** Our last successful request to it, unix ms (0: none yet in this run, e.g. loaded from disk). */
   lastSuccess: number;
@@ -329,7 +332,7 @@ export class PeerBook {
         e.retryAt <= now &&
         lastContact(e) < now - quietMs &&
         (kept.has(e.nodeId) || this.state(e) === 'backoff') &&
-        (yieldMs === 0 || lastContact(e) < now - quietMs - yieldMs || pingsFirst(self, e.nodeId)),
+        (lastContact(e) < now - quietMs - yieldMs || pingsFirst(self, e.nodeId)),
     );
   }
 

@@ -6,7 +6,7 @@ import {
   HEADER_CHAIN_WORK,
   HEADER_NETWORK,
   HEADER_NODE_ID,
-  HEADER_RELAYED_TO,
+  relayedToHeaders,
   advertisementReplySchema,
   blockReplySchema,
   blockTxnReplySchema,
@@ -126,7 +126,7 @@ export class PeerClient implements PeerTransport {
   /** `relayedTo`: short ids of the peers known to have been sent this block (HEADER_RELAYED_TO). */
   async sendBlock(host: string, blockHex: string, relayedTo: readonly string[] = []): Promise<void> {
     await this.request('block', host, 'POST', '/block', { block: blockHex }, blockReplySchema, {
-      headers: relayedTo.length === 0 ? undefined : { [HEADER_RELAYED_TO]: relayedTo.join(',') },
+      headers: relayedToHeaders(relayedTo),
     });
   }
 
@@ -139,7 +139,7 @@ export class PeerClient implements PeerTransport {
       '/cmpctblock',
       { cmpctblock: compactHex },
       compactBlockReplySchema,
-      { headers: relayedTo.length === 0 ? undefined : { [HEADER_RELAYED_TO]: relayedTo.join(',') } },
+      { headers: relayedToHeaders(relayedTo) },
     );
   }
 

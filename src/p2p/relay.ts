@@ -96,7 +96,8 @@ export class Relay {
     relayedTo: readonly string[] = [],
   ): number {
     const covered = new Set(relayedTo);
-    const targets = this.targets(exceptNodeId, this.forwardShare(fanout, covered), covered);
+    const live = this.opts.book.live();
+    const targets = this.targets(exceptNodeId, this.forwardShare(fanout, covered, live), covered, live);
     const named = new Set([shortId(this.opts.selfNodeId)]);
     if (exceptNodeId !== undefined) named.add(shortId(exceptNodeId));
     for (const peer of targets) named.add(shortId(peer.nodeId));
@@ -191,9 +192,8 @@ export class Relay {
   }
 
   /** How many peers to send a block whose sender named `covered` (see relayBlock). */
-  private forwardShare(fanout: number, covered: ReadonlySet<string>): number {
+  private forwardShare(fanout: number, covered: ReadonlySet<string>, live: readonly PeerEntry[]): number {
     if (covered.size === 0) return fanout;
-    const live = this.opts.book.live();
     let coveredLive = 0;
     for (const p of live) if (covered.has(shortId(p.nodeId))) coveredLive++;
     if (coveredLive === 0) return fanout;
@@ -205,13 +205,12 @@ export class Relay {
     exceptNodeId: string | undefined,
     fanout = this.opts.fanout,
     covered: ReadonlySet<string> = new Set(),
+    live: readonly PeerEntry[] = this.opts.book.live(),
   ): PeerEntry[] {
-    const { book, bans } = this.opts;
-    const pool = book
-      .live()
-      .filter(
-        (p) => p.nodeId !== exceptNodeId && !bans.isBanned(p.nodeId) && !covered.has(shortId(p.nodeId)),
-      );
+    const { bans } = this.opts;
+    const pool = live.filter(
+      (p) => p.nodeId !== exceptNodeId && !bans.isBanned(p.nodeId) && !covered.has(shortId(p.nodeId)),
+    );
     return pick(pool, fanout, this.opts.random);
   }
 

@@ -36,6 +36,11 @@ export function shortId(nodeId: string): string {
   return nodeId.slice(0, SHORT_ID_CHARS);
 }
 
+/** The relayed-to header for a push naming `relayedTo`: none when there is nothing to say. */
+export function relayedToHeaders(relayedTo: readonly string[]): Record<string, string> | undefined {
+  return relayedTo.length === 0 ? undefined : { [HEADER_RELAYED_TO]: relayedTo.join(',') };
+}
+
 /** The short ids of a relayed-to header, or undefined when it is not one. */
 export function parseRelayedTo(value: string): string[] | undefined {
   return RELAYED_TO.test(value) ? value.split(',') : undefined;
